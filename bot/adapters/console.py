@@ -1,0 +1,135 @@
+"""The console adapter: drillbot in a terminal, the embedded default.
+
+One workspace (`local`) and one channel (`console`). Lines starting with `/drill` are
+commands, `/as NAME` switches the local user (the first one is the admin), `/quit` leaves,
+and any other line is an answer (to the user's practice question, else to the most recent
+open daily). Read from a pipe, the script runs line by line, waiting for each grade, with no
+scheduler, so the output depends only on the script.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import stat
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from typing import TextIO
+
+from bot.core import render
+from bot.core.handlers import Commands
+from bot.core.types import Actor, ChannelRef, DailyPost, Reply, Reveal
+
+WORKSPACE = "local"
+CHANNEL = ChannelRef(WORKSPACE, "console")
+FIRST_USER = "you"
+
+
+class ConsoleAdapter:
+    platform = "console"
+
+    def __init__(self, out: TextIO | None = None) -> None:
+        self.out = out or sys.stdout
+
+    def show(self, text: str) -> None:
+        self.out.write(text.rstrip() + "\n\n")
+        self.out.flush()
+
+    async def post_daily(self, post: DailyPost) -> str:
+        q = post.question
+        closes = post.closes_at.strftime("%Y-%m-%d %H:%M UTC")
+        title = "Extra question" if post.extra else "Daily question"
+        self.show(f"=== {title} #{post.daily_id} [{q.topic} · {q.difficulty}] closes {closes} ===\n"
+                    f"{render.question_text(q)}\n{post.how_to_answer}")
+        return f"daily-{post.daily_id}"
+
+    async def find_daily(self, post: DailyPost) -> str | None:
+        return None  # a terminal keeps nothing to look for: an unconfirmed post is reprinted
+
+    async def post_reveal(self, reveal: Reveal) -> None:
+        self.show(f"=== Reveal of daily #{reveal.daily_id} ===\n{render.reveal_text(reveal)}")
+
+    async def reply_in_thread(self, channel: ChannelRef, thread_id: str, text: str) -> None:
+        self.show(f"[thread {thread_id}] {text}")
+
+    async def send_private(self, channel: ChannelRef, user_id: str, text: str,
+                           thread_id: str | None = None) -> None:
+        self.show(f"[to {user_id}] {text}")
+
+    async def add_reaction(self, channel: ChannelRef, message_id: str, band: str) -> None:
+        return None  # the band is in the feedback line; a terminal has no reactions
+
+    async def notify_admins(self, channel: ChannelRef, text: str) -> None:
+        self.show(f"[admin notice] {text}")
+
+
+class ConsoleSession:
+    """Reads lines and turns them into engine calls."""
+
+    def __init__(self, adapter: ConsoleAdapter, commands: Commands) -> None:
+        self.adapter = adapter
+        self.commands = commands
+        self.engine = commands.engine
+        self.user = FIRST_USER
+        self._run = uuid.uuid4().hex[:8]
+        self._seq = itertools.count(1)
+
+    def _actor(self) -> Actor:
+        return Actor(WORKSPACE, self.user, self.user, is_admin=self.user == FIRST_USER)
+
+    def _show(self, replies: list[Reply]) -> None:
+        for reply in replies:
+            self.adapter.show(reply.text)
+
+    async def handle_line(self, line: str) -> bool:
+        """Process one line; False when the user asked to quit."""
+        text = line.strip()
+        if not text:
+            return True
+        if text in ("/quit", "/exit"):
+            return False
+        key = f"console-{self._run}-{next(self._seq)}"
+        if text.startswith("/as"):
+            name = text[3:].strip()
+            if not name or " " in name:
+                self._show([Reply("Usage: /as NAME (one word)")])
+            else:
+                self.user = name
+                self._show([Reply(f"You are now {name}.")])
+        elif text.startswith("/drill") or text == "/help":
+            body = text.removeprefix("/drill") if text != "/help" else "help"
+            self._show(await self.commands.handle(event_key=key, actor=self._actor(),
+                                                  channel=CHANNEL, text=body))
+        elif text.startswith("/"):
+            self._show([Reply("Commands start with /drill (try /drill help); /as NAME switches "
+                              "user; /quit leaves.")])
+        else:
+            self._show(await self.engine.on_loose_message(event_key=key, actor=self._actor(),
+                                                          channel=CHANNEL, text=text))
+        await self.engine.drain()
+        return True
+
+    async def run(self, stream: TextIO, interactive: bool) -> None:
+        if interactive:
+            self.adapter.show("drillbot console: answer with a plain line, `/drill help` for "
+                              "commands, `/as NAME` to switch user, `/quit` to leave.")
+        async for line in read_lines(stream):
+            if not await self.handle_line(line):
+                break
+
+
+async def read_lines(stream: TextIO) -> AsyncIterator[str]:
+    """Lines of stdin without blocking the loop: a pipe or terminal is read by the loop itself
+    (so Ctrl-C or SIGTERM stop at once); a regular file, which the loop cannot watch, by a
+    thread (it always reaches end of file)."""
+    if stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+        while line := await asyncio.to_thread(stream.readline):
+            yield line
+        return
+    reader = asyncio.StreamReader()
+    loop = asyncio.get_running_loop()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), stream)
+    while line_bytes := await reader.readline():
+        yield line_bytes.decode("utf-8", errors="replace")

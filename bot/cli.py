@@ -1,0 +1,137 @@
+"""The `drillbot` command line: run the bot, check question packs, evaluate a grader."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from bot.config import Settings
+from bot.packs import PackError, load_bank, pack_json_schema
+
+PLATFORMS = ("console", "slack", "discord")
+
+
+def _platforms(text: str) -> list[str]:
+    names = [p.strip() for p in text.split(",") if p.strip()]
+    bad = [p for p in names if p not in PLATFORMS]
+    if bad or not names:
+        raise argparse.ArgumentTypeError(f"platforms are {', '.join(PLATFORMS)}; got {text!r}")
+    return names
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="drillbot", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the bot (the console when no platform token is set)")
+    run.add_argument("--platform", type=_platforms, default=None,
+                     help="console, slack, discord, or several comma-separated")
+    run.add_argument("--speed", type=float, default=1.0,
+                     help="console demo: run the clock this many times faster (e.g. 600)")
+    run.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
+
+    questions = sub.add_parser("questions", help="check and describe question packs")
+    qsub = questions.add_subparsers(dest="action", required=True)
+    lint = qsub.add_parser("lint", help="check packs; exit 1 on any error")
+    lint.add_argument("paths", nargs="*", type=Path)
+    qsub.add_parser("schema", help="print the JSON Schema of a pack")
+    stats = qsub.add_parser("stats", help="counts by topic, difficulty and type")
+    stats.add_argument("paths", nargs="*", type=Path)
+
+    evaluate = sub.add_parser("eval", help="measure a grader")
+    esub = evaluate.add_subparsers(dest="what", required=True)
+    grading = esub.add_parser("grading", help="correlate a grader with human grades")
+    grading.add_argument("--data", type=Path, required=True, help="CSV in the shared/data format")
+    grading.add_argument("--grader", choices=("offline",), default="offline")
+    grading.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    grading.add_argument("--limit", type=int, default=None, help="a seeded sample of N answers")
+    return parser
+
+
+def _bank_paths(settings: Settings, paths: Sequence[Path]) -> list[Path]:
+    return list(paths) or settings.pack_paths
+
+
+def cmd_lint(settings: Settings, paths: Sequence[Path]) -> int:
+    try:
+        bank = load_bank(_bank_paths(settings, paths))
+    except PackError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print(f"{len(exc.problems)} problem(s)", file=sys.stderr)
+        return 1
+    print(f"ok: {len(bank)} questions")
+    return 0
+
+
+def cmd_stats(settings: Settings, paths: Sequence[Path]) -> int:
+    try:
+        bank = load_bank(_bank_paths(settings, paths))
+    except PackError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    by_topic = Counter((q.topic, q.type, q.difficulty) for q in bank)
+    topics = sorted({q.topic for q in bank})
+    print(f"{'topic':<22}{'open':>6}{'easy':>6}{'medium':>8}{'hard':>6}{'mcq':>6}")
+    for topic in topics:
+        opens = [by_topic[(topic, "open", d)] for d in ("easy", "medium", "hard")]
+        mcq = sum(by_topic[(topic, "mcq", d)] for d in ("easy", "medium", "hard"))
+        print(f"{topic:<22}{sum(opens):>6}{opens[0]:>6}{opens[1]:>8}{opens[2]:>6}{mcq:>6}")
+    types = Counter(q.type for q in bank)
+    diffs = Counter(q.difficulty for q in bank if q.type == "open")
+    print(f"{'total':<22}{types['open']:>6}{diffs['easy']:>6}{diffs['medium']:>8}"
+          f"{diffs['hard']:>6}{types['mcq']:>6}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from bot.grading.evaluate import evaluate, format_report
+    from bot.grading.offline import OfflineGrader
+
+    report = asyncio.run(evaluate(OfflineGrader(), args.data, limit=args.limit))
+    print(format_report(report))
+    if args.json:
+        args.json.write_text(report.to_json(), encoding="utf-8")
+    return 0
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.app import StartupError, run
+
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        asyncio.run(run(settings, args.platform or settings.configured_platforms(), args.speed))
+    except PackError as exc:
+        print("drillbot cannot start: a question pack is broken:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
+    except StartupError as exc:
+        print(f"drillbot cannot start: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        print(f"drillbot: bad setting:\n{exc}", file=sys.stderr)
+        return 2
+    if args.command == "run":
+        return cmd_run(settings, args)
+    if args.command == "questions":
+        if args.action == "schema":
+            print(pack_json_schema())
+            return 0
+        return (cmd_lint if args.action == "lint" else cmd_stats)(settings, args.paths)
+    return cmd_eval(args)

@@ -1,0 +1,106 @@
+"""Settings, read from the environment and `.env` with pydantic-settings.
+
+Names are the canonical ones of DESIGN.md ("Settings"). Secrets are `SecretStr`, so they never
+appear in a repr, a log line or an error message. List-valued settings take comma-separated
+values (`DRILLBOT_ADMINS=U1,U2`) or a JSON list.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED_PACKS = ROOT / "questions"
+PROMPTS_DIR = ROOT / "prompts"
+
+Platform = Literal["console", "slack", "discord"]
+
+
+def _env(name: str) -> AliasChoices:
+    return AliasChoices(name)
+
+
+def _split_list(value: object) -> object:
+    """Accept `a,b`, a JSON list, or a list."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            return json.loads(text)
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Every setting of the bot; see the README's configuration table."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    database_url: str = Field(
+        "sqlite+aiosqlite:///data/drillbot.db", validation_alias=_env("DRILLBOT_DATABASE_URL")
+    )
+    grader: Literal["offline", "llm"] | None = Field(None, validation_alias=_env("DRILLBOT_GRADER"))
+    openai_api_key: SecretStr | None = Field(None, validation_alias=_env("OPENAI_API_KEY"))
+    openai_base_url: str | None = Field(None, validation_alias=_env("OPENAI_BASE_URL"))
+    llm_model: str = Field("gpt-4o-mini", validation_alias=_env("DRILLBOT_LLM_MODEL"))
+    packs: Annotated[list[Path], NoDecode] = Field([], validation_alias=_env("DRILLBOT_PACKS"))
+    timezone: str = Field("UTC", validation_alias=_env("DRILLBOT_TIMEZONE"))
+    catchup_hours: float = Field(3, ge=0, le=48, validation_alias=_env("DRILLBOT_CATCHUP_HOURS"))
+    admins: Annotated[list[str], NoDecode] = Field([], validation_alias=_env("DRILLBOT_ADMINS"))
+    secret_key: SecretStr | None = Field(None, validation_alias=_env("DRILLBOT_SECRET_KEY"))
+    scheduler: bool = Field(True, validation_alias=_env("DRILLBOT_SCHEDULER"))
+    tick_seconds: float = Field(30, gt=0, validation_alias=_env("DRILLBOT_TICK_SECONDS"))
+    http_host: str = Field("127.0.0.1", validation_alias=_env("DRILLBOT_HTTP_HOST"))
+    http_port: int = Field(3000, validation_alias=_env("DRILLBOT_HTTP_PORT"))
+    slack_bot_token: SecretStr | None = Field(None, validation_alias=_env("SLACK_BOT_TOKEN"))
+    slack_app_token: SecretStr | None = Field(None, validation_alias=_env("SLACK_APP_TOKEN"))
+    slack_signing_secret: SecretStr | None = Field(
+        None, validation_alias=_env("SLACK_SIGNING_SECRET")
+    )
+    discord_token: SecretStr | None = Field(None, validation_alias=_env("DISCORD_TOKEN"))
+
+    @field_validator("packs", "admins", mode="before")
+    @classmethod
+    def _lists(cls, value: object) -> object:
+        return _split_list(value)
+
+    @field_validator("scheduler", mode="before")
+    @classmethod
+    def _on_off(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() in {"on", "off"}:
+            return value.strip().lower() == "on"
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown timezone {value!r} (use an IANA name like Europe/Berlin)") from exc
+        return value
+
+    @property
+    def grader_name(self) -> Literal["offline", "llm"]:
+        """`llm` when an OpenAI key or base URL is set, else `offline` (DESIGN.md)."""
+        if self.grader:
+            return self.grader
+        return "llm" if (self.openai_api_key or self.openai_base_url) else "offline"
+
+    @property
+    def pack_paths(self) -> list[Path]:
+        return [SHIPPED_PACKS, *self.packs]
+
+    def configured_platforms(self) -> list[Platform]:
+        """Platforms whose credentials are set; the console when none are."""
+        found: list[Platform] = []
+        if self.slack_bot_token:
+            found.append("slack")
+        if self.discord_token:
+            found.append("discord")
+        return found or ["console"]

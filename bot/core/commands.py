@@ -1,0 +1,207 @@
+"""The one `/drill` command parser, shared by every platform (DESIGN.md "Commands").
+
+`parse("leaderboard month workspace")` returns a `Command`; anything malformed raises
+`UsageError` whose message is the usage text to show, never a stack trace. Values that need
+the engine's knowledge (topics of the bank) are checked by the engine; everything else is
+checked here, so a bad value is refused before anything is saved.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.cronspec import CronError, CronSpec
+
+DIFFICULTIES = ("easy", "medium", "hard", "mixed")
+FEEDBACK_MODES = ("private", "thread")
+SCOPES = ("week", "month", "all")
+BOARDS = ("channel", "workspace")
+CONFIG_KEYS = ("tz", "topics", "difficulty", "window", "feedback")
+
+
+class UsageError(ValueError):
+    """A malformed command; the message is what the user sees."""
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Spec:
+    usage: str
+    summary: str
+    admin: bool
+    parse: Callable[[list[str]], dict[str, Any]]
+
+
+def _no_args(name: str) -> Callable[[list[str]], dict[str, Any]]:
+    def parse(args: list[str]) -> dict[str, Any]:
+        if args:
+            raise UsageError(f"`{name}` takes no arguments")
+        return {}
+    return parse
+
+
+def _help(args: list[str]) -> dict[str, Any]:
+    if len(args) > 1:
+        raise UsageError("`help` takes at most one command name")
+    return {"topic": args[0].lower()} if args else {}
+
+
+def _practice(args: list[str]) -> dict[str, Any]:
+    if len(args) > 1:
+        raise UsageError("`practice` takes at most one topic")
+    return {"topic": args[0].lower()} if args else {}
+
+
+def _leaderboard(args: list[str]) -> dict[str, Any]:
+    result: dict[str, Any] = {"scope": "week", "board": "channel"}
+    for arg in (a.lower() for a in args):
+        if arg in SCOPES:
+            result["scope"] = arg
+        elif arg in BOARDS:
+            result["board"] = arg
+        else:
+            raise UsageError(f"unknown leaderboard option {arg!r}")
+    return result
+
+
+def _forget(args: list[str]) -> dict[str, Any]:
+    if args not in ([], ["confirm"]):
+        raise UsageError("`forget-me` takes only the word `confirm`")
+    return {"confirm": bool(args)}
+
+
+def _privacy(args: list[str]) -> dict[str, Any]:
+    if len(args) != 1 or args[0].lower() not in ("public", "anonymous"):
+        raise UsageError("say `public` or `anonymous`")
+    return {"mode": args[0].lower()}
+
+
+def parse_window(text: str) -> int:
+    """`24h`, `90m`, `1h30m` -> minutes (5 minutes to 7 days)."""
+    match = re.fullmatch(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?", text.strip().lower())
+    if not text.strip() or not match:
+        raise UsageError(f"window {text!r}: use hours and minutes like `24h`, `90m` or `1h30m`")
+    days, hours, minutes = (int(g) if g else 0 for g in match.groups())
+    total = int(timedelta(days=days, hours=hours, minutes=minutes).total_seconds() // 60)
+    if not 5 <= total <= 7 * 24 * 60:
+        raise UsageError(f"window {text!r}: must be between 5 minutes and 7 days")
+    return total
+
+
+def check_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise UsageError(f"unknown timezone {name!r}: use an IANA name like Europe/Berlin") from exc
+    return name
+
+
+def _settings(pairs: list[str]) -> dict[str, Any]:
+    """`key=value` options of `schedule` and `config`, each checked."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        key = key.lower()
+        if not sep or key not in CONFIG_KEYS:
+            raise UsageError(f"unknown option {pair!r}; options are {', '.join(CONFIG_KEYS)}")
+        if key == "tz":
+            out["timezone"] = check_timezone(value)
+        elif key == "topics":
+            topics = [t.strip().lower() for t in value.split(",") if t.strip()]
+            out["topics"] = [] if topics == ["all"] else topics
+        elif key == "difficulty":
+            if value.lower() not in DIFFICULTIES:
+                raise UsageError(f"difficulty must be one of {', '.join(DIFFICULTIES)}")
+            out["difficulty"] = value.lower()
+        elif key == "window":
+            out["window_minutes"] = parse_window(value)
+        else:
+            if value.lower() not in FEEDBACK_MODES:
+                raise UsageError(f"feedback must be one of {', '.join(FEEDBACK_MODES)}")
+            out["feedback"] = value.lower()
+    return out
+
+
+def _schedule(args: list[str]) -> dict[str, Any]:
+    cron_parts = [a for a in args if "=" not in a]
+    if len(cron_parts) != 5:
+        raise UsageError("a schedule is 5 cron fields: minute hour day month weekday")
+    try:
+        spec = CronSpec.parse(" ".join(cron_parts))
+    except CronError as exc:
+        raise UsageError(f"bad schedule: {exc}") from exc
+    return {"cron": spec.text, **_settings([a for a in args if "=" in a])}
+
+
+def _config(args: list[str]) -> dict[str, Any]:
+    return _settings(args)
+
+
+SPECS: dict[str, Spec] = {
+    "help": Spec("/drill help [command]", "what drillbot can do", False, _help),
+    "practice": Spec("/drill practice [topic]", "a private practice question", False, _practice),
+    "streak": Spec("/drill streak", "your streak, best streak and freezes", False,
+                   _no_args("streak")),
+    "leaderboard": Spec("/drill leaderboard [week|month|all] [channel|workspace]",
+                        "top 10 and your rank", False, _leaderboard),
+    "history": Spec("/drill history", "your recent answers, scores and feedback", False,
+                    _no_args("history")),
+    "privacy": Spec("/drill privacy public|anonymous",
+                    "show or hide your name in reveals and boards", False, _privacy),
+    "forget-me": Spec("/drill forget-me [confirm]", "delete all your data in this workspace",
+                      False, _forget),
+    "schedule": Spec("/drill schedule CRON [tz=Area/City] [topics=a,b] "
+                     "[difficulty=easy|medium|hard|mixed] [window=24h] [feedback=private|thread]",
+                     "set this channel's schedule (admin)", True, _schedule),
+    "config": Spec("/drill config [tz=..] [topics=..] [difficulty=..] [window=..] [feedback=..]",
+                   "show or change this channel's settings (admin)", True, _config),
+    "pause": Spec("/drill pause", "stop posting here until resumed (admin)", True,
+                  _no_args("pause")),
+    "resume": Spec("/drill resume", "start posting here again (admin)", True,
+                   _no_args("resume")),
+    "post-now": Spec("/drill post-now", "post an extra daily now (admin)", True,
+                     _no_args("post-now")),
+    "close-now": Spec("/drill close-now", "close open dailies here and reveal (admin)", True,
+                      _no_args("close-now")),
+}
+
+
+def usage(name: str | None = None) -> str:
+    """Usage of one command, or of all."""
+    if name in SPECS:
+        spec = SPECS[name]
+        return f"Usage: {spec.usage}\n{spec.summary}"
+    lines = ["drillbot commands:"]
+    lines += [f"  {spec.usage}  -  {spec.summary}" for spec in SPECS.values()]
+    return "\n".join(lines)
+
+
+def parse(text: str) -> Command:
+    """Parse the text after `/drill` (a leading `/drill` is accepted too)."""
+    try:
+        words = shlex.split(text)
+    except ValueError as exc:
+        raise UsageError(f"{exc}\n\n{usage()}") from exc
+    if words and words[0].lower() in ("/drill", "drill"):
+        words = words[1:]
+    if not words:
+        return Command("help")
+    name, args = words[0].lower(), words[1:]
+    spec = SPECS.get(name)
+    if spec is None:
+        raise UsageError(f"unknown command {name!r}\n\n{usage()}")
+    try:
+        return Command(name, spec.parse(args))
+    except UsageError as exc:
+        raise UsageError(f"{exc}\n{usage(name)}") from exc

@@ -1,0 +1,212 @@
+"""`/drill` commands: each handler answers a parsed command with replies (errbot style).
+
+Admin commands are refused here, whatever the platform showed the user, because Discord
+cannot hide subcommands and a Slack command is visible to everyone.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.core import render
+from bot.core.commands import SPECS, Command, UsageError, parse, usage
+from bot.core.engine import DEFAULT_CRON, Engine
+from bot.core.types import Actor, ChannelRef, Reply
+from bot.store import queries as q
+from bot.store.tables import users
+
+Handler = Callable[["Commands", Actor, ChannelRef, Command], Awaitable[list[Reply]]]
+
+
+def period(scope: str, now: datetime, tz: ZoneInfo) -> tuple[datetime | None, datetime | None]:
+    """[start, end) of the ISO week or calendar month containing `now`, in `tz`; all-time is
+    unbounded."""
+    local = now.astimezone(tz)
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    if scope == "week":
+        start = midnight - timedelta(days=local.isoweekday() - 1)
+        end = start + timedelta(days=7)
+    elif scope == "month":
+        start = midnight.replace(day=1)
+        end = (start + timedelta(days=32)).replace(day=1)
+    else:
+        return None, None
+    # zoneinfo datetimes keep wall time under arithmetic, so both stay local midnights
+    # with the right offset even across a DST change.
+    return start, end
+
+
+class Commands:
+    """Dispatches `/drill ...` text to its handler."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    async def handle(self, *, event_key: str, actor: Actor, channel: ChannelRef,
+                     text: str) -> list[Reply]:
+        try:
+            command = parse(text)
+        except UsageError as exc:
+            return [Reply(str(exc))]
+        if command.name in ADMIN and not self.engine.is_admin(actor):
+            return [Reply(f"`/drill {command.name}` is for workspace admins.")]
+        async with self.engine.db.write() as conn:
+            if not await self.engine.record_event(conn, actor, event_key):
+                return []
+        return await HANDLERS[command.name](self, actor, channel, command)
+
+    # -- everyone ---------------------------------------------------------------------------
+
+    async def help(self, actor: Actor, channel: ChannelRef, cmd: Command) -> list[Reply]:
+        return [Reply(usage(cmd.args.get("topic")))]
+
+    async def practice(self, actor: Actor, channel: ChannelRef, cmd: Command) -> list[Reply]:
+        bank = self.engine.bank
+        topic = cmd.args.get("topic")
+        if topic and topic not in {qq.topic for qq in bank}:
+            return [Reply(f"Unknown topic {topic!r}. Topics: {', '.join(sorted(bank.topics))}")]
+        async with self.engine.db.read() as conn:
+            recent = set(await q.answered_questions(conn, actor.workspace_id, actor.user_id,
+                                                    self.engine.clock.now() - timedelta(days=30)))
+        pool = [qq for qq in bank if (not topic or qq.topic == topic)]
+        fresh = [qq for qq in pool if qq.id not in recent] or pool
+        question = random.choice(fresh)
+        await self.engine.start_practice(actor, channel, question)
+        return [Reply(f"Practice [{question.topic} · {question.difficulty}]\n"
+                      f"{render.question_text(question)}\n"
+                      f"{render.how_to_answer(question, console=True)}")]
+
+    async def streak(self, actor: Actor, channel: ChannelRef, cmd: Command) -> list[Reply]:
+        async with self.engine.db.read() as conn:
+            chan = await q.get_channel(conn, channel.workspace_id, channel.channel_id)
+        if chan is None:
+            return [Reply("Streaks count in drill channels; run this in one.")]
+        streak = await self.engine.streak(channel, actor.user_id)
+        return [Reply(render.streak_text(chan.name or chan.id, streak))]
+
+    async def leaderboard(self, actor: Actor, channel: ChannelRef, cmd: Command) -> list[Reply]:
+        scope, which = cmd.args["scope"], cmd.args["board"]
+        async with self.engine.db.read() as conn:
+            chan = await q.get_channel(conn, channel.workspace_id, channel.channel_id)
+            if which == "channel" and chan is None:
+                return [Reply("This is not a drill channel; try `/drill leaderboard workspace`.")]
+            tz_name = (chan.timezone if which == "channel" and chan
+                       else await q.workspace_timezone(conn, channel.workspace_id))
+            start, end = period(scope, self.engine.clock.now(),
+                                ZoneInfo(tz_name or self.engine.config.default_timezone))
+            rows = await q.board(conn, channel.workspace_id,
+                                 channel.channel_id if which == "channel" else None, start, end)
+        label = {"week": "this week", "month": "this month", "all": "all time"}[scope]
+        where = f"#{chan.name or chan.id}" if which == "channel" and chan else "the workspace"
+        return [Reply(render.board_text(f"Leaderboard, {where}, {label}:", rows, actor.user_id))]
+
+    async def history(self, actor: Actor, channel: ChannelRef, cmd: Command) -> list[Reply]:
+        async with self.engine.db.read() as conn:
+            rows = await q.history(conn, actor.workspace_id, actor.user_id)
+        if not rows:
+            return [Reply("No answers yet.")]
+        lines = ["Your recent answers:"]
+        for row in rows:
+            score = f"{row.score}/10" if row.score is not None else "grading…"
+            feedback = (row.detail or {}).get("feedback", "")
+            when = row.answered_at.strftime("%Y-%m-%d")
+            extra = f", {row.points} pts" if row.points is not None else ""
+            lines.append(f"- {when} {row.question_id} ({row.kind}): {score}{extra}. {feedback}")
+        return [Reply("\n".join(lines))]
+
+    async def privacy(self, actor: Actor, channel: ChannelRef, cmd: Command) -> list[Reply]:
+        async with self.engine.db.write() as conn:
+            await conn.execute(users.update().where(
+                users.c.workspace_id == actor.workspace_id, users.c.id == actor.user_id)
+                .values(privacy=cmd.args["mode"]))
+        shown = "without your name" if cmd.args["mode"] == "anonymous" else "with your name"
+        return [Reply(f"Reveals and leaderboards now show you {shown}.")]
+
+    async def forget_me(self, actor: Actor, channel: ChannelRef, cmd: Command) -> list[Reply]:
+        if not cmd.args["confirm"]:
+            return [Reply("This deletes all your answers, grades, points and streaks in this "
+                          "workspace, for good. Run `/drill forget-me confirm` to go ahead.")]
+        async with self.engine.db.write() as conn:
+            gone = await q.forget_user(conn, actor.workspace_id, actor.user_id)
+        return [Reply(f"Done: {gone} answer(s) and everything about you in this workspace "
+                      "are deleted; boards no longer count them.")]
+
+    # -- admins -----------------------------------------------------------------------------
+
+    async def _channel_or_create(self, channel: ChannelRef) -> q.ChannelRow:
+        async with self.engine.db.read() as conn:
+            chan = await q.get_channel(conn, channel.workspace_id, channel.channel_id)
+        if chan is None:
+            await self.engine.ensure_channel(channel, cron=None)
+            async with self.engine.db.read() as conn:
+                chan = await q.get_channel(conn, channel.workspace_id, channel.channel_id)
+        assert chan is not None
+        return chan
+
+    async def _update(self, channel: ChannelRef, values: dict[str, Any]) -> list[Reply] | None:
+        topics = values.get("topics")
+        if topics:
+            unknown = sorted(set(topics) - set(self.engine.bank.topics))
+            if unknown:
+                return [Reply(f"Unknown topic(s) {', '.join(unknown)}; nothing saved. "
+                              f"Topics: {', '.join(sorted(self.engine.bank.topics))}")]
+        await self._channel_or_create(channel)
+        async with self.engine.db.write() as conn:
+            await q.update_channel(conn, channel.workspace_id, channel.channel_id, **values)
+        return None
+
+    async def schedule(self, actor: Actor, channel: ChannelRef, cmd: Command) -> list[Reply]:
+        values = {**cmd.args, "schedule_since": self.engine.clock.now(), "active": True}
+        refused = await self._update(channel, values)
+        return refused or await self.config(actor, channel, Command("config"))
+
+    async def config(self, actor: Actor, channel: ChannelRef, cmd: Command) -> list[Reply]:
+        if cmd.args:
+            refused = await self._update(channel, cmd.args)
+            if refused:
+                return refused
+        chan = await self._channel_or_create(channel)
+        window = f"{chan.window_minutes} min" if chan.window_minutes else "until the next slot or 24h"
+        state = "paused" if chan.paused else ("active" if chan.active else "inactive")
+        return [Reply("\n".join([
+            f"Settings of #{chan.name or chan.id} ({state}):",
+            f"  schedule: {chan.cron or 'none (run /drill schedule)'}  (default {DEFAULT_CRON})",
+            f"  tz: {chan.timezone}",
+            f"  topics: {', '.join(chan.topics) or 'all'}",
+            f"  difficulty: {chan.difficulty}",
+            f"  window: {window}",
+            f"  feedback: {chan.feedback}",
+        ]))]
+
+    async def pause(self, actor: Actor, channel: ChannelRef, cmd: Command) -> list[Reply]:
+        await self._update(channel, {"paused": True})
+        return [Reply("Paused: no dailies here until `/drill resume`. Streaks are not broken by "
+                      "paused days.")]
+
+    async def resume(self, actor: Actor, channel: ChannelRef, cmd: Command) -> list[Reply]:
+        await self._update(channel, {"paused": False, "active": True,
+                                     "schedule_since": self.engine.clock.now()})
+        return [Reply("Resumed: the schedule runs again from now.")]
+
+    async def post_now(self, actor: Actor, channel: ChannelRef, cmd: Command) -> list[Reply]:
+        await self._channel_or_create(channel)
+        daily = await self.engine.post_now(channel)
+        return [] if daily else [Reply("Could not post here.")]
+
+    async def close_now(self, actor: Actor, channel: ChannelRef, cmd: Command) -> list[Reply]:
+        closed = await self.engine.close_due(channel, force=True)
+        return [] if closed else [Reply("No open daily in this channel.")]
+
+
+ADMIN = {name for name, spec in SPECS.items() if spec.admin}
+HANDLERS: dict[str, Handler] = {
+    "help": Commands.help, "practice": Commands.practice, "streak": Commands.streak,
+    "leaderboard": Commands.leaderboard, "history": Commands.history,
+    "privacy": Commands.privacy, "forget-me": Commands.forget_me,
+    "schedule": Commands.schedule, "config": Commands.config, "pause": Commands.pause,
+    "resume": Commands.resume, "post-now": Commands.post_now, "close-now": Commands.close_now,
+}

@@ -1,0 +1,104 @@
+"""The grader seam: what every grader receives and returns, and the one score formula.
+
+DESIGN.md fixes one formula for every grader so scores compare: a grader judges each key
+point covered (1), partly (0.5) or missed (0); the score is
+round(10 x covered weight / total weight), minus 1 per misconception, floor 0, and an answer
+flagged as trying to steer the grader is capped at 5. Graders return plain text; adapters
+escape it for their platform.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal, Protocol
+
+from pydantic import BaseModel
+
+from bot.packs import KeyPoint, Question
+
+Credit = Literal[0.0, 0.5, 1.0]
+FLAG_CAP = 5
+
+
+class Judgment(BaseModel):
+    """A grader's verdict on one key point."""
+
+    key_point: str
+    credit: float  # 1 covered, 0.5 partly, 0 missed
+    evidence: str | None = None
+
+
+class Grade(BaseModel):
+    """A grader's verdict on one answer, as stored (DESIGN.md "Grades")."""
+
+    score: int
+    covered: list[str] = []
+    partly: list[str] = []
+    missed: list[str] = []
+    misconceptions: list[str] = []
+    feedback: str = ""
+    follow_up: str | None = None
+    flagged: bool = False
+    flags: list[str] = []
+    grader: str
+    grader_version: str
+    model: str | None = None
+    prompt_version: str | None = None
+    tokens_in: int = 0
+    tokens_out: int = 0
+    provisional: bool = False
+    graded_at: datetime | None = None
+
+    @property
+    def band(self) -> str:
+        return band(self.score)
+
+
+@dataclass(frozen=True)
+class GradeRequest:
+    """What a grader sees: the question, the answer text, and which key points count.
+
+    `key_points` is the question's own list for a first answer; for a follow-up answer it is
+    the key points the first answer missed (DESIGN.md).
+    """
+
+    question: Question
+    answer: str
+    key_points: tuple[KeyPoint, ...] = field(default=())
+
+    @property
+    def rubric(self) -> tuple[KeyPoint, ...]:
+        return self.key_points or tuple(self.question.key_points)
+
+
+class Grader(Protocol):
+    """Grades one answer or raises; the engine decides what happens on failure."""
+
+    name: str
+    version: str
+
+    async def grade(self, request: GradeRequest) -> Grade: ...
+
+
+class GraderUnavailable(Exception):
+    """The grader could not grade now (outage, timeout); the answer stays stored for a retry."""
+
+
+def compute_score(judgments: list[Judgment], weights: dict[str, float], misconceptions: int,
+                  flagged: bool) -> int:
+    """The one score formula of DESIGN.md, from per-key-point judgments."""
+    total = sum(weights.get(j.key_point, 1.0) for j in judgments)
+    if total <= 0:
+        return 0
+    got = sum(weights.get(j.key_point, 1.0) * j.credit for j in judgments)
+    score = max(0, round(10 * got / total) - misconceptions)
+    return min(score, FLAG_CAP) if flagged else min(score, 10)
+
+
+BANDS: tuple[tuple[int, str], ...] = ((9, "excellent"), (7, "good"), (4, "partial"), (0, "needs work"))
+
+
+def band(score: int) -> str:
+    """The band name of a 0-10 score: 0-3 needs work, 4-6 partial, 7-8 good, 9-10 excellent."""
+    return next(name for low, name in BANDS if score >= low)

@@ -1,0 +1,234 @@
+"""Question packs: the pydantic model of `questions/*.yaml`, the loader and the in-memory bank.
+
+A pack is a YAML file with an optional `topics` list (slugs a team pack declares for itself)
+and a `questions` list. The rules are those of DESIGN.md ("Question packs"). The loader
+collects *every* problem of every file before failing, and each problem names the file, the
+question id and the field, so a pack author fixes a broken pack in one pass.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+Difficulty = Literal["easy", "medium", "hard"]
+SLUG = r"^[a-z0-9][a-z0-9-]*$"
+
+#: The documented topics of the shipped bank. A team pack may declare more in its `topics` list.
+BUILTIN_TOPICS: dict[str, str] = {
+    "ml-fundamentals": "Learning paradigms, bias/variance, overfitting, classic algorithms",
+    "evaluation": "Metrics, validation, cross-validation, A/B tests",
+    "feature-engineering": "Missing data, scaling, encoding, leakage, feature selection",
+    "deep-learning": "Neural networks, backpropagation, optimisers, regularisation, CNN/RNN",
+    "transformers": "Attention, transformer architecture, positional encodings",
+    "llm": "LLMs and generative AI: embeddings, RAG, prompting, fine-tuning, hallucination",
+    "mlops": "Deployment, monitoring, drift, feature stores, CI/CD for models",
+    "ml-system-design": "Designing ML systems end to end",
+    "statistics": "Probability and statistics",
+    "ml-math": "Linear algebra and calculus behind ML",
+    "backend": "APIs, HTTP, caching, databases, microservices, security",
+    "coding": "Algorithms and data structures: explain the approach and its complexity",
+    "behavioral": "Behavioural questions answered with STAR",
+}
+
+
+class KeyPoint(BaseModel):
+    """One independently checkable statement a good answer makes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    text: Annotated[str, Field(min_length=3)]
+    weight: Annotated[float, Field(gt=0, le=10)] = 1.0
+
+
+class Question(BaseModel):
+    """One question of a pack, open (rubric-graded) or multiple choice."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: Annotated[str, Field(pattern=SLUG, max_length=80)]
+    topic: Annotated[str, Field(pattern=SLUG)]
+    difficulty: Difficulty
+    type: Literal["open", "mcq"]
+    prompt: Annotated[str, Field(min_length=10)]
+    family: Annotated[str, Field(pattern=SLUG)] | None = None
+    tags: list[str] = []
+    source: str | None = None
+    reference_answer: str | None = None
+    key_points: list[KeyPoint] = []
+    follow_ups: Annotated[list[str], Field(max_length=3)] = []
+    choices: list[str] = []
+    answer: str | None = None
+    explanation: str | None = None
+
+    @field_validator("key_points", mode="before")
+    @classmethod
+    def _plain_key_points(cls, value: object) -> object:
+        """Allow `- text` as shorthand for `- {text: ..., weight: 1}`."""
+        if isinstance(value, list):
+            return [{"text": v} if isinstance(v, str) else v for v in value]
+        return value
+
+    @model_validator(mode="after")
+    def _type_rules(self) -> Question:
+        if self.type == "open":
+            if not self.reference_answer or len(self.reference_answer.strip()) < 20:
+                raise ValueError("reference_answer: an open question needs a reference answer")
+            if not 3 <= len(self.key_points) <= 7:
+                raise ValueError(
+                    f"key_points: an open question needs 3-7 key points, has {len(self.key_points)}"
+                )
+            if self.choices or self.answer:
+                raise ValueError("choices: only mcq questions have choices and an answer")
+        else:
+            if not 2 <= len(self.choices) <= 6:
+                raise ValueError(f"choices: an mcq needs 2-6 choices, has {len(self.choices)}")
+            letters = self.letters
+            if not self.answer or self.answer.upper() not in letters:
+                raise ValueError(f"answer: must be one of {', '.join(letters)}")
+            if not self.explanation:
+                raise ValueError("explanation: an mcq needs an explanation shown after answering")
+        return self
+
+    @property
+    def letters(self) -> list[str]:
+        """The choice letters, A, B, C..."""
+        return [chr(ord("A") + i) for i in range(len(self.choices))]
+
+    @property
+    def family_key(self) -> str:
+        """Paraphrases share a family; a question without one is its own family."""
+        return self.family or self.id
+
+
+class Pack(BaseModel):
+    """The top level of a pack file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    topics: dict[str, str] = {}
+    questions: list[Question]
+
+
+class PackError(Exception):
+    """A pack broke a rule; `problems` holds one line per problem, each naming file, id and field."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+@dataclass(frozen=True)
+class Bank:
+    """Every loaded question, by id, with the topics they may use."""
+
+    questions: dict[str, Question]
+    topics: dict[str, str]
+
+    def __iter__(self) -> Iterator[Question]:
+        return iter(self.questions.values())
+
+    def __len__(self) -> int:
+        return len(self.questions)
+
+    def get(self, question_id: str) -> Question | None:
+        return self.questions.get(question_id)
+
+    def open_questions(self) -> list[Question]:
+        return [q for q in self if q.type == "open"]
+
+
+def pack_files(paths: Iterable[Path]) -> list[Path]:
+    """Expand folders into their `*.yaml`/`*.yml` files, sorted so loading is deterministic."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.iterdir() if p.suffix in {".yaml", ".yml"}))
+        else:
+            files.append(path)
+    return files
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in loc) or "(pack)"
+
+
+def _parse_file(path: Path, problems: list[str]) -> Pack | None:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        problems.append(f"{path}: cannot read YAML: {exc}")
+        return None
+    if not isinstance(raw, dict):
+        problems.append(f"{path}: a pack is a mapping with a `questions` list")
+        return None
+    questions = raw.get("questions")
+    if not isinstance(questions, list):
+        problems.append(f"{path}: field `questions`: a list of questions is required")
+        return None
+    try:
+        return Pack.model_validate(raw)
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc = err["loc"]
+            qid = "(pack)"
+            field = _field_path(loc)
+            if len(loc) >= 2 and loc[0] == "questions" and isinstance(loc[1], int):
+                item = questions[loc[1]] if loc[1] < len(questions) else None
+                qid = str(item.get("id", f"#{loc[1] + 1}")) if isinstance(item, dict) else f"#{loc[1] + 1}"
+                field = _field_path(loc[2:])
+            msg = err["msg"].removeprefix("Value error, ")
+            problems.append(f"{path}: question {qid}: field {field}: {msg}")
+        return None
+
+
+def load_bank(paths: Iterable[Path]) -> Bank:
+    """Load and check every pack under `paths`; raise PackError listing all problems."""
+    problems: list[str] = []
+    questions: dict[str, Question] = {}
+    where: dict[str, Path] = {}
+    topics = dict(BUILTIN_TOPICS)
+    files = pack_files(paths)
+    if not files:
+        raise PackError([f"no question packs found in {', '.join(map(str, paths))}"])
+    loaded: list[tuple[Path, Pack]] = []
+    for path in files:
+        pack = _parse_file(path, problems)
+        if pack is not None:
+            loaded.append((path, pack))
+            topics.update(pack.topics)
+    for path, pack in loaded:
+        for q in pack.questions:
+            if q.id in questions:
+                problems.append(f"{path}: question {q.id}: field id: duplicate of {where[q.id]}")
+                continue
+            if q.topic not in topics:
+                problems.append(
+                    f"{path}: question {q.id}: field topic: unknown topic {q.topic!r} "
+                    "(declare it in the pack's `topics`)"
+                )
+            questions[q.id] = q
+            where[q.id] = path
+    if problems:
+        raise PackError(problems)
+    return Bank(questions=questions, topics=topics)
+
+
+def pack_json_schema() -> str:
+    """A JSON Schema of the pack format, for editors (yaml-language-server)."""
+    return json.dumps(Pack.model_json_schema(), indent=2)
+
+
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def prompt_words(text: str) -> frozenset[str]:
+    """Lower-cased word set of a prompt, used to spot near-duplicate questions."""
+    return frozenset(_WORD.findall(text.lower()))

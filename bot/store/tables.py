@@ -1,0 +1,167 @@
+"""The schema, as SQLAlchemy Core tables. Alembic migrations (in `migrations/`) create it.
+
+Every table carries `workspace_id` and every query filters on it, so two workspaces never mix
+(DESIGN.md "Words"). Times are stored as naive UTC and read back as aware UTC (`UTCDateTime`).
+Leaderboards read only `answers`, where an answer's score and points are copied when it is
+graded, so a board is one indexed aggregate rather than a join over grades.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, naive UTC in the database."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use aware UTC")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        return value.replace(tzinfo=UTC)
+
+
+metadata = sa.MetaData()
+
+workspaces = sa.Table(
+    "workspaces", metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("platform", sa.String(16), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False, server_default=""),
+    sa.Column("timezone", sa.String(64), nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+channels = sa.Table(
+    "channels", metadata,
+    sa.Column("workspace_id", sa.String(64), sa.ForeignKey("workspaces.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False, server_default=""),
+    sa.Column("cron", sa.String(120), nullable=True),
+    sa.Column("timezone", sa.String(64), nullable=False),
+    sa.Column("topics", sa.JSON, nullable=False),
+    sa.Column("difficulty", sa.String(16), nullable=False, server_default="mixed"),
+    sa.Column("window_minutes", sa.Integer, nullable=True),
+    sa.Column("feedback", sa.String(16), nullable=False, server_default="private"),
+    sa.Column("paused", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("schedule_since", UTCDateTime, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+dailies = sa.Table(
+    "dailies", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("workspace_id", sa.String(64), nullable=False),
+    sa.Column("channel_id", sa.String(64), nullable=False),
+    sa.Column("question_id", sa.String(80), nullable=False),
+    sa.Column("local_date", sa.String(10), nullable=False),
+    sa.Column("slot", sa.String(40), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # scheduled | extra
+    sa.Column("status", sa.String(16), nullable=False),  # reserved | posted | closed
+    sa.Column("scheduled_at", UTCDateTime, nullable=False),
+    sa.Column("posted_at", UTCDateTime, nullable=True),
+    sa.Column("closes_at", UTCDateTime, nullable=False),
+    sa.Column("closed_at", UTCDateTime, nullable=True),
+    sa.Column("message_id", sa.String(64), nullable=True),
+    sa.UniqueConstraint("workspace_id", "channel_id", "local_date", "slot", name="uq_daily_slot"),
+    sa.ForeignKeyConstraint(["workspace_id", "channel_id"], ["channels.workspace_id", "channels.id"],
+                            ondelete="CASCADE"),
+)
+sa.Index("ix_dailies_status", dailies.c.status, dailies.c.closes_at)
+sa.Index("ix_dailies_message", dailies.c.workspace_id, dailies.c.message_id)
+
+answers = sa.Table(
+    "answers", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("workspace_id", sa.String(64), nullable=False),
+    sa.Column("channel_id", sa.String(64), nullable=False),
+    sa.Column("daily_id", sa.Integer, sa.ForeignKey("dailies.id", ondelete="CASCADE"), nullable=True),
+    sa.Column("user_id", sa.String(64), nullable=False),
+    sa.Column("question_id", sa.String(80), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # daily | late | practice
+    sa.Column("source", sa.String(16), nullable=False),  # thread | form | choice | dm
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("message_id", sa.String(64), nullable=True),
+    sa.Column("answered_at", UTCDateTime, nullable=False),
+    sa.Column("edited_at", UTCDateTime, nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),  # pending | graded
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("score", sa.Integer, nullable=True),
+    sa.Column("points", sa.Integer, nullable=True),
+    sa.UniqueConstraint("daily_id", "user_id", name="uq_answer_per_daily"),
+)
+sa.Index("ix_answers_board", answers.c.workspace_id, answers.c.channel_id, answers.c.kind,
+         answers.c.answered_at, answers.c.user_id, answers.c.points)
+sa.Index("ix_answers_ws_board", answers.c.workspace_id, answers.c.kind, answers.c.answered_at,
+         answers.c.user_id, answers.c.points)
+sa.Index("ix_answers_user", answers.c.workspace_id, answers.c.user_id, answers.c.answered_at)
+sa.Index("ix_answers_pending", answers.c.status)
+
+grades = sa.Table(
+    "grades", metadata,
+    sa.Column("answer_id", sa.Integer, sa.ForeignKey("answers.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("workspace_id", sa.String(64), nullable=False),
+    sa.Column("score", sa.Integer, nullable=False),
+    sa.Column("grader", sa.String(32), nullable=False),
+    sa.Column("grader_version", sa.String(32), nullable=False),
+    sa.Column("model", sa.String(120), nullable=True),
+    sa.Column("prompt_version", sa.String(32), nullable=True),
+    sa.Column("tokens_in", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("tokens_out", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("flagged", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("provisional", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("detail", sa.JSON, nullable=False),  # the full Grade, as JSON
+    sa.Column("graded_at", UTCDateTime, nullable=False),
+)
+
+users = sa.Table(
+    "users", metadata,
+    sa.Column("workspace_id", sa.String(64), primary_key=True),
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False, server_default=""),
+    sa.Column("privacy", sa.String(16), nullable=False, server_default="public"),
+)
+
+events = sa.Table(
+    "events", metadata,
+    sa.Column("workspace_id", sa.String(64), primary_key=True),
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("seen_at", UTCDateTime, nullable=False),
+)
+
+notices = sa.Table(
+    "notices", metadata,
+    sa.Column("workspace_id", sa.String(64), primary_key=True),
+    sa.Column("channel_id", sa.String(64), primary_key=True),
+    sa.Column("kind", sa.String(40), primary_key=True),
+    sa.Column("sent_at", UTCDateTime, nullable=False),
+)
+
+practice = sa.Table(
+    "practice", metadata,
+    sa.Column("workspace_id", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.String(64), primary_key=True),
+    sa.Column("channel_id", sa.String(64), nullable=False),
+    sa.Column("question_id", sa.String(80), nullable=False),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+)
