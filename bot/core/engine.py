@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -193,6 +194,9 @@ class Engine:
         except ChannelUnavailable as exc:
             await self._channel_unavailable(exc)
             return
+        except Exception:
+            _log.exception("posting daily %s failed; it stays reserved and is retried", daily.id)
+            return
         async with self.db.write() as conn:
             await conn.execute(dailies.update().where(dailies.c.id == daily.id).values(
                 status="posted", message_id=message_id, posted_at=self.clock.now()))
@@ -205,7 +209,7 @@ class Engine:
         if chan is None:
             return None
         local = now.astimezone(ZoneInfo(chan.timezone))
-        slot = Slot(local.date(), f"extra-{now.strftime('%H%M%S.%f')}", now)
+        slot = Slot(local.date(), f"extra-{uuid.uuid4().hex[:12]}", now)
         daily = await self._reserve(chan, slot, now, extra=True)
         if daily is not None:
             await self._send(daily)
@@ -312,7 +316,7 @@ class Engine:
             return [Reply("No question is open right now. Try `/drill practice`, "
                           "or `/drill post-now` if you are an admin.")]
         return await self.answer_daily(event_key=event_key, actor=actor, daily=current[-1],
-                                       text=text, source="thread")
+                                       text=text, source="line")
 
     def _check_text(self, question: Question, text: str) -> tuple[str, list[Reply]]:
         """Normalise an answer; MCQs take a letter. Returns (text, refusal replies)."""
@@ -336,7 +340,8 @@ class Engine:
             return []
         text, refusal = self._check_text(question, text)
         if refusal:
-            return refusal if source != "thread" or question.type == "open" or not edited else []
+            # In a thread a non-answer to an MCQ is discussion; elsewhere the user is told.
+            return [] if source == "thread" and question.type == "mcq" else refusal
         now = self.clock.now()
         kind = "daily" if daily.is_open(now) else "late"
         async with self.db.write() as conn:

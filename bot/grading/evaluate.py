@@ -1,0 +1,360 @@
+"""Measure a grader against human-graded short answers (the CSVs of /work/shared/data/grading).
+
+Each answer is graded as a user of the grader would: from the question, the reference answer and
+the answer text alone. The labels (score, label, feedback, grader1/2) are read only to compare
+with; the one thing fitted on them is a linear calibration for the RMSE, out of fold and grouped
+by question, as the data's README asks.
+
+Questions of these sets come without a rubric, so `question_for` derives one: the reference
+answer split into clauses (`derive_key_points`), 3-7 key points of weight 1. A reference too
+short to yield three (a two-word answer) keeps the one or two pieces it has; such a Question is
+built with `model_construct`, skipping the pack rule of 3-7 key points that exists for authors.
+SemEval's `all_reference_answers` are other correct answers a teacher wrote; they are appended
+to the reference text (not to the key points, since any one of them is a full answer), where the
+offline grader does not use them but an LLM grader reads them.
+
+Metrics, all pure Python: Pearson r of the integer score with score/score_max and its 95 %
+interval from a question-level bootstrap (questions resampled with replacement, seeded), Spearman
+rho, RMSE after the out-of-fold calibration (5 folds of questions), ROC-AUC when the target is
+binary (Mann-Whitney, ties count half) and answers per second over grading time only. The
+grader's continuous coverage, when it has one, is reported alongside; the headline is the score.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+import math
+import random
+import re
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+from bot.grading.base import Grader, GradeRequest
+from bot.grading.text import derive_key_points
+from bot.packs import KeyPoint, Question
+
+BOOTSTRAP_RESAMPLES = 1000
+CALIBRATION_FOLDS = 5
+PROGRESS_MIN_ROWS = 200
+ALTERNATIVES_SEPARATOR = "||"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One graded answer of the CSV; `target` is score/score_max in [0, 1]."""
+
+    id: str
+    question_id: str
+    question: str
+    reference: str
+    answer: str
+    target: float
+    alternatives: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """Agreement of one prediction series with the targets."""
+
+    pearson: float
+    pearson_ci: tuple[float, float]
+    spearman: float
+    rmse: float
+    auc: float | None
+
+
+@dataclass(frozen=True)
+class EvalReport:
+    """The outcome of one evaluation run: `score` is the headline, `coverage` the continuous."""
+
+    dataset: str
+    grader: str
+    grader_version: str
+    n_answers: int
+    n_questions: int
+    answers_per_second: float
+    score: Metrics
+    coverage: Metrics | None
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2)
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"true", "1", "yes"}
+
+
+def load_rows(csv_path: Path) -> list[Row]:
+    """Read the shared CSV schema, dropping placeholder answers (empty / "No response.")."""
+    rows: list[Row] = []
+    with csv_path.open(encoding="utf-8", newline="") as handle:
+        for raw in csv.DictReader(handle):
+            if _truthy(raw.get("placeholder_answer")):
+                continue
+            alternatives = tuple(
+                a.strip() for a in (raw.get("all_reference_answers") or "").split(
+                    ALTERNATIVES_SEPARATOR) if a.strip()
+            )
+            rows.append(Row(
+                id=raw["id"],
+                question_id=raw["question_id"],
+                question=raw["question"],
+                reference=raw["reference_answer"],
+                answer=raw["answer"],
+                target=float(raw["score"]) / float(raw["score_max"]),
+                alternatives=alternatives,
+            ))
+    return rows
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:80] or "q"
+
+
+def question_for(row: Row) -> Question:
+    """A `type: open` Question for a CSV question, its key points derived from the reference."""
+    extra = [a for a in row.alternatives if a != row.reference.strip()]
+    reference = " ".join([row.reference.strip(), *(f"Also correct: {a}" for a in extra)])
+    key_points = [KeyPoint.model_construct(text=t, weight=1.0)
+                  for t in derive_key_points(row.reference)]
+    return Question.model_construct(
+        id=_slug(row.question_id),
+        topic="evaluation",
+        difficulty="medium",
+        type="open",
+        prompt=row.question,
+        reference_answer=reference,
+        key_points=key_points,
+        tags=[], follow_ups=[], choices=[],
+    )
+
+
+def sample(rows: Sequence[Row], limit: int | None, seed: int) -> list[Row]:
+    """A seeded sample of `limit` rows, in file order (all rows when limit is None)."""
+    if limit is None or limit >= len(rows):
+        return list(rows)
+    picked = sorted(random.Random(seed).sample(range(len(rows)), limit))
+    return [rows[i] for i in picked]
+
+
+# --- metrics -------------------------------------------------------------------------------
+
+def pearson(xs: Sequence[float], ys: Sequence[float]) -> float:
+    """Pearson r; 0.0 when either side is constant (no linear signal to measure)."""
+    n = len(xs)
+    if n < 2:
+        return 0.0
+    mx, my = sum(xs) / n, sum(ys) / n
+    sxy = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True))
+    sxx = sum((x - mx) ** 2 for x in xs)
+    syy = sum((y - my) ** 2 for y in ys)
+    return sxy / math.sqrt(sxx * syy) if sxx > 0 and syy > 0 else 0.0
+
+
+def ranks(values: Sequence[float]) -> list[float]:
+    """1-based ranks, ties sharing their average rank."""
+    order = sorted(range(len(values)), key=values.__getitem__)
+    out = [0.0] * len(values)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
+            j += 1
+        for k in range(i, j + 1):
+            out[order[k]] = (i + j) / 2 + 1
+        i = j + 1
+    return out
+
+
+def spearman(xs: Sequence[float], ys: Sequence[float]) -> float:
+    return pearson(ranks(xs), ranks(ys))
+
+
+def roc_auc(scores: Sequence[float], labels: Sequence[float]) -> float | None:
+    """ROC-AUC by Mann-Whitney U (a tie between a positive and a negative counts half).
+
+    None unless the labels are binary with both classes present.
+    """
+    if not set(labels) <= {0.0, 1.0} or len(set(labels)) < 2:
+        return None
+    r = ranks(scores)
+    n_pos = sum(1 for y in labels if y == 1.0)
+    n_neg = len(labels) - n_pos
+    rank_sum = sum(rk for rk, y in zip(r, labels, strict=True) if y == 1.0)
+    return (rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+
+
+def _moments(xs: Sequence[float], ys: Sequence[float]) -> tuple[float, ...]:
+    """(n, sum x, sum y, sum xx, sum yy, sum xy): what Pearson needs, addable across groups."""
+    return (len(xs), sum(xs), sum(ys), sum(x * x for x in xs), sum(y * y for y in ys),
+            sum(x * y for x, y in zip(xs, ys, strict=True)))
+
+
+def _pearson_from(m: Sequence[float]) -> float:
+    n, sx, sy, sxx, syy, sxy = m
+    vx, vy = n * sxx - sx * sx, n * syy - sy * sy
+    return (n * sxy - sx * sy) / math.sqrt(vx * vy) if vx > 0 and vy > 0 else 0.0
+
+
+def bootstrap_ci(xs: Sequence[float], ys: Sequence[float], groups: Sequence[str], *,
+                 resamples: int = BOOTSTRAP_RESAMPLES, seed: int = 0) -> tuple[float, float]:
+    """95 % interval of Pearson r, resampling whole questions with replacement.
+
+    Answers to one question are not independent (one reference, one tutor), so resampling
+    answers would make the interval too narrow.
+    """
+    by_group: dict[str, list[int]] = {}
+    for i, g in enumerate(groups):
+        by_group.setdefault(g, []).append(i)
+    moments = [_moments([xs[i] for i in idx], [ys[i] for i in idx]) for idx in by_group.values()]
+    rng = random.Random(seed)
+    estimates = sorted(
+        _pearson_from([sum(col) for col in zip(*rng.choices(moments, k=len(moments)),
+                                               strict=True)])
+        for _ in range(resamples)
+    )
+    return estimates[int(0.025 * resamples)], estimates[min(resamples - 1, int(0.975 * resamples))]
+
+
+def _fold_of(groups: Sequence[str], folds: int, seed: int) -> dict[str, int]:
+    """Assign questions to folds at random (seeded), as evenly as counts allow."""
+    unique = sorted(set(groups))
+    random.Random(seed).shuffle(unique)
+    return {g: i % folds for i, g in enumerate(unique)}
+
+
+def _fit_line(xs: Sequence[float], ys: Sequence[float]) -> tuple[float, float]:
+    """Least squares y = a*x + b; a flat line at the mean when x does not vary."""
+    n = len(xs)
+    mx, my = sum(xs) / n, sum(ys) / n
+    sxx = sum((x - mx) ** 2 for x in xs)
+    if sxx == 0:
+        return 0.0, my
+    a = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sxx
+    return a, my - a * mx
+
+
+def calibrated_rmse(xs: Sequence[float], ys: Sequence[float], groups: Sequence[str], *,
+                    folds: int = CALIBRATION_FOLDS, seed: int = 0) -> float:
+    """RMSE of y against a*x + b fitted on the other folds of questions (grouped, out of fold).
+
+    With fewer questions than folds, each question is its own fold.
+    """
+    fold = _fold_of(groups, min(folds, len(set(groups))), seed)
+    predictions = [0.0] * len(xs)
+    for f in set(fold.values()):
+        train = [i for i, g in enumerate(groups) if fold[g] != f]
+        a, b = _fit_line([xs[i] for i in train], [ys[i] for i in train])
+        for i, g in enumerate(groups):
+            if fold[g] == f:
+                predictions[i] = a * xs[i] + b
+    return math.sqrt(sum((p - y) ** 2 for p, y in zip(predictions, ys, strict=True)) / len(ys))
+
+
+def metrics(xs: Sequence[float], ys: Sequence[float], groups: Sequence[str], seed: int) -> Metrics:
+    return Metrics(
+        pearson=pearson(xs, ys),
+        pearson_ci=bootstrap_ci(xs, ys, groups, seed=seed),
+        spearman=spearman(xs, ys),
+        rmse=calibrated_rmse(xs, ys, groups, seed=seed),
+        auc=roc_auc(xs, ys),
+    )
+
+
+# --- running -------------------------------------------------------------------------------
+
+async def _grade_all(grader: Grader, requests: Sequence[GradeRequest], concurrency: int,
+                     progress: bool) -> list[int]:
+    """Grade every request with at most `concurrency` in flight; scores in request order."""
+    gate = asyncio.Semaphore(concurrency)
+    bar = tqdm(total=len(requests), file=sys.stderr, unit="answer",
+               disable=not progress or len(requests) <= PROGRESS_MIN_ROWS)
+
+    async def one(request: GradeRequest) -> int:
+        async with gate:
+            grade = await grader.grade(request)
+        bar.update()
+        return grade.score
+
+    try:
+        return list(await asyncio.gather(*(one(r) for r in requests)))
+    finally:
+        bar.close()
+
+
+async def evaluate(grader: Grader, csv_path: Path, *, limit: int | None = None, seed: int = 0,
+                   concurrency: int = 8, progress: bool = True) -> EvalReport:
+    """Grade the answers of one CSV and compare with the human scores (module docstring)."""
+    rows = sample(load_rows(csv_path), limit, seed)
+    if not rows:
+        raise ValueError(f"{csv_path}: no gradable answers")
+    questions: dict[str, Question] = {}
+    for row in rows:
+        questions.setdefault(row.question_id, question_for(row))
+    requests = [GradeRequest(question=questions[r.question_id], answer=r.answer) for r in rows]
+    started = time.perf_counter()
+    scores = await _grade_all(grader, requests, concurrency, progress)
+    elapsed = time.perf_counter() - started
+    targets = [r.target for r in rows]
+    groups = [r.question_id for r in rows]
+    continuous: Callable[[GradeRequest], float] | None = getattr(grader, "coverage", None)
+    return EvalReport(
+        dataset=csv_path.name,
+        grader=grader.name,
+        grader_version=grader.version,
+        n_answers=len(rows),
+        n_questions=len(questions),
+        answers_per_second=len(rows) / elapsed if elapsed > 0 else float("inf"),
+        score=metrics([float(s) for s in scores], targets, groups, seed),
+        coverage=(metrics([continuous(r) for r in requests], targets, groups, seed)
+                  if continuous is not None else None),
+    )
+
+
+def _metric_line(label: str, m: Metrics) -> str:
+    auc = f"{m.auc:.3f}" if m.auc is not None else "-"
+    return (f"{label:<10} {m.pearson:>7.3f}  [{m.pearson_ci[0]:.3f}, {m.pearson_ci[1]:.3f}]"
+            f"  {m.spearman:>8.3f}  {m.rmse:>6.3f}  {auc:>6}")
+
+
+def format_report(report: EvalReport) -> str:
+    """A short table: one line for the integer score, one for the continuous coverage."""
+    lines = [
+        f"{report.dataset}: {report.grader} v{report.grader_version}, "
+        f"{report.n_answers} answers, {report.n_questions} questions, "
+        f"{report.answers_per_second:,.0f} answers/s",
+        f"{'':<10} {'pearson':>7}  {'95% CI (questions)':<16}  {'spearman':>8}  {'rmse':>6}"
+        f"  {'auc':>6}",
+        _metric_line("score", report.score),
+    ]
+    if report.coverage is not None:
+        lines.append(_metric_line("coverage", report.coverage))
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m bot.grading.evaluate CSV [--limit N] [--seed S] [--json]` with the offline
+    grader (the only one that needs no configuration)."""
+    from bot.grading.offline import OfflineGrader
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("csv", type=Path)
+    parser.add_argument("--limit", type=int, default=None, help="a seeded sample of N answers")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    args = parser.parse_args(argv)
+    report = asyncio.run(evaluate(OfflineGrader(), args.csv, limit=args.limit, seed=args.seed))
+    print(report.to_json() if args.json else format_report(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

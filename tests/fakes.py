@@ -1,0 +1,56 @@
+"""A recording adapter: a platform that keeps what the engine asked it to show.
+
+It implements the adapter protocol for real (it is the platform in engine tests); the engine
+under test is never replaced.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.core.ports import ChannelUnavailable
+from bot.core.types import ChannelRef, DailyPost, Reveal
+
+
+@dataclass
+class RecordingAdapter:
+    platform: str = "test"
+    posts: list[DailyPost] = field(default_factory=list)
+    reveals: list[Reveal] = field(default_factory=list)
+    private: list[tuple[str, str]] = field(default_factory=list)  # (user, text)
+    thread: list[tuple[str, str]] = field(default_factory=list)  # (thread, text)
+    reactions: list[tuple[str, str]] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+    unavailable: set[str] = field(default_factory=set)
+    sent_keys: dict[str, str] = field(default_factory=dict)  # post key -> message id
+    fail_next_post: bool = False
+
+    async def post_daily(self, post: DailyPost) -> str:
+        if post.channel.channel_id in self.unavailable:
+            raise ChannelUnavailable(post.channel, "not_in_channel")
+        message_id = f"m{len(self.posts) + 1}"
+        self.posts.append(post)
+        self.sent_keys[post.key] = message_id
+        if self.fail_next_post:  # sent, but the process "crashes" before confirming it
+            self.fail_next_post = False
+            raise ConnectionError("lost after sending")
+        return message_id
+
+    async def find_daily(self, post: DailyPost) -> str | None:
+        return self.sent_keys.get(post.key)
+
+    async def post_reveal(self, reveal: Reveal) -> None:
+        self.reveals.append(reveal)
+
+    async def reply_in_thread(self, channel: ChannelRef, thread_id: str, text: str) -> None:
+        self.thread.append((thread_id, text))
+
+    async def send_private(self, channel: ChannelRef, user_id: str, text: str,
+                           thread_id: str | None = None) -> None:
+        self.private.append((user_id, text))
+
+    async def add_reaction(self, channel: ChannelRef, message_id: str, band: str) -> None:
+        self.reactions.append((message_id, band))
+
+    async def notify_admins(self, channel: ChannelRef, text: str) -> None:
+        self.notices.append(text)

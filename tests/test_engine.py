@@ -1,0 +1,420 @@
+"""The daily lifecycle through the engine, with an injected clock, on every database backend."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from bot.clock import ManualClock
+from bot.core.engine import Engine
+from bot.core.handlers import Commands
+from bot.core.types import Actor, ChannelRef
+from bot.grading.base import Grade, GradeRequest
+from bot.grading.offline import OfflineGrader
+from bot.packs import Bank
+from bot.store.db import Database
+from bot.store.tables import answers, dailies, practice
+from tests.fakes import RecordingAdapter
+
+WS = "T1"
+CH = ChannelRef(WS, "C1")
+ALICE = Actor(WS, "alice", "Alice")
+BOB = Actor(WS, "bob", "Bob")
+ADMIN = Actor(WS, "boss", "Boss")
+
+
+async def setup_channel(engine: Engine, cron: str = "0 9 * * MON-FRI", tz: str = "UTC",
+                        ref: ChannelRef = CH) -> None:
+    await engine.ensure_workspace(ref.workspace_id, "test", timezone=tz)
+    await engine.ensure_channel(ref, name=ref.channel_id, cron=cron, timezone=tz)
+
+
+async def first_daily(engine: Engine, clock: ManualClock, adapter: RecordingAdapter) -> str:
+    clock.set(datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
+    await engine.tick()
+    assert len(adapter.posts) == 1
+    return adapter.sent_keys[adapter.posts[-1].key]
+
+
+async def answer(engine: Engine, actor: Actor, thread: str, text: str, key: str,
+                 edited: bool = False, message_id: str | None = None) -> None:
+    await engine.on_thread_message(event_key=key, actor=actor, channel=CH, thread_id=thread,
+                                   text=text, message_id=message_id or key, edited=edited)
+    await engine.drain()
+
+
+async def count(engine: Engine, table: sa.Table) -> int:
+    async with engine.db.read() as conn:
+        return int(await conn.scalar(sa.select(sa.func.count()).select_from(table)) or 0)
+
+
+def strong_answer(engine: Engine, question_id: str) -> str:
+    q = engine.bank.get(question_id)
+    assert q is not None
+    return q.reference_answer or (q.answer or "A")
+
+
+async def test_tick_posts_each_slot_once(engine: Engine, clock: ManualClock,
+                                         adapter: RecordingAdapter) -> None:
+    await setup_channel(engine)
+    clock.set(datetime(2026, 11, 23, 8, 59, tzinfo=UTC))
+    await engine.tick()
+    assert adapter.posts == []
+    await first_daily(engine, clock, adapter)
+    for _ in range(3):
+        clock.advance(timedelta(seconds=30))
+        await engine.tick()
+    assert len(adapter.posts) == 1
+    await asyncio.gather(engine.tick(), engine.tick(), engine.tick())
+    assert await count(engine, dailies) == 1
+
+
+async def test_weekend_has_no_slot(engine: Engine, clock: ManualClock,
+                                   adapter: RecordingAdapter) -> None:
+    await setup_channel(engine)
+    clock.set(datetime(2026, 11, 21, 9, 1, tzinfo=UTC))  # a Saturday
+    await engine.tick()
+    assert adapter.posts == []
+
+
+async def test_restart_catch_up_inside_window_and_skip_outside(
+        engine: Engine, clock: ManualClock, adapter: RecordingAdapter) -> None:
+    await setup_channel(engine, cron="0 9 * * *")
+    # Bot "down" from before 09:00 until 11:30: within the 3 h catch-up, posted once.
+    clock.set(datetime(2026, 11, 22, 11, 30, tzinfo=UTC))
+    await engine.ensure_channel(CH)  # no change: the channel exists
+    async with engine.db.write() as conn:
+        await conn.execute(sa.text("UPDATE channels SET schedule_since = :t"),
+                           {"t": datetime(2026, 11, 20, 0, 0)})
+    await engine.tick()
+    assert [p.closes_at.date().isoformat() for p in adapter.posts] == ["2026-11-23"]
+    # Down past the window the next day: 09:00 slot skipped at 12:30, nothing posted.
+    clock.set(datetime(2026, 11, 23, 12, 30, tzinfo=UTC))
+    await engine.tick()
+    assert len(adapter.posts) == 1
+
+
+async def test_dst_day_posts_at_local_time(engine: Engine, clock: ManualClock,
+                                           adapter: RecordingAdapter) -> None:
+    await setup_channel(engine, cron="30 2 * * *", tz="Europe/Berlin")
+    async with engine.db.write() as conn:
+        await conn.execute(sa.text("UPDATE channels SET schedule_since = :t"),
+                           {"t": datetime(2026, 3, 28, 0, 0)})
+    clock.set(datetime(2026, 3, 29, 0, 59, tzinfo=UTC))
+    await engine.tick()
+    assert adapter.posts == []
+    clock.set(datetime(2026, 3, 29, 1, 0, tzinfo=UTC))  # 03:00 CEST, the first valid minute
+    await engine.tick()
+    assert len(adapter.posts) == 1
+
+
+async def test_unconfirmed_post_is_found_not_resent(engine: Engine, clock: ManualClock,
+                                                    adapter: RecordingAdapter) -> None:
+    await setup_channel(engine)
+    adapter.fail_next_post = True
+    clock.set(datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
+    await engine.tick()
+    async with engine.db.read() as conn:
+        assert await conn.scalar(sa.select(dailies.c.status)) == "reserved"
+    clock.advance(timedelta(seconds=30))
+    await engine.tick()
+    assert len(adapter.posts) == 1  # found on the platform, confirmed, not sent again
+    async with engine.db.read() as conn:
+        assert await conn.scalar(sa.select(dailies.c.status)) == "posted"
+
+
+async def test_answer_graded_feedback_and_reaction(engine: Engine, clock: ManualClock,
+                                                   adapter: RecordingAdapter) -> None:
+    await setup_channel(engine)
+    thread = await first_daily(engine, clock, adapter)
+    qid = adapter.posts[0].question.id
+    clock.advance(timedelta(minutes=5))
+    await answer(engine, ALICE, thread, strong_answer(engine, qid), "e1")
+    user, text = adapter.private[-1]
+    assert user == "alice" and "/10" in text and "early" in text
+    assert adapter.reactions and adapter.reactions[0][0] == "e1"
+    async with engine.db.read() as conn:
+        row = (await conn.execute(sa.select(answers))).one()
+    assert row.status == "graded" and row.score is not None and row.points == row.score + 2 + 1
+
+
+async def test_duplicate_and_concurrent_deliveries_give_one_answer(
+        engine: Engine, clock: ManualClock, adapter: RecordingAdapter) -> None:
+    await setup_channel(engine)
+    thread = await first_daily(engine, clock, adapter)
+    await asyncio.gather(*(engine.on_thread_message(
+        event_key="dup", actor=ALICE, channel=CH, thread_id=thread,
+        text="Some answer about the topic with enough words", message_id="dup")
+        for _ in range(5)))
+    await engine.drain()
+    await answer(engine, ALICE, thread, "Some answer about the topic with enough words", "dup")
+    assert await count(engine, answers) == 1
+    assert len(adapter.private) == 1
+
+
+async def test_first_reply_counts_later_ones_are_discussion(
+        engine: Engine, clock: ManualClock, adapter: RecordingAdapter) -> None:
+    await setup_channel(engine)
+    thread = await first_daily(engine, clock, adapter)
+    await answer(engine, ALICE, thread, "My first answer has a few words in it", "e1")
+    await answer(engine, ALICE, thread, "and a second thought as discussion only", "e2")
+    async with engine.db.read() as conn:
+        texts = (await conn.execute(sa.select(answers.c.text))).scalars().all()
+    assert texts == ["My first answer has a few words in it"]
+
+
+async def test_edit_before_close_regrades_after_close_does_not(
+        engine: Engine, clock: ManualClock, adapter: RecordingAdapter) -> None:
+    await setup_channel(engine)
+    thread = await first_daily(engine, clock, adapter)
+    qid = adapter.posts[0].question.id
+    await answer(engine, ALICE, thread, "I am not sure what this is about at all", "m1")
+    async with engine.db.read() as conn:
+        weak = await conn.scalar(sa.select(answers.c.score))
+    await answer(engine, ALICE, thread, strong_answer(engine, qid), "m1@edit1", edited=True,
+                 message_id="m1")
+    async with engine.db.read() as conn:
+        strong = await conn.scalar(sa.select(answers.c.score))
+    assert strong > weak
+    assert len(adapter.private) == 2
+    clock.advance(timedelta(days=2))
+    await engine.tick()
+    await answer(engine, ALICE, thread, "changed after close", "m1@edit2", edited=True,
+                 message_id="m1")
+    async with engine.db.read() as conn:
+        assert await conn.scalar(sa.select(answers.c.score)) == strong
+
+
+async def test_late_answer_is_practice_and_counts_nothing(
+        engine: Engine, clock: ManualClock, adapter: RecordingAdapter,
+        commands: Commands) -> None:
+    await setup_channel(engine)
+    thread = await first_daily(engine, clock, adapter)
+    clock.advance(timedelta(hours=25))
+    await engine.tick()
+    await answer(engine, BOB, thread, "A late answer with several words of content", "late")
+    assert "graded as practice" in adapter.private[-1][1]
+    board = await commands.handle(event_key="lb", actor=BOB, channel=CH, text="leaderboard all")
+    assert "No graded answers yet" in board[0].text
+    assert (await engine.streak(CH, "bob")).current == 0
+
+
+async def test_reveal_lists_reference_top_answers_and_anonymity(
+        engine: Engine, clock: ManualClock, adapter: RecordingAdapter,
+        commands: Commands) -> None:
+    await setup_channel(engine)
+    thread = await first_daily(engine, clock, adapter)
+    qid = adapter.posts[0].question.id
+    await answer(engine, ALICE, thread, strong_answer(engine, qid), "a")
+    await answer(engine, BOB, thread, "I honestly do not know this one, sorry", "b")
+    await commands.handle(event_key="p", actor=ALICE, channel=CH, text="privacy anonymous")
+    reply = await commands.handle(event_key="c", actor=ADMIN, channel=CH, text="close-now")
+    assert reply == []
+    [reveal] = adapter.reveals
+    assert reveal.answered == 2 and reveal.thread_id == thread
+    assert [t.name for t in reveal.top] == ["anonymous", "Bob"]
+    assert reveal.top[0].score >= reveal.top[1].score
+
+
+async def test_grader_failure_keeps_answer_and_tick_retries(
+        engine: Engine, clock: ManualClock, adapter: RecordingAdapter) -> None:
+    class Flaky:
+        name, version = "flaky", "1"
+
+        def __init__(self, inner: object) -> None:
+            self.inner = inner
+            self.fail = True
+
+        async def grade(self, request: GradeRequest) -> Grade:
+            if self.fail:
+                raise TimeoutError("grader down")
+            return await self.inner.grade(request)  # type: ignore[attr-defined]
+
+    flaky = Flaky(engine.grader)
+    engine.grader = flaky
+    await setup_channel(engine)
+    thread = await first_daily(engine, clock, adapter)
+    await answer(engine, ALICE, thread, "An answer that must never be lost anywhere", "x")
+    async with engine.db.read() as conn:
+        row = (await conn.execute(sa.select(answers))).one()
+    assert row.status == "pending" and row.attempts == 1 and adapter.private == []
+    flaky.fail = False
+    await engine.tick()
+    await engine.drain()
+    async with engine.db.read() as conn:
+        assert await conn.scalar(sa.select(answers.c.status)) == "graded"
+    assert len(adapter.private) == 1
+
+
+async def test_unavailable_channel_goes_inactive_and_admin_told_once(
+        engine: Engine, clock: ManualClock, adapter: RecordingAdapter) -> None:
+    await setup_channel(engine, cron="0 9,12 * * *")
+    adapter.unavailable.add(CH.channel_id)
+    clock.set(datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
+    await engine.tick()
+    clock.set(datetime(2026, 11, 23, 12, 0, tzinfo=UTC))
+    await engine.tick()
+    assert adapter.posts == [] and len(adapter.notices) == 1
+    assert "cannot post" in adapter.notices[0]
+
+
+async def test_admin_commands_refused_for_others(engine: Engine, commands: Commands) -> None:
+    await setup_channel(engine)
+    [reply] = await commands.handle(event_key="k", actor=ALICE, channel=CH, text="pause")
+    assert "for workspace admins" in reply.text
+    [reply] = await commands.handle(event_key="k2", actor=Actor(WS, "x", is_admin=True),
+                                    channel=CH, text="pause")
+    assert "Paused" in reply.text
+
+
+async def test_bad_schedule_saves_nothing(engine: Engine, commands: Commands) -> None:
+    await setup_channel(engine)
+    for text in ("schedule 0 9 * * MON tz=Mars/Olympus", "schedule 0 9 * * MON topics=astrology",
+                 "config window=0m"):
+        [reply] = await commands.handle(event_key=text, actor=ADMIN, channel=CH, text=text)
+        assert "nothing saved" in reply.text or "Usage" in reply.text
+    [reply] = await commands.handle(event_key="cfg", actor=ADMIN, channel=CH, text="config")
+    assert "schedule: 0 9 * * MON-FRI" in reply.text and "tz: UTC" in reply.text
+
+
+async def test_post_now_and_close_now(engine: Engine, clock: ManualClock,
+                                      adapter: RecordingAdapter, commands: Commands) -> None:
+    await setup_channel(engine)
+    await commands.handle(event_key="p1", actor=ADMIN, channel=CH, text="post-now")
+    await commands.handle(event_key="p2", actor=ADMIN, channel=CH, text="post-now")
+    assert len(adapter.posts) == 2 and all(p.extra for p in adapter.posts)
+    assert adapter.posts[0].question.id != adapter.posts[1].question.id
+    await commands.handle(event_key="c", actor=ADMIN, channel=CH, text="close-now")
+    assert len(adapter.reveals) == 2
+
+
+async def test_no_repeat_within_thirty_days(engine: Engine, clock: ManualClock,
+                                            adapter: RecordingAdapter) -> None:
+    await setup_channel(engine, cron="0 9 * * *")
+    for day in range(20):
+        clock.set(datetime(2026, 11, 23, 9, 0, tzinfo=UTC) + timedelta(days=day))
+        await engine.tick()
+    families = [p.question.family_key for p in adapter.posts]
+    assert len(families) == 20 and len(set(families)) == 20
+    k = min(6, len({q.topic for q in engine.bank}))
+    assert len({p.question.topic for p in adapter.posts[:k]}) == k
+
+
+async def test_streak_over_weekend_and_pause(engine: Engine, clock: ManualClock,
+                                             adapter: RecordingAdapter,
+                                             commands: Commands) -> None:
+    start = datetime(2026, 11, 19, 9, 0, tzinfo=UTC)  # Thursday
+    clock.set(start - timedelta(hours=1))
+    await setup_channel(engine)
+    for offset in (0, 1, 4):  # Thu, Fri, (weekend), Mon
+        clock.set(start + timedelta(days=offset))
+        await engine.tick()
+        thread = adapter.sent_keys[adapter.posts[-1].key]
+        await answer(engine, ALICE, thread, "an answer with several words in it", f"s{offset}")
+    assert (await engine.streak(CH, "alice")).current == 3
+    await commands.handle(event_key="pause", actor=ADMIN, channel=CH, text="pause")
+    for offset in (5, 6):
+        clock.set(start + timedelta(days=offset))
+        await engine.tick()
+    await commands.handle(event_key="resume", actor=ADMIN, channel=CH, text="resume")
+    clock.set(start + timedelta(days=7, minutes=1))  # next Thursday
+    await engine.tick()
+    thread = adapter.sent_keys[adapter.posts[-1].key]
+    await answer(engine, ALICE, thread, "still going strong with my answers", "s7")
+    streak = await engine.streak(CH, "alice")
+    assert (streak.current, streak.best) == (4, 4)
+    [reply] = await commands.handle(event_key="st", actor=ALICE, channel=CH, text="streak")
+    assert "4 scheduled day(s)" in reply.text
+
+
+async def test_leaderboard_scopes_and_workspace_isolation(
+        engine: Engine, clock: ManualClock, adapter: RecordingAdapter,
+        commands: Commands) -> None:
+    other = ChannelRef("T2", "C1")
+    clock.set(datetime(2026, 10, 30, 8, 0, tzinfo=UTC))
+    await setup_channel(engine)
+    await setup_channel(engine, ref=other)
+    clock.set(datetime(2026, 10, 30, 9, 0, tzinfo=UTC))  # a Friday in the previous month
+    await engine.tick()
+    [old_post] = [p for p in adapter.posts if p.channel == CH]
+    old_thread = adapter.sent_keys[old_post.key]
+    await answer(engine, BOB, old_thread, "an answer from last month with words", "old")
+    clock.set(datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
+    await engine.tick()
+    threads = {p.channel.workspace_id: adapter.sent_keys[p.key] for p in adapter.posts[-2:]}
+    await answer(engine, ALICE, threads[WS], "an answer for this week with words", "new")
+    await engine.on_thread_message(event_key="t2", actor=Actor("T2", "mallory", "Mallory"),
+                                   channel=other, thread_id=threads["T2"],
+                                   text="another workspace answer with words")
+    await engine.drain()
+    week = (await commands.handle(event_key="w", actor=ALICE, channel=CH, text="leaderboard"))[0]
+    assert "Alice" in week.text and "Bob" not in week.text and "Mallory" not in week.text
+    alltime = (await commands.handle(event_key="a", actor=ALICE, channel=CH,
+                                     text="leaderboard all workspace"))[0]
+    assert "Alice" in alltime.text and "Bob" in alltime.text and "Mallory" not in alltime.text
+
+
+async def test_forget_me_removes_every_row(engine: Engine, clock: ManualClock,
+                                           adapter: RecordingAdapter,
+                                           commands: Commands) -> None:
+    await setup_channel(engine)
+    thread = await first_daily(engine, clock, adapter)
+    await answer(engine, ALICE, thread, "an answer that will be forgotten soon", "f")
+    [ask] = await commands.handle(event_key="f1", actor=ALICE, channel=CH, text="forget-me")
+    assert "confirm" in ask.text and await count(engine, answers) == 1
+    await commands.handle(event_key="f2", actor=ALICE, channel=CH, text="forget-me confirm")
+    async with engine.db.read() as conn:
+        for table in ("answers", "grades", "users", "practice"):
+            col = "id" if table == "users" else ("answer_id" if table == "grades" else "user_id")
+            if table == "grades":
+                n = await conn.scalar(sa.text("SELECT count(*) FROM grades"))
+            else:
+                n = await conn.scalar(sa.text(f"SELECT count(*) FROM {table} WHERE {col}='alice'"))
+            assert n == 0, table
+
+
+async def test_practice_then_plain_line_answers_it(engine: Engine, clock: ManualClock,
+                                                   adapter: RecordingAdapter,
+                                                   commands: Commands) -> None:
+    await setup_channel(engine)
+    topic = next(iter(engine.bank)).topic
+    [ask] = await commands.handle(event_key="pr", actor=ALICE, channel=CH,
+                                  text=f"practice {topic}")
+    assert f"Practice [{topic}" in ask.text
+    async with engine.db.read() as conn:
+        qid = await conn.scalar(sa.select(practice.c.question_id))
+    assert engine.bank.get(qid).prompt in ask.text
+    replies = await engine.on_loose_message(event_key="ans", actor=ALICE, channel=CH,
+                                            text=strong_answer(engine, qid))
+    await engine.drain()
+    assert replies == []
+    async with engine.db.read() as conn:
+        row = (await conn.execute(sa.select(answers))).one()
+        assert await conn.scalar(sa.select(sa.func.count()).select_from(practice)) == 0
+    assert row.kind == "practice" and row.points is None and row.score >= 7
+    user, text = adapter.private[-1]
+    assert user == "alice" and "points" not in text
+    [reply] = await engine.on_loose_message(event_key="again", actor=ALICE, channel=CH, text="hi")
+    assert "No question is open" in reply.text
+
+
+async def test_mcq_daily_answered_by_letter(db: Database, bank: Bank, clock: ManualClock,
+                                            adapter: RecordingAdapter) -> None:
+    mcq = next(q for q in bank if q.type == "mcq")
+    engine = Engine(db=db, bank=Bank({mcq.id: mcq}, bank.topics), grader=OfflineGrader(),
+                    clock=clock)
+    engine.attach(adapter)
+    await setup_channel(engine)
+    await first_daily(engine, clock, adapter)
+    [refusal] = await engine.on_loose_message(event_key="bad", actor=ALICE, channel=CH,
+                                              text="maybe")
+    assert "multiple choice" in refusal.text
+    wrong = next(letter for letter in mcq.letters if letter != mcq.answer)
+    await engine.on_loose_message(event_key="ok", actor=ALICE, channel=CH, text=wrong.lower())
+    await engine.on_loose_message(event_key="ok2", actor=ALICE, channel=CH, text=mcq.answer or "")
+    await engine.drain()
+    [(user, text)] = adapter.private
+    assert user == "alice" and "0/10" in text and (mcq.explanation or "") in text
