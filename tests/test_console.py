@@ -1,0 +1,92 @@
+"""The embedded default end to end: `drillbot run --platform console < script` as a subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = """\
+/drill help
+/drill post-now
+Overfitting is when a model memorises noise in the training data and generalises badly; \
+regularisation, cross-validation, early stopping and more data help.
+/as bob
+I have no idea
+/drill pause
+/as you
+/drill leaderboard
+/drill close-now
+/drill streak
+/drill history
+/drill config tz=Nowhere/Land
+/drill frobnicate
+"""
+
+
+def run_console(tmp_path: Path, script: str, *extra_env: tuple[str, str]) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DRILLBOT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'c.db'}",
+           **dict(extra_env)}
+    env.pop("OPENAI_API_KEY", None)
+    env.pop("SLACK_BOT_TOKEN", None)
+    env.pop("DISCORD_TOKEN", None)
+    return subprocess.run([sys.executable, "-m", "bot", "run", "--platform", "console"],
+                          input=script, capture_output=True, text=True, env=env, timeout=60,
+                          cwd=tmp_path, check=False)
+
+
+def test_console_script_runs_the_daily_loop(tmp_path: Path) -> None:
+    result = run_console(tmp_path, SCRIPT)
+    out = result.stdout
+    assert result.returncode == 0, result.stderr
+    assert "drillbot commands:" in out
+    assert "=== Extra question #1" in out
+    assert "[to you] Your answer to" in out
+    assert "[to bob] Your answer to" in out and "0/10 (needs work)" in out
+    assert "is for workspace admins" in out  # bob may not pause
+    assert "Leaderboard, #console, this week:" in out and " 1. you:" in out
+    assert "=== Reveal of daily #1 ===" in out and "Model answer:" in out
+    assert "Your streak in console: 1 scheduled day(s)" in out
+    assert "Your recent answers:" in out
+    assert "unknown timezone 'Nowhere/Land'" in out
+    assert "unknown command 'frobnicate'" in out
+    assert "Traceback" not in out + result.stderr
+
+
+def test_console_script_is_deterministic_and_survives_restart(tmp_path: Path) -> None:
+    first = run_console(tmp_path, "/drill post-now\nan answer that has enough words in it\n")
+    assert first.returncode == 0, first.stderr
+    # A second run over the same database: the open daily is still there to answer; nothing
+    # is posted that the script did not ask for.
+    second = run_console(tmp_path, "/as carol\nanother answer with enough words here\n"
+                                   "/as you\n/drill close-now\n")
+    assert second.returncode == 0, second.stderr
+    assert "=== Extra question" not in second.stdout and "=== Daily question" not in second.stdout
+    assert "[to carol] Your answer to" in second.stdout
+    assert "2 answered." in second.stdout
+
+
+def test_broken_pack_refuses_to_start(tmp_path: Path) -> None:
+    packs = tmp_path / "packs"
+    packs.mkdir()
+    (packs / "team.yaml").write_text("questions:\n  - id: x\n    topic: llm\n", encoding="utf-8")
+    result = run_console(tmp_path, "", ("DRILLBOT_PACKS", str(packs)))
+    assert result.returncode == 2
+    assert "team.yaml: question x: field difficulty" in result.stderr
+
+
+@pytest.mark.parametrize("value", ["U1,U2", '["U1","U2"]'])
+def test_list_settings_accept_commas_and_json(value: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.config import Settings
+
+    monkeypatch.setenv("DRILLBOT_ADMINS", value)
+    monkeypatch.setenv("DRILLBOT_SCHEDULER", "off")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-secret-value")
+    settings = Settings(_env_file=None)
+    assert settings.admins == ["U1", "U2"]
+    assert settings.scheduler is False
+    assert settings.grader_name == "llm"
+    assert "sk-secret-value" not in repr(settings) + str(settings.model_dump())
