@@ -51,10 +51,17 @@ class App:
         bank = await asyncio.to_thread(load_bank, settings.pack_paths)
         db = Database(settings.database_url)
         await db.migrate()
-        engine = Engine(db=db, bank=bank, grader=make_grader(settings), clock=clock or SystemClock(),
-                        config=EngineConfig(default_timezone=settings.timezone,
-                                            catchup=timedelta(hours=settings.catchup_hours),
-                                            admins=frozenset(settings.admins)))
+        engine = Engine(
+            db=db,
+            bank=bank,
+            grader=make_grader(settings),
+            clock=clock or SystemClock(),
+            config=EngineConfig(
+                default_timezone=settings.timezone,
+                catchup=timedelta(hours=settings.catchup_hours),
+                admins=frozenset(settings.admins),
+            ),
+        )
         return cls(settings, db, engine, Commands(engine))
 
     async def close(self) -> None:
@@ -68,8 +75,10 @@ class App:
 async def run(settings: Settings, platforms: Sequence[Platform], speed: float = 1.0) -> None:
     unsupported = [p for p in platforms if p != "console"]
     if unsupported:
-        raise StartupError(f"platform(s) {', '.join(unsupported)} are not available in this build "
-                           "yet; run with --platform console")
+        raise StartupError(
+            f"platform(s) {', '.join(unsupported)} are not available in this build "
+            "yet; run with --platform console"
+        )
     interactive = sys.stdin.isatty()
     clock: Clock = ScaledClock(speed) if speed != 1.0 else SystemClock()
     app = await App.build(settings, clock)

@@ -31,10 +31,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run the bot (the console when no platform token is set)")
-    run.add_argument("--platform", type=_platforms, default=None,
-                     help="console, slack, discord, or several comma-separated")
-    run.add_argument("--speed", type=float, default=1.0,
-                     help="console demo: run the clock this many times faster (e.g. 600)")
+    run.add_argument(
+        "--platform",
+        type=_platforms,
+        default=None,
+        help="console, slack, discord, or several comma-separated",
+    )
+    run.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        help="console demo: run the clock this many times faster (e.g. 600)",
+    )
     run.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
 
     questions = sub.add_parser("questions", help="check and describe question packs")
@@ -86,8 +94,10 @@ def cmd_stats(settings: Settings, paths: Sequence[Path]) -> int:
         print(f"{topic:<22}{sum(opens):>6}{opens[0]:>6}{opens[1]:>8}{opens[2]:>6}{mcq:>6}")
     types = Counter(q.type for q in bank)
     diffs = Counter(q.difficulty for q in bank if q.type == "open")
-    print(f"{'total':<22}{types['open']:>6}{diffs['easy']:>6}{diffs['medium']:>8}"
-          f"{diffs['hard']:>6}{types['mcq']:>6}")
+    print(
+        f"{'total':<22}{types['open']:>6}{diffs['easy']:>6}{diffs['medium']:>8}"
+        f"{diffs['hard']:>6}{types['mcq']:>6}"
+    )
     return 0
 
 
@@ -105,8 +115,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app import StartupError, run
 
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     try:
         asyncio.run(run(settings, args.platform or settings.configured_platforms(), args.speed))
     except PackError as exc:

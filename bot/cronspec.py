@@ -16,8 +16,12 @@ from zoneinfo import ZoneInfo
 
 MAX_SLOTS_PER_DAY = 3
 DAY_NAMES = {n: i for i, n in enumerate(["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"])}
-MONTH_NAMES = {n: i + 1 for i, n in enumerate(
-    ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"])}
+MONTH_NAMES = {
+    n: i + 1
+    for i, n in enumerate(
+        ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
+    )
+}
 
 
 class CronError(ValueError):
@@ -98,13 +102,22 @@ class CronSpec:
         parts = text.split()
         if len(parts) != 5:
             raise CronError(
-                f"a schedule has 5 fields (minute hour day month weekday), got {len(parts)}: {text!r}"
+                f"a schedule has 5 fields (minute hour day month weekday), "
+                f"got {len(parts)}: {text!r}"
             )
         minutes, hours, days, months, weekdays = (
             _parse_field(p, f) for p, f in zip(parts, FIELDS, strict=True)
         )
-        spec = cls(" ".join(parts), minutes, hours, days, months, weekdays,
-                   parts[2] != "*", parts[4] != "*")
+        spec = cls(
+            " ".join(parts),
+            minutes,
+            hours,
+            days,
+            months,
+            weekdays,
+            parts[2] != "*",
+            parts[4] != "*",
+        )
         if len(minutes) * len(hours) > MAX_SLOTS_PER_DAY:
             raise CronError(
                 f"{text!r} gives {len(minutes) * len(hours)} slots a day; at most "
@@ -172,7 +185,9 @@ def slots_between(spec: CronSpec, tz: ZoneInfo, start: datetime, end: datetime) 
     return found
 
 
-def next_slot_after(spec: CronSpec, tz: ZoneInfo, after: datetime, horizon_days: int = 40) -> Slot | None:
+def next_slot_after(
+    spec: CronSpec, tz: ZoneInfo, after: datetime, horizon_days: int = 40
+) -> Slot | None:
     """The first slot strictly after `after`, looking at most `horizon_days` ahead."""
     day = after.astimezone(tz).date()
     for _ in range(horizon_days):

@@ -118,7 +118,7 @@ class Pack(BaseModel):
 
 
 class PackError(Exception):
-    """A pack broke a rule; `problems` holds one line per problem, each naming file, id and field."""
+    """A pack broke a rule; `problems` has one line per problem naming file, id and field."""
 
     def __init__(self, problems: Sequence[str]) -> None:
         self.problems = list(problems)
@@ -182,7 +182,11 @@ def _parse_file(path: Path, problems: list[str]) -> Pack | None:
             field = _field_path(loc)
             if len(loc) >= 2 and loc[0] == "questions" and isinstance(loc[1], int):
                 item = questions[loc[1]] if loc[1] < len(questions) else None
-                qid = str(item.get("id", f"#{loc[1] + 1}")) if isinstance(item, dict) else f"#{loc[1] + 1}"
+                qid = (
+                    str(item.get("id", f"#{loc[1] + 1}"))
+                    if isinstance(item, dict)
+                    else f"#{loc[1] + 1}"
+                )
                 field = _field_path(loc[2:])
             msg = err["msg"].removeprefix("Value error, ")
             problems.append(f"{path}: question {qid}: field {field}: {msg}")

@@ -26,8 +26,12 @@ from tests.fakes import RecordingAdapter
 POSTGRES_URL = os.environ.get("DRILLBOT_TEST_POSTGRES_URL")
 BACKENDS = [
     "sqlite",
-    pytest.param("postgresql", marks=pytest.mark.skipif(
-        not POSTGRES_URL, reason="DRILLBOT_TEST_POSTGRES_URL is not set: PostgreSQL run skipped")),
+    pytest.param(
+        "postgresql",
+        marks=pytest.mark.skipif(
+            not POSTGRES_URL, reason="DRILLBOT_TEST_POSTGRES_URL is not set: PostgreSQL run skipped"
+        ),
+    ),
 ]
 
 
@@ -71,12 +75,18 @@ def adapter() -> RecordingAdapter:
 
 
 @pytest.fixture
-async def engine(db: Database, bank: Bank, clock: ManualClock,
-                 adapter: RecordingAdapter) -> AsyncIterator[Engine]:
+async def engine(
+    db: Database, bank: Bank, clock: ManualClock, adapter: RecordingAdapter
+) -> AsyncIterator[Engine]:
     """An engine over the shipped open questions (MCQ dailies have tests of their own)."""
     open_bank = Bank({q.id: q for q in bank.open_questions()}, bank.topics)
-    eng = Engine(db=db, bank=open_bank, grader=OfflineGrader(), clock=clock,
-                 config=EngineConfig(admins=frozenset({"boss"})))
+    eng = Engine(
+        db=db,
+        bank=open_bank,
+        grader=OfflineGrader(),
+        clock=clock,
+        config=EngineConfig(admins=frozenset({"boss"})),
+    )
     eng.attach(adapter)
     yield eng
     await eng.drain()

@@ -45,8 +45,9 @@ class RecordingAdapter:
     async def reply_in_thread(self, channel: ChannelRef, thread_id: str, text: str) -> None:
         self.thread.append((thread_id, text))
 
-    async def send_private(self, channel: ChannelRef, user_id: str, text: str,
-                           thread_id: str | None = None) -> None:
+    async def send_private(
+        self, channel: ChannelRef, user_id: str, text: str, thread_id: str | None = None
+    ) -> None:
         self.private.append((user_id, text))
 
     async def add_reaction(self, channel: ChannelRef, message_id: str, band: str) -> None:

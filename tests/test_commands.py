@@ -17,30 +17,40 @@ def test_leaderboard_options_in_any_order() -> None:
     assert parse("leaderboard").args == {"scope": "week", "board": "channel"}
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("frobnicate", "unknown command 'frobnicate'"),
-    ("leaderboard yearly", "Usage: /drill leaderboard"),
-    ("streak now", "takes no arguments"),
-    ("privacy hidden", "public"),
-    ("schedule 0 9 * *", "5 cron fields"),
-    ("schedule 0 9 * * MON tz=Nowhere/Land", "unknown timezone 'Nowhere/Land'"),
-    ("schedule 0 99 * * *", "hour: 99"),
-    ("config window=forever", "window 'forever'"),
-    ("config difficulty=extreme", "difficulty must be"),
-    ("config colour=blue", "unknown option"),
-    ('config tz="Europe/Berlin', "quotation"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("frobnicate", "unknown command 'frobnicate'"),
+        ("leaderboard yearly", "Usage: /drill leaderboard"),
+        ("streak now", "takes no arguments"),
+        ("privacy hidden", "public"),
+        ("schedule 0 9 * *", "5 cron fields"),
+        ("schedule 0 9 * * MON tz=Nowhere/Land", "unknown timezone 'Nowhere/Land'"),
+        ("schedule 0 99 * * *", "hour: 99"),
+        ("config window=forever", "window 'forever'"),
+        ("config difficulty=extreme", "difficulty must be"),
+        ("config colour=blue", "unknown option"),
+        ('config tz="Europe/Berlin', "quotation"),
+    ],
+)
 def test_malformed_commands_get_usage(text: str, message: str) -> None:
     with pytest.raises(UsageError, match=message):
         parse(text)
 
 
 def test_schedule_with_options() -> None:
-    cmd = parse("schedule 30 8 * * MON-FRI tz=Asia/Kathmandu topics=llm,mlops difficulty=hard "
-                "window=2h feedback=thread")
-    assert cmd.args == {"cron": "30 8 * * MON-FRI", "timezone": "Asia/Kathmandu",
-                        "topics": ["llm", "mlops"], "difficulty": "hard", "window_minutes": 120,
-                        "feedback": "thread"}
+    cmd = parse(
+        "schedule 30 8 * * MON-FRI tz=Asia/Kathmandu topics=llm,mlops difficulty=hard "
+        "window=2h feedback=thread"
+    )
+    assert cmd.args == {
+        "cron": "30 8 * * MON-FRI",
+        "timezone": "Asia/Kathmandu",
+        "topics": ["llm", "mlops"],
+        "difficulty": "hard",
+        "window_minutes": 120,
+        "feedback": "thread",
+    }
 
 
 def test_window_units() -> None:

@@ -27,15 +27,27 @@ I have no idea
 """
 
 
-def run_console(tmp_path: Path, script: str, *extra_env: tuple[str, str]) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DRILLBOT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'c.db'}",
-           **dict(extra_env)}
+def run_console(
+    tmp_path: Path, script: str, *extra_env: tuple[str, str]
+) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "DRILLBOT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'c.db'}",
+        **dict(extra_env),
+    }
     env.pop("OPENAI_API_KEY", None)
     env.pop("SLACK_BOT_TOKEN", None)
     env.pop("DISCORD_TOKEN", None)
-    return subprocess.run([sys.executable, "-m", "bot", "run", "--platform", "console"],
-                          input=script, capture_output=True, text=True, env=env, timeout=60,
-                          cwd=tmp_path, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "run", "--platform", "console"],
+        input=script,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        cwd=tmp_path,
+        check=False,
+    )
 
 
 def test_console_script_runs_the_daily_loop(tmp_path: Path) -> None:
@@ -61,8 +73,9 @@ def test_console_script_is_deterministic_and_survives_restart(tmp_path: Path) ->
     assert first.returncode == 0, first.stderr
     # A second run over the same database: the open daily is still there to answer; nothing
     # is posted that the script did not ask for.
-    second = run_console(tmp_path, "/as carol\nanother answer with enough words here\n"
-                                   "/as you\n/drill close-now\n")
+    second = run_console(
+        tmp_path, "/as carol\nanother answer with enough words here\n/as you\n/drill close-now\n"
+    )
     assert second.returncode == 0, second.stderr
     assert "=== Extra question" not in second.stdout and "=== Daily question" not in second.stdout
     assert "[to carol] Your answer to" in second.stdout

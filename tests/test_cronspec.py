@@ -7,22 +7,32 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.cronspec import CronError, CronSpec, next_slot_after, resolve_local, slots_between, slots_on
+from bot.cronspec import (
+    CronError,
+    CronSpec,
+    next_slot_after,
+    resolve_local,
+    slots_between,
+    slots_on,
+)
 
 
 def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)
 
 
-@pytest.mark.parametrize(("spec", "error"), [
-    ("0 9 * *", "5 fields"),
-    ("61 9 * * *", "minute: 61 is outside 0-59"),
-    ("0 25 * * *", "hour: 25"),
-    ("0 9 * * FUNDAY", "weekday: 'FUNDAY'"),
-    ("0 9 * * 5-1", "runs backwards"),
-    ("*/10 9 * * *", "6 slots a day"),
-    ("0 9 * * */0", "step"),
-])
+@pytest.mark.parametrize(
+    ("spec", "error"),
+    [
+        ("0 9 * *", "5 fields"),
+        ("61 9 * * *", "minute: 61 is outside 0-59"),
+        ("0 25 * * *", "hour: 25"),
+        ("0 9 * * FUNDAY", "weekday: 'FUNDAY'"),
+        ("0 9 * * 5-1", "runs backwards"),
+        ("*/10 9 * * *", "6 slots a day"),
+        ("0 9 * * */0", "step"),
+    ],
+)
 def test_bad_specs_name_the_field(spec: str, error: str) -> None:
     with pytest.raises(CronError, match=error):
         CronSpec.parse(spec)
@@ -53,8 +63,9 @@ def test_spring_forward_posts_at_first_valid_minute() -> None:
 
 def test_fall_back_posts_once_at_first_occurrence() -> None:
     berlin = ZoneInfo("Europe/Berlin")
-    slots = slots_between(CronSpec.parse("30 2 * * *"), berlin, utc(2026, 10, 24, 12),
-                          utc(2026, 10, 25, 12))
+    slots = slots_between(
+        CronSpec.parse("30 2 * * *"), berlin, utc(2026, 10, 24, 12), utc(2026, 10, 25, 12)
+    )
     assert [s.at for s in slots] == [utc(2026, 10, 25, 0, 30)]  # 02:30 CEST, not CET
 
 
@@ -67,8 +78,11 @@ def test_new_york_gap_and_overlap() -> None:
 def test_lord_howe_half_hour_shift() -> None:
     lh = ZoneInfo("Australia/Lord_Howe")  # +10:30 -> +11 on 2026-10-04 at 02:00
     assert resolve_local(datetime(2026, 10, 4, 2, 10), lh) == resolve_local(
-        datetime(2026, 10, 4, 2, 30), lh)
-    assert resolve_local(datetime(2026, 10, 4, 2, 30), lh).astimezone(lh).strftime("%H:%M") == "02:30"
+        datetime(2026, 10, 4, 2, 30), lh
+    )
+    assert (
+        resolve_local(datetime(2026, 10, 4, 2, 30), lh).astimezone(lh).strftime("%H:%M") == "02:30"
+    )
     # Fall back (+11 -> +10:30 on 2026-04-05 at 02:00): 01:45 happens twice; the first counts.
     assert resolve_local(datetime(2026, 4, 5, 1, 45), lh) == utc(2026, 4, 4, 14, 45)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-import pytest
 import sqlalchemy as sa
 
 from bot.clock import ManualClock
@@ -26,8 +25,9 @@ BOB = Actor(WS, "bob", "Bob")
 ADMIN = Actor(WS, "boss", "Boss")
 
 
-async def setup_channel(engine: Engine, cron: str = "0 9 * * MON-FRI", tz: str = "UTC",
-                        ref: ChannelRef = CH) -> None:
+async def setup_channel(
+    engine: Engine, cron: str = "0 9 * * MON-FRI", tz: str = "UTC", ref: ChannelRef = CH
+) -> None:
     await engine.ensure_workspace(ref.workspace_id, "test", timezone=tz)
     await engine.ensure_channel(ref, name=ref.channel_id, cron=cron, timezone=tz)
 
@@ -39,10 +39,24 @@ async def first_daily(engine: Engine, clock: ManualClock, adapter: RecordingAdap
     return adapter.sent_keys[adapter.posts[-1].key]
 
 
-async def answer(engine: Engine, actor: Actor, thread: str, text: str, key: str,
-                 edited: bool = False, message_id: str | None = None) -> None:
-    await engine.on_thread_message(event_key=key, actor=actor, channel=CH, thread_id=thread,
-                                   text=text, message_id=message_id or key, edited=edited)
+async def answer(
+    engine: Engine,
+    actor: Actor,
+    thread: str,
+    text: str,
+    key: str,
+    edited: bool = False,
+    message_id: str | None = None,
+) -> None:
+    await engine.on_thread_message(
+        event_key=key,
+        actor=actor,
+        channel=CH,
+        thread_id=thread,
+        text=text,
+        message_id=message_id or key,
+        edited=edited,
+    )
     await engine.drain()
 
 
@@ -57,8 +71,9 @@ def strong_answer(engine: Engine, question_id: str) -> str:
     return q.reference_answer or (q.answer or "A")
 
 
-async def test_tick_posts_each_slot_once(engine: Engine, clock: ManualClock,
-                                         adapter: RecordingAdapter) -> None:
+async def test_tick_posts_each_slot_once(
+    engine: Engine, clock: ManualClock, adapter: RecordingAdapter
+) -> None:
     await setup_channel(engine)
     clock.set(datetime(2026, 11, 23, 8, 59, tzinfo=UTC))
     await engine.tick()
@@ -72,8 +87,9 @@ async def test_tick_posts_each_slot_once(engine: Engine, clock: ManualClock,
     assert await count(engine, dailies) == 1
 
 
-async def test_weekend_has_no_slot(engine: Engine, clock: ManualClock,
-                                   adapter: RecordingAdapter) -> None:
+async def test_weekend_has_no_slot(
+    engine: Engine, clock: ManualClock, adapter: RecordingAdapter
+) -> None:
     await setup_channel(engine)
     clock.set(datetime(2026, 11, 21, 9, 1, tzinfo=UTC))  # a Saturday
     await engine.tick()
@@ -81,14 +97,16 @@ async def test_weekend_has_no_slot(engine: Engine, clock: ManualClock,
 
 
 async def test_restart_catch_up_inside_window_and_skip_outside(
-        engine: Engine, clock: ManualClock, adapter: RecordingAdapter) -> None:
+    engine: Engine, clock: ManualClock, adapter: RecordingAdapter
+) -> None:
     await setup_channel(engine, cron="0 9 * * *")
     # Bot "down" from before 09:00 until 11:30: within the 3 h catch-up, posted once.
     clock.set(datetime(2026, 11, 22, 11, 30, tzinfo=UTC))
     await engine.ensure_channel(CH)  # no change: the channel exists
     async with engine.db.write() as conn:
-        await conn.execute(sa.text("UPDATE channels SET schedule_since = :t"),
-                           {"t": datetime(2026, 11, 20, 0, 0)})
+        await conn.execute(
+            sa.text("UPDATE channels SET schedule_since = :t"), {"t": datetime(2026, 11, 20, 0, 0)}
+        )
     await engine.tick()
     assert [p.closes_at.date().isoformat() for p in adapter.posts] == ["2026-11-23"]
     # Down past the window the next day: 09:00 slot skipped at 12:30, nothing posted.
@@ -97,12 +115,14 @@ async def test_restart_catch_up_inside_window_and_skip_outside(
     assert len(adapter.posts) == 1
 
 
-async def test_dst_day_posts_at_local_time(engine: Engine, clock: ManualClock,
-                                           adapter: RecordingAdapter) -> None:
+async def test_dst_day_posts_at_local_time(
+    engine: Engine, clock: ManualClock, adapter: RecordingAdapter
+) -> None:
     await setup_channel(engine, cron="30 2 * * *", tz="Europe/Berlin")
     async with engine.db.write() as conn:
-        await conn.execute(sa.text("UPDATE channels SET schedule_since = :t"),
-                           {"t": datetime(2026, 3, 28, 0, 0)})
+        await conn.execute(
+            sa.text("UPDATE channels SET schedule_since = :t"), {"t": datetime(2026, 3, 28, 0, 0)}
+        )
     clock.set(datetime(2026, 3, 29, 0, 59, tzinfo=UTC))
     await engine.tick()
     assert adapter.posts == []
@@ -111,8 +131,9 @@ async def test_dst_day_posts_at_local_time(engine: Engine, clock: ManualClock,
     assert len(adapter.posts) == 1
 
 
-async def test_unconfirmed_post_is_found_not_resent(engine: Engine, clock: ManualClock,
-                                                    adapter: RecordingAdapter) -> None:
+async def test_unconfirmed_post_is_found_not_resent(
+    engine: Engine, clock: ManualClock, adapter: RecordingAdapter
+) -> None:
     await setup_channel(engine)
     adapter.fail_next_post = True
     clock.set(datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
@@ -126,8 +147,9 @@ async def test_unconfirmed_post_is_found_not_resent(engine: Engine, clock: Manua
         assert await conn.scalar(sa.select(dailies.c.status)) == "posted"
 
 
-async def test_answer_graded_feedback_and_reaction(engine: Engine, clock: ManualClock,
-                                                   adapter: RecordingAdapter) -> None:
+async def test_answer_graded_feedback_and_reaction(
+    engine: Engine, clock: ManualClock, adapter: RecordingAdapter
+) -> None:
     await setup_channel(engine)
     thread = await first_daily(engine, clock, adapter)
     qid = adapter.posts[0].question.id
@@ -142,13 +164,23 @@ async def test_answer_graded_feedback_and_reaction(engine: Engine, clock: Manual
 
 
 async def test_duplicate_and_concurrent_deliveries_give_one_answer(
-        engine: Engine, clock: ManualClock, adapter: RecordingAdapter) -> None:
+    engine: Engine, clock: ManualClock, adapter: RecordingAdapter
+) -> None:
     await setup_channel(engine)
     thread = await first_daily(engine, clock, adapter)
-    await asyncio.gather(*(engine.on_thread_message(
-        event_key="dup", actor=ALICE, channel=CH, thread_id=thread,
-        text="Some answer about the topic with enough words", message_id="dup")
-        for _ in range(5)))
+    await asyncio.gather(
+        *(
+            engine.on_thread_message(
+                event_key="dup",
+                actor=ALICE,
+                channel=CH,
+                thread_id=thread,
+                text="Some answer about the topic with enough words",
+                message_id="dup",
+            )
+            for _ in range(5)
+        )
+    )
     await engine.drain()
     await answer(engine, ALICE, thread, "Some answer about the topic with enough words", "dup")
     assert await count(engine, answers) == 1
@@ -156,7 +188,8 @@ async def test_duplicate_and_concurrent_deliveries_give_one_answer(
 
 
 async def test_first_reply_counts_later_ones_are_discussion(
-        engine: Engine, clock: ManualClock, adapter: RecordingAdapter) -> None:
+    engine: Engine, clock: ManualClock, adapter: RecordingAdapter
+) -> None:
     await setup_channel(engine)
     thread = await first_daily(engine, clock, adapter)
     await answer(engine, ALICE, thread, "My first answer has a few words in it", "e1")
@@ -167,30 +200,33 @@ async def test_first_reply_counts_later_ones_are_discussion(
 
 
 async def test_edit_before_close_regrades_after_close_does_not(
-        engine: Engine, clock: ManualClock, adapter: RecordingAdapter) -> None:
+    engine: Engine, clock: ManualClock, adapter: RecordingAdapter
+) -> None:
     await setup_channel(engine)
     thread = await first_daily(engine, clock, adapter)
     qid = adapter.posts[0].question.id
     await answer(engine, ALICE, thread, "I am not sure what this is about at all", "m1")
     async with engine.db.read() as conn:
         weak = await conn.scalar(sa.select(answers.c.score))
-    await answer(engine, ALICE, thread, strong_answer(engine, qid), "m1@edit1", edited=True,
-                 message_id="m1")
+    await answer(
+        engine, ALICE, thread, strong_answer(engine, qid), "m1@edit1", edited=True, message_id="m1"
+    )
     async with engine.db.read() as conn:
         strong = await conn.scalar(sa.select(answers.c.score))
     assert strong > weak
     assert len(adapter.private) == 2
     clock.advance(timedelta(days=2))
     await engine.tick()
-    await answer(engine, ALICE, thread, "changed after close", "m1@edit2", edited=True,
-                 message_id="m1")
+    await answer(
+        engine, ALICE, thread, "changed after close", "m1@edit2", edited=True, message_id="m1"
+    )
     async with engine.db.read() as conn:
         assert await conn.scalar(sa.select(answers.c.score)) == strong
 
 
 async def test_late_answer_is_practice_and_counts_nothing(
-        engine: Engine, clock: ManualClock, adapter: RecordingAdapter,
-        commands: Commands) -> None:
+    engine: Engine, clock: ManualClock, adapter: RecordingAdapter, commands: Commands
+) -> None:
     await setup_channel(engine)
     thread = await first_daily(engine, clock, adapter)
     clock.advance(timedelta(hours=25))
@@ -203,8 +239,8 @@ async def test_late_answer_is_practice_and_counts_nothing(
 
 
 async def test_reveal_lists_reference_top_answers_and_anonymity(
-        engine: Engine, clock: ManualClock, adapter: RecordingAdapter,
-        commands: Commands) -> None:
+    engine: Engine, clock: ManualClock, adapter: RecordingAdapter, commands: Commands
+) -> None:
     await setup_channel(engine)
     thread = await first_daily(engine, clock, adapter)
     qid = adapter.posts[0].question.id
@@ -220,7 +256,8 @@ async def test_reveal_lists_reference_top_answers_and_anonymity(
 
 
 async def test_grader_failure_keeps_answer_and_tick_retries(
-        engine: Engine, clock: ManualClock, adapter: RecordingAdapter) -> None:
+    engine: Engine, clock: ManualClock, adapter: RecordingAdapter
+) -> None:
     class Flaky:
         name, version = "flaky", "1"
 
@@ -250,7 +287,8 @@ async def test_grader_failure_keeps_answer_and_tick_retries(
 
 
 async def test_unavailable_channel_goes_inactive_and_admin_told_once(
-        engine: Engine, clock: ManualClock, adapter: RecordingAdapter) -> None:
+    engine: Engine, clock: ManualClock, adapter: RecordingAdapter
+) -> None:
     await setup_channel(engine, cron="0 9,12 * * *")
     adapter.unavailable.add(CH.channel_id)
     clock.set(datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
@@ -265,23 +303,28 @@ async def test_admin_commands_refused_for_others(engine: Engine, commands: Comma
     await setup_channel(engine)
     [reply] = await commands.handle(event_key="k", actor=ALICE, channel=CH, text="pause")
     assert "for workspace admins" in reply.text
-    [reply] = await commands.handle(event_key="k2", actor=Actor(WS, "x", is_admin=True),
-                                    channel=CH, text="pause")
+    [reply] = await commands.handle(
+        event_key="k2", actor=Actor(WS, "x", is_admin=True), channel=CH, text="pause"
+    )
     assert "Paused" in reply.text
 
 
 async def test_bad_schedule_saves_nothing(engine: Engine, commands: Commands) -> None:
     await setup_channel(engine)
-    for text in ("schedule 0 9 * * MON tz=Mars/Olympus", "schedule 0 9 * * MON topics=astrology",
-                 "config window=0m"):
+    for text in (
+        "schedule 0 9 * * MON tz=Mars/Olympus",
+        "schedule 0 9 * * MON topics=astrology",
+        "config window=0m",
+    ):
         [reply] = await commands.handle(event_key=text, actor=ADMIN, channel=CH, text=text)
         assert "nothing saved" in reply.text or "Usage" in reply.text
     [reply] = await commands.handle(event_key="cfg", actor=ADMIN, channel=CH, text="config")
     assert "schedule: 0 9 * * MON-FRI" in reply.text and "tz: UTC" in reply.text
 
 
-async def test_post_now_and_close_now(engine: Engine, clock: ManualClock,
-                                      adapter: RecordingAdapter, commands: Commands) -> None:
+async def test_post_now_and_close_now(
+    engine: Engine, clock: ManualClock, adapter: RecordingAdapter, commands: Commands
+) -> None:
     await setup_channel(engine)
     await commands.handle(event_key="p1", actor=ADMIN, channel=CH, text="post-now")
     await commands.handle(event_key="p2", actor=ADMIN, channel=CH, text="post-now")
@@ -291,8 +334,9 @@ async def test_post_now_and_close_now(engine: Engine, clock: ManualClock,
     assert len(adapter.reveals) == 2
 
 
-async def test_no_repeat_within_thirty_days(engine: Engine, clock: ManualClock,
-                                            adapter: RecordingAdapter) -> None:
+async def test_no_repeat_within_thirty_days(
+    engine: Engine, clock: ManualClock, adapter: RecordingAdapter
+) -> None:
     await setup_channel(engine, cron="0 9 * * *")
     for day in range(20):
         clock.set(datetime(2026, 11, 23, 9, 0, tzinfo=UTC) + timedelta(days=day))
@@ -303,9 +347,9 @@ async def test_no_repeat_within_thirty_days(engine: Engine, clock: ManualClock,
     assert len({p.question.topic for p in adapter.posts[:k]}) == k
 
 
-async def test_streak_over_weekend_and_pause(engine: Engine, clock: ManualClock,
-                                             adapter: RecordingAdapter,
-                                             commands: Commands) -> None:
+async def test_streak_over_weekend_and_pause(
+    engine: Engine, clock: ManualClock, adapter: RecordingAdapter, commands: Commands
+) -> None:
     start = datetime(2026, 11, 19, 9, 0, tzinfo=UTC)  # Thursday
     clock.set(start - timedelta(hours=1))
     await setup_channel(engine)
@@ -331,8 +375,8 @@ async def test_streak_over_weekend_and_pause(engine: Engine, clock: ManualClock,
 
 
 async def test_leaderboard_scopes_and_workspace_isolation(
-        engine: Engine, clock: ManualClock, adapter: RecordingAdapter,
-        commands: Commands) -> None:
+    engine: Engine, clock: ManualClock, adapter: RecordingAdapter, commands: Commands
+) -> None:
     other = ChannelRef("T2", "C1")
     clock.set(datetime(2026, 10, 30, 8, 0, tzinfo=UTC))
     await setup_channel(engine)
@@ -346,20 +390,27 @@ async def test_leaderboard_scopes_and_workspace_isolation(
     await engine.tick()
     threads = {p.channel.workspace_id: adapter.sent_keys[p.key] for p in adapter.posts[-2:]}
     await answer(engine, ALICE, threads[WS], "an answer for this week with words", "new")
-    await engine.on_thread_message(event_key="t2", actor=Actor("T2", "mallory", "Mallory"),
-                                   channel=other, thread_id=threads["T2"],
-                                   text="another workspace answer with words")
+    await engine.on_thread_message(
+        event_key="t2",
+        actor=Actor("T2", "mallory", "Mallory"),
+        channel=other,
+        thread_id=threads["T2"],
+        text="another workspace answer with words",
+    )
     await engine.drain()
     week = (await commands.handle(event_key="w", actor=ALICE, channel=CH, text="leaderboard"))[0]
     assert "Alice" in week.text and "Bob" not in week.text and "Mallory" not in week.text
-    alltime = (await commands.handle(event_key="a", actor=ALICE, channel=CH,
-                                     text="leaderboard all workspace"))[0]
+    alltime = (
+        await commands.handle(
+            event_key="a", actor=ALICE, channel=CH, text="leaderboard all workspace"
+        )
+    )[0]
     assert "Alice" in alltime.text and "Bob" in alltime.text and "Mallory" not in alltime.text
 
 
-async def test_forget_me_removes_every_row(engine: Engine, clock: ManualClock,
-                                           adapter: RecordingAdapter,
-                                           commands: Commands) -> None:
+async def test_forget_me_removes_every_row(
+    engine: Engine, clock: ManualClock, adapter: RecordingAdapter, commands: Commands
+) -> None:
     await setup_channel(engine)
     thread = await first_daily(engine, clock, adapter)
     await answer(engine, ALICE, thread, "an answer that will be forgotten soon", "f")
@@ -376,19 +427,19 @@ async def test_forget_me_removes_every_row(engine: Engine, clock: ManualClock,
             assert n == 0, table
 
 
-async def test_practice_then_plain_line_answers_it(engine: Engine, clock: ManualClock,
-                                                   adapter: RecordingAdapter,
-                                                   commands: Commands) -> None:
+async def test_practice_then_plain_line_answers_it(
+    engine: Engine, clock: ManualClock, adapter: RecordingAdapter, commands: Commands
+) -> None:
     await setup_channel(engine)
     topic = next(iter(engine.bank)).topic
-    [ask] = await commands.handle(event_key="pr", actor=ALICE, channel=CH,
-                                  text=f"practice {topic}")
+    [ask] = await commands.handle(event_key="pr", actor=ALICE, channel=CH, text=f"practice {topic}")
     assert f"Practice [{topic}" in ask.text
     async with engine.db.read() as conn:
         qid = await conn.scalar(sa.select(practice.c.question_id))
     assert engine.bank.get(qid).prompt in ask.text
-    replies = await engine.on_loose_message(event_key="ans", actor=ALICE, channel=CH,
-                                            text=strong_answer(engine, qid))
+    replies = await engine.on_loose_message(
+        event_key="ans", actor=ALICE, channel=CH, text=strong_answer(engine, qid)
+    )
     await engine.drain()
     assert replies == []
     async with engine.db.read() as conn:
@@ -401,16 +452,19 @@ async def test_practice_then_plain_line_answers_it(engine: Engine, clock: Manual
     assert "No question is open" in reply.text
 
 
-async def test_mcq_daily_answered_by_letter(db: Database, bank: Bank, clock: ManualClock,
-                                            adapter: RecordingAdapter) -> None:
+async def test_mcq_daily_answered_by_letter(
+    db: Database, bank: Bank, clock: ManualClock, adapter: RecordingAdapter
+) -> None:
     mcq = next(q for q in bank if q.type == "mcq")
-    engine = Engine(db=db, bank=Bank({mcq.id: mcq}, bank.topics), grader=OfflineGrader(),
-                    clock=clock)
+    engine = Engine(
+        db=db, bank=Bank({mcq.id: mcq}, bank.topics), grader=OfflineGrader(), clock=clock
+    )
     engine.attach(adapter)
     await setup_channel(engine)
     await first_daily(engine, clock, adapter)
-    [refusal] = await engine.on_loose_message(event_key="bad", actor=ALICE, channel=CH,
-                                              text="maybe")
+    [refusal] = await engine.on_loose_message(
+        event_key="bad", actor=ALICE, channel=CH, text="maybe"
+    )
     assert "multiple choice" in refusal.text
     wrong = next(letter for letter in mcq.letters if letter != mcq.answer)
     await engine.on_loose_message(event_key="ok", actor=ALICE, channel=CH, text=wrong.lower())

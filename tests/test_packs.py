@@ -49,16 +49,22 @@ def test_no_near_duplicate_prompts_across_families(bank: Bank) -> None:
     assert clashes == []
 
 
-@pytest.mark.parametrize(("body", "expected"), [
-    ("""
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (
+            """
 questions:
   - id: bad-diff
     topic: statistics
     difficulty: impossible
     type: open
     prompt: What is a p-value, in plain words?
-""", ["question bad-diff: field difficulty"]),
-    ("""
+""",
+            ["question bad-diff: field difficulty"],
+        ),
+        (
+            """
 questions:
   - id: few-points
     topic: statistics
@@ -67,8 +73,13 @@ questions:
     prompt: What is a p-value, in plain words?
     reference_answer: The probability of data at least this extreme under the null.
     key_points: [one, two]
-""", ["question few-points: field (pack): key_points: an open question needs 3-7 key points"]),
-    ("""
+""",
+            [
+                "question few-points: field (pack): key_points: an open question needs 3-7 key"
+            ],
+        ),
+        (
+            """
 questions:
   - id: mcq-bad
     topic: statistics
@@ -78,8 +89,11 @@ questions:
     choices: [mean, variance]
     answer: C
     explanation: Variance measures spread.
-""", ["question mcq-bad: field (pack): answer: must be one of A, B"]),
-    ("""
+""",
+            ["question mcq-bad: field (pack): answer: must be one of A, B"],
+        ),
+        (
+            """
 questions:
   - id: new-topic
     topic: astrology
@@ -88,11 +102,15 @@ questions:
     prompt: What is a p-value, in plain words?
     reference_answer: The probability of data at least this extreme under the null.
     key_points: [a point, another point, third point]
-""", ["question new-topic: field topic: unknown topic 'astrology'"]),
-    ("questions: [", ["cannot read YAML"]),
-])
-def test_broken_pack_names_file_question_and_field(tmp_path: Path, body: str,
-                                                   expected: list[str]) -> None:
+""",
+            ["question new-topic: field topic: unknown topic 'astrology'"],
+        ),
+        ("questions: [", ["cannot read YAML"]),
+    ],
+)
+def test_broken_pack_names_file_question_and_field(
+    tmp_path: Path, body: str, expected: list[str]
+) -> None:
     path = write(tmp_path, "team.yaml", body)
     with pytest.raises(PackError) as err:
         load_bank([path])
@@ -104,8 +122,13 @@ def test_broken_pack_names_file_question_and_field(tmp_path: Path, body: str,
 
 def test_team_pack_declares_its_own_topics_and_ids_stay_unique(tmp_path: Path) -> None:
     write(tmp_path, "a.yaml", GOOD)
-    write(tmp_path, "b.yaml", GOOD.replace("statistics", "rust") .replace(
-        "questions:", "topics:\n  rust: The Rust language\nquestions:"))
+    write(
+        tmp_path,
+        "b.yaml",
+        GOOD.replace("statistics", "rust").replace(
+            "questions:", "topics:\n  rust: The Rust language\nquestions:"
+        ),
+    )
     with pytest.raises(PackError, match=r"b.yaml: question good-one: field id: duplicate of"):
         load_bank([tmp_path])
 

@@ -12,8 +12,14 @@ def days(pattern: str, start: date = date(2026, 1, 5)) -> list[Day]:
     e unanswered extra-only, o open today (unanswered)."""
     out = []
     for i, ch in enumerate(pattern):
-        out.append(Day(start + timedelta(days=i), scheduled=ch in "Amo", answered=ch in "Ax",
-                       open=ch == "o"))
+        out.append(
+            Day(
+                start + timedelta(days=i),
+                scheduled=ch in "Amo",
+                answered=ch in "Ax",
+                open=ch == "o",
+            )
+        )
     return out
 
 

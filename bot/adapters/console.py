@@ -41,8 +41,10 @@ class ConsoleAdapter:
         q = post.question
         closes = post.closes_at.strftime("%Y-%m-%d %H:%M UTC")
         title = "Extra question" if post.extra else "Daily question"
-        self.show(f"=== {title} #{post.daily_id} [{q.topic} · {q.difficulty}] closes {closes} ===\n"
-                    f"{render.question_text(q)}\n{post.how_to_answer}")
+        self.show(
+            f"=== {title} #{post.daily_id} [{q.topic} · {q.difficulty}] closes {closes} ===\n"
+            f"{render.question_text(q)}\n{post.how_to_answer}"
+        )
         return f"daily-{post.daily_id}"
 
     async def find_daily(self, post: DailyPost) -> str | None:
@@ -54,8 +56,9 @@ class ConsoleAdapter:
     async def reply_in_thread(self, channel: ChannelRef, thread_id: str, text: str) -> None:
         self.show(f"[thread {thread_id}] {text}")
 
-    async def send_private(self, channel: ChannelRef, user_id: str, text: str,
-                           thread_id: str | None = None) -> None:
+    async def send_private(
+        self, channel: ChannelRef, user_id: str, text: str, thread_id: str | None = None
+    ) -> None:
         self.show(f"[to {user_id}] {text}")
 
     async def add_reaction(self, channel: ChannelRef, message_id: str, band: str) -> None:
@@ -100,21 +103,35 @@ class ConsoleSession:
                 self._show([Reply(f"You are now {name}.")])
         elif text.startswith("/drill") or text == "/help":
             body = text.removeprefix("/drill") if text != "/help" else "help"
-            self._show(await self.commands.handle(event_key=key, actor=self._actor(),
-                                                  channel=CHANNEL, text=body))
+            self._show(
+                await self.commands.handle(
+                    event_key=key, actor=self._actor(), channel=CHANNEL, text=body
+                )
+            )
         elif text.startswith("/"):
-            self._show([Reply("Commands start with /drill (try /drill help); /as NAME switches "
-                              "user; /quit leaves.")])
+            self._show(
+                [
+                    Reply(
+                        "Commands start with /drill (try /drill help); /as NAME switches "
+                        "user; /quit leaves."
+                    )
+                ]
+            )
         else:
-            self._show(await self.engine.on_loose_message(event_key=key, actor=self._actor(),
-                                                          channel=CHANNEL, text=text))
+            self._show(
+                await self.engine.on_loose_message(
+                    event_key=key, actor=self._actor(), channel=CHANNEL, text=text
+                )
+            )
         await self.engine.drain()
         return True
 
     async def run(self, stream: TextIO, interactive: bool) -> None:
         if interactive:
-            self.adapter.show("drillbot console: answer with a plain line, `/drill help` for "
-                              "commands, `/as NAME` to switch user, `/quit` to leave.")
+            self.adapter.show(
+                "drillbot console: answer with a plain line, `/drill help` for "
+                "commands, `/as NAME` to switch user, `/quit` to leave."
+            )
         async for line in read_lines(stream):
             if not await self.handle_line(line):
                 break

@@ -48,6 +48,7 @@ def _no_args(name: str) -> Callable[[list[str]], dict[str, Any]]:
         if args:
             raise UsageError(f"`{name}` takes no arguments")
         return {}
+
     return parse
 
 
@@ -151,29 +152,53 @@ def _config(args: list[str]) -> dict[str, Any]:
 SPECS: dict[str, Spec] = {
     "help": Spec("/drill help [command]", "what drillbot can do", False, _help),
     "practice": Spec("/drill practice [topic]", "a private practice question", False, _practice),
-    "streak": Spec("/drill streak", "your streak, best streak and freezes", False,
-                   _no_args("streak")),
-    "leaderboard": Spec("/drill leaderboard [week|month|all] [channel|workspace]",
-                        "top 10 and your rank", False, _leaderboard),
-    "history": Spec("/drill history", "your recent answers, scores and feedback", False,
-                    _no_args("history")),
-    "privacy": Spec("/drill privacy public|anonymous",
-                    "show or hide your name in reveals and boards", False, _privacy),
-    "forget-me": Spec("/drill forget-me [confirm]", "delete all your data in this workspace",
-                      False, _forget),
-    "schedule": Spec("/drill schedule CRON [tz=Area/City] [topics=a,b] "
-                     "[difficulty=easy|medium|hard|mixed] [window=24h] [feedback=private|thread]",
-                     "set this channel's schedule (admin)", True, _schedule),
-    "config": Spec("/drill config [tz=..] [topics=..] [difficulty=..] [window=..] [feedback=..]",
-                   "show or change this channel's settings (admin)", True, _config),
-    "pause": Spec("/drill pause", "stop posting here until resumed (admin)", True,
-                  _no_args("pause")),
-    "resume": Spec("/drill resume", "start posting here again (admin)", True,
-                   _no_args("resume")),
-    "post-now": Spec("/drill post-now", "post an extra daily now (admin)", True,
-                     _no_args("post-now")),
-    "close-now": Spec("/drill close-now", "close open dailies here and reveal (admin)", True,
-                      _no_args("close-now")),
+    "streak": Spec(
+        "/drill streak", "your streak, best streak and freezes", False, _no_args("streak")
+    ),
+    "leaderboard": Spec(
+        "/drill leaderboard [week|month|all] [channel|workspace]",
+        "top 10 and your rank",
+        False,
+        _leaderboard,
+    ),
+    "history": Spec(
+        "/drill history", "your recent answers, scores and feedback", False, _no_args("history")
+    ),
+    "privacy": Spec(
+        "/drill privacy public|anonymous",
+        "show or hide your name in reveals and boards",
+        False,
+        _privacy,
+    ),
+    "forget-me": Spec(
+        "/drill forget-me [confirm]", "delete all your data in this workspace", False, _forget
+    ),
+    "schedule": Spec(
+        "/drill schedule CRON [tz=Area/City] [topics=a,b] "
+        "[difficulty=easy|medium|hard|mixed] [window=24h] [feedback=private|thread]",
+        "set this channel's schedule (admin)",
+        True,
+        _schedule,
+    ),
+    "config": Spec(
+        "/drill config [tz=..] [topics=..] [difficulty=..] [window=..] [feedback=..]",
+        "show or change this channel's settings (admin)",
+        True,
+        _config,
+    ),
+    "pause": Spec(
+        "/drill pause", "stop posting here until resumed (admin)", True, _no_args("pause")
+    ),
+    "resume": Spec("/drill resume", "start posting here again (admin)", True, _no_args("resume")),
+    "post-now": Spec(
+        "/drill post-now", "post an extra daily now (admin)", True, _no_args("post-now")
+    ),
+    "close-now": Spec(
+        "/drill close-now",
+        "close open dailies here and reveal (admin)",
+        True,
+        _no_args("close-now"),
+    ),
 }
 
 

@@ -34,7 +34,16 @@ from bot.grading.base import Grade, Grader, GradeRequest
 from bot.packs import Bank, Question
 from bot.store import queries as q
 from bot.store.db import Database
-from bot.store.tables import answers, channels, dailies, events, notices, practice, users, workspaces
+from bot.store.tables import (
+    answers,
+    channels,
+    dailies,
+    events,
+    notices,
+    practice,
+    users,
+    workspaces,
+)
 
 _log = logging.getLogger(__name__)
 
@@ -60,8 +69,15 @@ class _Tasks:
 
 
 class Engine:
-    def __init__(self, *, db: Database, bank: Bank, grader: Grader, clock: Clock,
-                 config: EngineConfig | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        bank: Bank,
+        grader: Grader,
+        clock: Clock,
+        config: EngineConfig | None = None,
+    ) -> None:
         self.db = db
         self.bank = bank
         self.grader = grader
@@ -79,8 +95,9 @@ class Engine:
         self.adapters[adapter.platform] = adapter
 
     async def _adapter(self, conn: AsyncConnection, workspace_id: str) -> Adapter:
-        platform = await conn.scalar(sa.select(workspaces.c.platform)
-                                     .where(workspaces.c.id == workspace_id))
+        platform = await conn.scalar(
+            sa.select(workspaces.c.platform).where(workspaces.c.id == workspace_id)
+        )
         return self.adapters[str(platform)]
 
     async def adapter_for(self, workspace_id: str) -> Adapter:
@@ -95,24 +112,46 @@ class Engine:
             self._specs[text] = CronSpec.parse(text)
         return self._specs[text]
 
-    async def ensure_workspace(self, workspace_id: str, platform: str, name: str = "",
-                               timezone: str | None = None) -> None:
+    async def ensure_workspace(
+        self, workspace_id: str, platform: str, name: str = "", timezone: str | None = None
+    ) -> None:
         async with self.db.write() as conn:
-            await conn.execute(self.db.insert_ignore(workspaces).values(
-                id=workspace_id, platform=platform, name=name,
-                timezone=timezone or self.config.default_timezone, created_at=self.clock.now()))
+            await conn.execute(
+                self.db.insert_ignore(workspaces).values(
+                    id=workspace_id,
+                    platform=platform,
+                    name=name,
+                    timezone=timezone or self.config.default_timezone,
+                    created_at=self.clock.now(),
+                )
+            )
 
-    async def ensure_channel(self, channel: ChannelRef, name: str = "",
-                             cron: str | None = DEFAULT_CRON, timezone: str | None = None) -> None:
+    async def ensure_channel(
+        self,
+        channel: ChannelRef,
+        name: str = "",
+        cron: str | None = DEFAULT_CRON,
+        timezone: str | None = None,
+    ) -> None:
         """Create a drill channel with the default schedule unless it exists already."""
         if cron is not None:
             self.spec(cron)
         now = self.clock.now()
         async with self.db.write() as conn:
-            await conn.execute(self.db.insert_ignore(channels).values(
-                workspace_id=channel.workspace_id, id=channel.channel_id, name=name, cron=cron,
-                timezone=timezone or self.config.default_timezone, topics=[],
-                difficulty="mixed", feedback="private", schedule_since=now, created_at=now))
+            await conn.execute(
+                self.db.insert_ignore(channels).values(
+                    workspace_id=channel.workspace_id,
+                    id=channel.channel_id,
+                    name=name,
+                    cron=cron,
+                    timezone=timezone or self.config.default_timezone,
+                    topics=[],
+                    difficulty="mixed",
+                    feedback="private",
+                    schedule_since=now,
+                    created_at=now,
+                )
+            )
 
     # -- the tick ---------------------------------------------------------------------------
 
@@ -134,16 +173,16 @@ class Engine:
                 await self._send(daily)
         for chan in chans:
             start = max(chan.schedule_since, lookback)
-            for slot in slots_between(self.spec(chan.cron or DEFAULT_CRON), ZoneInfo(chan.timezone),
-                                      start, now):
+            for slot in slots_between(
+                self.spec(chan.cron or DEFAULT_CRON), ZoneInfo(chan.timezone), start, now
+            ):
                 key = (chan.workspace_id, chan.id, slot.local_date.isoformat(), slot.label)
                 if key in taken:
                     continue
                 if now - slot.at > self.config.catchup:
                     if key not in self._logged_misses:
                         self._logged_misses.add(key)
-                        _log.warning("missed_post %s/%s %s %s: outside the catch-up window",
-                                     *key)
+                        _log.warning("missed_post %s/%s %s %s: outside the catch-up window", *key)
                     continue
                 daily = await self._reserve(chan, slot, now)
                 if daily is not None:
@@ -158,25 +197,44 @@ class Engine:
                 closes = min(closes, following.at)
         return closes
 
-    async def _reserve(self, chan: q.ChannelRow, slot: Slot, now: datetime,
-                       extra: bool = False) -> q.DailyRow | None:
+    async def _reserve(
+        self, chan: q.ChannelRow, slot: Slot, now: datetime, extra: bool = False
+    ) -> q.DailyRow | None:
         """Record the post before sending it; None when another run reserved it first."""
         async with self.db.write() as conn:
-            history = await q.asked_in_channel(conn, chan.workspace_id, chan.id, now - timedelta(days=60))
-            pick = pick_question(self.bank, topics=chan.topics, difficulty=chan.difficulty,
-                                 history=[Asked(qid, at) for qid, at in history], now=now,
-                                 seed=f"{chan.workspace_id}/{chan.id}/{slot.local_date}/{slot.label}")
-            result = await conn.execute(self.db.insert_ignore(dailies).values(
-                workspace_id=chan.workspace_id, channel_id=chan.id, question_id=pick.question.id,
-                local_date=slot.local_date.isoformat(), slot=slot.label,
-                kind="extra" if extra else "scheduled", status="reserved",
-                scheduled_at=slot.at, closes_at=self._closes_at(chan, slot, extra)))
+            history = await q.asked_in_channel(
+                conn, chan.workspace_id, chan.id, now - timedelta(days=60)
+            )
+            pick = pick_question(
+                self.bank,
+                topics=chan.topics,
+                difficulty=chan.difficulty,
+                history=[Asked(qid, at) for qid, at in history],
+                now=now,
+                seed=f"{chan.workspace_id}/{chan.id}/{slot.local_date}/{slot.label}",
+            )
+            result = await conn.execute(
+                self.db.insert_ignore(dailies).values(
+                    workspace_id=chan.workspace_id,
+                    channel_id=chan.id,
+                    question_id=pick.question.id,
+                    local_date=slot.local_date.isoformat(),
+                    slot=slot.label,
+                    kind="extra" if extra else "scheduled",
+                    status="reserved",
+                    scheduled_at=slot.at,
+                    closes_at=self._closes_at(chan, slot, extra),
+                )
+            )
             if result.rowcount == 0:
                 return None
             daily = await q.get_daily(conn, chan.workspace_id, result.inserted_primary_key[0])
         if pick.relaxed:
-            await self._notice(ChannelRef(chan.workspace_id, chan.id), f"relaxed-{pick.relaxed}",
-                               _RELAXED[pick.relaxed])
+            await self._notice(
+                ChannelRef(chan.workspace_id, chan.id),
+                f"relaxed-{pick.relaxed}",
+                _RELAXED[pick.relaxed],
+            )
         return daily
 
     async def _send(self, daily: q.DailyRow) -> None:
@@ -187,8 +245,14 @@ class Engine:
             return
         ref = ChannelRef(daily.workspace_id, daily.channel_id)
         adapter = await self.adapter_for(daily.workspace_id)
-        post = DailyPost(daily.id, ref, question, daily.closes_at, daily.kind == "extra",
-                         render.how_to_answer(question, adapter.platform == "console"))
+        post = DailyPost(
+            daily.id,
+            ref,
+            question,
+            daily.closes_at,
+            daily.kind == "extra",
+            render.how_to_answer(question, adapter.platform == "console"),
+        )
         try:
             message_id = await adapter.find_daily(post) or await adapter.post_daily(post)
         except ChannelUnavailable as exc:
@@ -198,8 +262,11 @@ class Engine:
             _log.exception("posting daily %s failed; it stays reserved and is retried", daily.id)
             return
         async with self.db.write() as conn:
-            await conn.execute(dailies.update().where(dailies.c.id == daily.id).values(
-                status="posted", message_id=message_id, posted_at=self.clock.now()))
+            await conn.execute(
+                dailies.update()
+                .where(dailies.c.id == daily.id)
+                .values(status="posted", message_id=message_id, posted_at=self.clock.now())
+            )
 
     async def post_now(self, ref: ChannelRef) -> q.DailyRow | None:
         """An extra daily, posted at once; earlier open dailies stay open."""
@@ -222,16 +289,20 @@ class Engine:
         if not force:
             conditions.append(dailies.c.closes_at <= now)
         if ref is not None:
-            conditions += [dailies.c.workspace_id == ref.workspace_id,
-                           dailies.c.channel_id == ref.channel_id]
+            conditions += [
+                dailies.c.workspace_id == ref.workspace_id,
+                dailies.c.channel_id == ref.channel_id,
+            ]
         async with self.db.read() as conn:
             due = await q.dailies_where(conn, *conditions)
         closed = 0
         for daily in due:
             async with self.db.write() as conn:
-                won = await conn.execute(dailies.update().where(
-                    dailies.c.id == daily.id, dailies.c.status == "posted").values(
-                    status="closed", closed_at=now))
+                won = await conn.execute(
+                    dailies.update()
+                    .where(dailies.c.id == daily.id, dailies.c.status == "posted")
+                    .values(status="closed", closed_at=now)
+                )
                 if won.rowcount == 0:
                     continue
                 results = await q.daily_results(conn, daily.id)
@@ -244,11 +315,21 @@ class Engine:
         if question is None or daily.message_id is None:
             return
         counted = [r for r in results if r.kind == "daily"]
-        top = [TopAnswer(render.display_name(r.name, r.privacy, r.user_id), r.score, r.text)
-               for r in counted if r.status == "graded"][:TOP_ANSWERS]
+        top = [
+            TopAnswer(render.display_name(r.name, r.privacy, r.user_id), r.score, r.text)
+            for r in counted
+            if r.status == "graded"
+        ][:TOP_ANSWERS]
         ref = ChannelRef(daily.workspace_id, daily.channel_id)
-        reveal = Reveal(daily.id, ref, daily.message_id, question, len(counted), top,
-                        sum(1 for r in counted if r.status != "graded"))
+        reveal = Reveal(
+            daily.id,
+            ref,
+            daily.message_id,
+            question,
+            len(counted),
+            top,
+            sum(1 for r in counted if r.status != "graded"),
+        )
         adapter = await self.adapter_for(daily.workspace_id)
         try:
             await adapter.post_reveal(reveal)
@@ -258,83 +339,140 @@ class Engine:
     async def _channel_unavailable(self, exc: ChannelUnavailable) -> None:
         _log.warning("channel %s unavailable: %s; marked inactive", exc.channel, exc.reason)
         async with self.db.write() as conn:
-            await q.update_channel(conn, exc.channel.workspace_id, exc.channel.channel_id,
-                                   active=False)
-        await self._notice(exc.channel, "unavailable",
-                           f"drillbot cannot post in channel {exc.channel.channel_id} "
-                           f"({exc.reason}); it is paused until an admin runs /drill resume there.")
+            await q.update_channel(
+                conn, exc.channel.workspace_id, exc.channel.channel_id, active=False
+            )
+        await self._notice(
+            exc.channel,
+            "unavailable",
+            f"drillbot cannot post in channel {exc.channel.channel_id} "
+            f"({exc.reason}); it is paused until an admin runs /drill resume there.",
+        )
 
     async def _notice(self, ref: ChannelRef, kind: str, text: str) -> None:
         """Tell an admin, once per channel and kind."""
         async with self.db.write() as conn:
-            fresh = await conn.execute(self.db.insert_ignore(notices).values(
-                workspace_id=ref.workspace_id, channel_id=ref.channel_id, kind=kind,
-                sent_at=self.clock.now()))
+            fresh = await conn.execute(
+                self.db.insert_ignore(notices).values(
+                    workspace_id=ref.workspace_id,
+                    channel_id=ref.channel_id,
+                    kind=kind,
+                    sent_at=self.clock.now(),
+                )
+            )
         if fresh.rowcount:
             await (await self.adapter_for(ref.workspace_id)).notify_admins(ref, text)
 
     # -- answers ------------------------------------------------------------------------------
 
-    async def on_thread_message(self, *, event_key: str, actor: Actor, channel: ChannelRef,
-                                thread_id: str, text: str, message_id: str | None = None,
-                                edited: bool = False) -> list[Reply]:
+    async def on_thread_message(
+        self,
+        *,
+        event_key: str,
+        actor: Actor,
+        channel: ChannelRef,
+        thread_id: str,
+        text: str,
+        message_id: str | None = None,
+        edited: bool = False,
+    ) -> list[Reply]:
         """A message in a thread: the first one of a user under a daily is their answer."""
         async with self.db.read() as conn:
             daily = await q.daily_by_message(conn, channel.workspace_id, thread_id)
         if daily is None or daily.channel_id != channel.channel_id:
             return []
-        return await self.answer_daily(event_key=event_key, actor=actor, daily=daily, text=text,
-                                       source="thread", message_id=message_id, edited=edited)
+        return await self.answer_daily(
+            event_key=event_key,
+            actor=actor,
+            daily=daily,
+            text=text,
+            source="thread",
+            message_id=message_id,
+            edited=edited,
+        )
 
-    async def on_form_answer(self, *, event_key: str, actor: Actor, daily_id: int,
-                             text: str) -> list[Reply]:
+    async def on_form_answer(
+        self, *, event_key: str, actor: Actor, daily_id: int, text: str
+    ) -> list[Reply]:
         """Answer privately: replaces the user's earlier form answer while the daily is open."""
         async with self.db.read() as conn:
             daily = await q.get_daily(conn, actor.workspace_id, daily_id)
         if daily is None:
             return [Reply("That question no longer exists.")]
-        return await self.answer_daily(event_key=event_key, actor=actor, daily=daily, text=text,
-                                       source="form")
+        return await self.answer_daily(
+            event_key=event_key, actor=actor, daily=daily, text=text, source="form"
+        )
 
-    async def on_loose_message(self, *, event_key: str, actor: Actor, channel: ChannelRef,
-                               text: str) -> list[Reply]:
+    async def on_loose_message(
+        self, *, event_key: str, actor: Actor, channel: ChannelRef, text: str
+    ) -> list[Reply]:
         """A plain message outside a thread (the console, a DM): it answers the user's practice
         question if one is waiting, else the channel's most recent open daily."""
         async with self.db.read() as conn:
-            pending = (await conn.execute(sa.select(practice).where(
-                practice.c.workspace_id == actor.workspace_id,
-                practice.c.user_id == actor.user_id))).first()
+            pending = (
+                await conn.execute(
+                    sa.select(practice).where(
+                        practice.c.workspace_id == actor.workspace_id,
+                        practice.c.user_id == actor.user_id,
+                    )
+                )
+            ).first()
             open_dailies = await q.dailies_where(
-                conn, dailies.c.workspace_id == channel.workspace_id,
-                dailies.c.channel_id == channel.channel_id, dailies.c.status == "posted")
+                conn,
+                dailies.c.workspace_id == channel.workspace_id,
+                dailies.c.channel_id == channel.channel_id,
+                dailies.c.status == "posted",
+            )
         if pending is not None:
-            return await self.answer_practice(event_key=event_key, actor=actor, row=pending,
-                                              text=text)
+            return await self.answer_practice(
+                event_key=event_key, actor=actor, row=pending, text=text
+            )
         now = self.clock.now()
         current = [d for d in open_dailies if d.is_open(now)]
         if not current:
-            return [Reply("No question is open right now. Try `/drill practice`, "
-                          "or `/drill post-now` if you are an admin.")]
-        return await self.answer_daily(event_key=event_key, actor=actor, daily=current[-1],
-                                       text=text, source="line")
+            return [
+                Reply(
+                    "No question is open right now. Try `/drill practice`, "
+                    "or `/drill post-now` if you are an admin."
+                )
+            ]
+        return await self.answer_daily(
+            event_key=event_key, actor=actor, daily=current[-1], text=text, source="line"
+        )
 
     def _check_text(self, question: Question, text: str) -> tuple[str, list[Reply]]:
         """Normalise an answer; MCQs take a letter. Returns (text, refusal replies)."""
         text = text.strip()
         if len(text) > MAX_ANSWER_CHARS:
-            return text, [Reply(f"That answer is {len(text)} characters; the limit is "
-                                f"{MAX_ANSWER_CHARS}. Please shorten it and send it again.")]
+            return text, [
+                Reply(
+                    f"That answer is {len(text)} characters; the limit is "
+                    f"{MAX_ANSWER_CHARS}. Please shorten it and send it again."
+                )
+            ]
         if question.type == "mcq":
             letter = text.upper().rstrip(").")
             if letter not in question.letters:
-                return text, [Reply(f"This question is multiple choice: answer with one of "
-                                    f"{', '.join(question.letters)}.")]
+                return text, [
+                    Reply(
+                        f"This question is multiple choice: answer with one of "
+                        f"{', '.join(question.letters)}."
+                    )
+                ]
             return letter, []
         return text, []
 
-    async def answer_daily(self, *, event_key: str, actor: Actor, daily: q.DailyRow, text: str,
-                           source: str, message_id: str | None = None,
-                           edited: bool = False) -> list[Reply]:
+    async def answer_daily(
+        self,
+        *,
+        event_key: str,
+        actor: Actor,
+        daily: q.DailyRow,
+        text: str,
+        source: str,
+        message_id: str | None = None,
+        edited: bool = False,
+    ) -> list[Reply]:
         question = self.bank.get(daily.question_id)
         if question is None:
             return []
@@ -349,26 +487,49 @@ class Engine:
                 return []
             existing = await q.answer_of(conn, daily.id, actor.user_id)
             if existing is None:
-                result = await conn.execute(answers.insert().values(
-                    workspace_id=daily.workspace_id, channel_id=daily.channel_id, daily_id=daily.id,
-                    user_id=actor.user_id, question_id=question.id, kind=kind, source=source,
-                    text=text, message_id=message_id, answered_at=now, status="pending"))
+                result = await conn.execute(
+                    answers.insert().values(
+                        workspace_id=daily.workspace_id,
+                        channel_id=daily.channel_id,
+                        daily_id=daily.id,
+                        user_id=actor.user_id,
+                        question_id=question.id,
+                        kind=kind,
+                        source=source,
+                        text=text,
+                        message_id=message_id,
+                        answered_at=now,
+                        status="pending",
+                    )
+                )
                 answer_id = result.inserted_primary_key[0]
             elif self._replaces(existing, source, message_id, edited, kind, question):
-                await conn.execute(answers.update().where(answers.c.id == existing.id).values(
-                    text=text, edited_at=now, status="pending", score=None, points=None))
+                await conn.execute(
+                    answers.update()
+                    .where(answers.c.id == existing.id)
+                    .values(text=text, edited_at=now, status="pending", score=None, points=None)
+                )
                 answer_id = existing.id
             else:
-                return ([Reply("You have already answered this question; your first answer "
-                               "counts.")] if source != "thread" else [])
+                return (
+                    [Reply("You have already answered this question; your first answer counts.")]
+                    if source != "thread"
+                    else []
+                )
         self._spawn_grading(answer_id)
         if source == "form":
             return [Reply("Got your answer; it stays private until the reveal.")]
         return []
 
     @staticmethod
-    def _replaces(existing: q.AnswerRow, source: str, message_id: str | None, edited: bool,
-                  kind: str, question: Question) -> bool:
+    def _replaces(
+        existing: q.AnswerRow,
+        source: str,
+        message_id: str | None,
+        edited: bool,
+        kind: str,
+        question: Question,
+    ) -> bool:
         """An edit of the answer message, or a new form answer, replaces it before close."""
         if kind != "daily" or existing.kind != "daily" or question.type == "mcq":
             return False
@@ -378,25 +539,41 @@ class Engine:
 
     async def record_event(self, conn: AsyncConnection, actor: Actor, event_key: str) -> bool:
         """Record the event key and the user; False when this event was seen before."""
-        seen = await conn.execute(self.db.insert_ignore(events).values(
-            workspace_id=actor.workspace_id, key=event_key, seen_at=self.clock.now()))
+        seen = await conn.execute(
+            self.db.insert_ignore(events).values(
+                workspace_id=actor.workspace_id, key=event_key, seen_at=self.clock.now()
+            )
+        )
         if seen.rowcount == 0:
             return False
-        await conn.execute(self.db.insert_ignore(users).values(
-            workspace_id=actor.workspace_id, id=actor.user_id, name=actor.name or actor.user_id))
+        await conn.execute(
+            self.db.insert_ignore(users).values(
+                workspace_id=actor.workspace_id, id=actor.user_id, name=actor.name or actor.user_id
+            )
+        )
         return True
 
     async def start_practice(self, actor: Actor, channel: ChannelRef, question: Question) -> None:
         async with self.db.write() as conn:
-            await conn.execute(practice.delete().where(practice.c.workspace_id == actor.workspace_id,
-                                                       practice.c.user_id == actor.user_id))
-            await conn.execute(practice.insert().values(
-                workspace_id=actor.workspace_id, user_id=actor.user_id,
-                channel_id=channel.channel_id, question_id=question.id,
-                started_at=self.clock.now()))
+            await conn.execute(
+                practice.delete().where(
+                    practice.c.workspace_id == actor.workspace_id,
+                    practice.c.user_id == actor.user_id,
+                )
+            )
+            await conn.execute(
+                practice.insert().values(
+                    workspace_id=actor.workspace_id,
+                    user_id=actor.user_id,
+                    channel_id=channel.channel_id,
+                    question_id=question.id,
+                    started_at=self.clock.now(),
+                )
+            )
 
-    async def answer_practice(self, *, event_key: str, actor: Actor, row: sa.Row[Any],
-                              text: str) -> list[Reply]:
+    async def answer_practice(
+        self, *, event_key: str, actor: Actor, row: sa.Row[Any], text: str
+    ) -> list[Reply]:
         question = self.bank.get(row.question_id)
         if question is None:
             return [Reply("That practice question is no longer in the bank.")]
@@ -406,15 +583,29 @@ class Engine:
         async with self.db.write() as conn:
             if not await self.record_event(conn, actor, event_key):
                 return []
-            gone = await conn.execute(practice.delete().where(
-                practice.c.workspace_id == actor.workspace_id, practice.c.user_id == actor.user_id,
-                practice.c.question_id == question.id))
+            gone = await conn.execute(
+                practice.delete().where(
+                    practice.c.workspace_id == actor.workspace_id,
+                    practice.c.user_id == actor.user_id,
+                    practice.c.question_id == question.id,
+                )
+            )
             if gone.rowcount == 0:
                 return []
-            result = await conn.execute(answers.insert().values(
-                workspace_id=actor.workspace_id, channel_id=row.channel_id, daily_id=None,
-                user_id=actor.user_id, question_id=question.id, kind="practice", source="dm",
-                text=text, answered_at=self.clock.now(), status="pending"))
+            result = await conn.execute(
+                answers.insert().values(
+                    workspace_id=actor.workspace_id,
+                    channel_id=row.channel_id,
+                    daily_id=None,
+                    user_id=actor.user_id,
+                    question_id=question.id,
+                    kind="practice",
+                    source="dm",
+                    text=text,
+                    answered_at=self.clock.now(),
+                    status="pending",
+                )
+            )
         self._spawn_grading(result.inserted_primary_key[0])
         return []
 
@@ -423,7 +614,8 @@ class Engine:
     def _spawn_grading(self, answer_id: int) -> None:
         if answer_id in self._tasks.running:
             self._tasks.running[answer_id].add_done_callback(
-                lambda _t: self._spawn_grading(answer_id))
+                lambda _t: self._spawn_grading(answer_id)
+            )
             return
         task = asyncio.get_running_loop().create_task(self._grade(answer_id))
         self._tasks.running[answer_id] = task
@@ -444,8 +636,11 @@ class Engine:
     async def _grade(self, answer_id: int) -> None:
         async with self.db.read() as conn:
             answer = await q.get_answer(conn, answer_id)
-            daily = (await q.get_daily(conn, answer.workspace_id, answer.daily_id)
-                     if answer and answer.daily_id else None)
+            daily = (
+                await q.get_daily(conn, answer.workspace_id, answer.daily_id)
+                if answer and answer.daily_id
+                else None
+            )
         if answer is None or answer.status != "pending":
             return
         question = self.bank.get(answer.question_id)
@@ -458,8 +653,11 @@ class Engine:
         except Exception:
             _log.exception("grading answer %s failed; it stays stored and is retried", answer.id)
             async with self.db.write() as conn:
-                await conn.execute(answers.update().where(answers.c.id == answer.id)
-                                   .values(attempts=answers.c.attempts + 1))
+                await conn.execute(
+                    answers.update()
+                    .where(answers.c.id == answer.id)
+                    .values(attempts=answers.c.attempts + 1)
+                )
             return
         grade = grade.model_copy(update={"graded_at": self.clock.now()})
         await self._store_grade(answer, daily, question, grade)
@@ -467,12 +665,17 @@ class Engine:
     async def _run_grader(self, question: Question, text: str) -> Grade:
         if question.type == "mcq":
             right = text.upper() == (question.answer or "").upper()
-            return Grade(score=10 if right else 0, grader="mcq", grader_version="1",
-                         feedback="Correct." if right else f"The answer is {question.answer}.")
+            return Grade(
+                score=10 if right else 0,
+                grader="mcq",
+                grader_version="1",
+                feedback="Correct." if right else f"The answer is {question.answer}.",
+            )
         return await self.grader.grade(GradeRequest(question=question, answer=text))
 
-    async def _store_grade(self, answer: q.AnswerRow, daily: q.DailyRow | None,
-                           question: Question, grade: Grade) -> None:
+    async def _store_grade(
+        self, answer: q.AnswerRow, daily: q.DailyRow | None, question: Question, grade: Grade
+    ) -> None:
         streak: Streak | None = None
         points = None
         async with self.db.write() as conn:
@@ -480,20 +683,45 @@ class Engine:
             if current is None or current.text != answer.text or current.status != "pending":
                 return  # forgotten, or edited meanwhile: the newer grading stores its own
             if answer.kind == "daily" and daily is not None:
-                days = await q.streak_days(conn, answer.workspace_id, answer.channel_id,
-                                           answer.user_id, until=date.fromisoformat(daily.local_date))
+                days = await q.streak_days(
+                    conn,
+                    answer.workspace_id,
+                    answer.channel_id,
+                    answer.user_id,
+                    until=date.fromisoformat(daily.local_date),
+                )
                 streak = fold_streak(days)
-                points = points_for(grade.score, answer.answered_at,
-                                    daily.posted_at or daily.scheduled_at, streak.current)
-            await q.save_grade(conn, answer, grade.model_dump(mode="json"),
-                               points.total if points else None, grade.graded_at or self.clock.now())
-            mode = await conn.scalar(sa.select(channels.c.feedback).where(
-                channels.c.workspace_id == answer.workspace_id, channels.c.id == answer.channel_id))
+                points = points_for(
+                    grade.score,
+                    answer.answered_at,
+                    daily.posted_at or daily.scheduled_at,
+                    streak.current,
+                )
+            await q.save_grade(
+                conn,
+                answer,
+                grade.model_dump(mode="json"),
+                points.total if points else None,
+                grade.graded_at or self.clock.now(),
+            )
+            mode = await conn.scalar(
+                sa.select(channels.c.feedback).where(
+                    channels.c.workspace_id == answer.workspace_id,
+                    channels.c.id == answer.channel_id,
+                )
+            )
         await self._give_feedback(answer, daily, question, grade, points, streak, mode)
 
-    async def _give_feedback(self, answer: q.AnswerRow, daily: q.DailyRow | None,
-                             question: Question, grade: Grade, points: Any, streak: Streak | None,
-                             mode: str | None) -> None:
+    async def _give_feedback(
+        self,
+        answer: q.AnswerRow,
+        daily: q.DailyRow | None,
+        question: Question,
+        grade: Grade,
+        points: Any,
+        streak: Streak | None,
+        mode: str | None,
+    ) -> None:
         ref = ChannelRef(answer.workspace_id, answer.channel_id)
         text = render.feedback_text(question, grade, points, streak, late=answer.kind == "late")
         adapter = await self.adapter_for(answer.workspace_id)
@@ -517,7 +745,7 @@ class Engine:
 
 _RELAXED = {
     "repeat": "Every question matching this channel's topics and difficulty was asked in the "
-              "last 30 days, so older questions are being repeated. Add topics or a pack.",
+    "last 30 days, so older questions are being repeated. Add topics or a pack.",
     "filters": "No question matches this channel's topics and difficulty, so drillbot is "
-               "posting from the whole bank. Check `/drill config`.",
+    "posting from the whole bank. Check `/drill config`.",
 }

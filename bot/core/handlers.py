@@ -46,8 +46,9 @@ class Commands:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    async def handle(self, *, event_key: str, actor: Actor, channel: ChannelRef,
-                     text: str) -> list[Reply]:
+    async def handle(
+        self, *, event_key: str, actor: Actor, channel: ChannelRef, text: str
+    ) -> list[Reply]:
         try:
             command = parse(text)
         except UsageError as exc:
@@ -70,15 +71,25 @@ class Commands:
         if topic and topic not in {qq.topic for qq in bank}:
             return [Reply(f"Unknown topic {topic!r}. Topics: {', '.join(sorted(bank.topics))}")]
         async with self.engine.db.read() as conn:
-            recent = set(await q.answered_questions(conn, actor.workspace_id, actor.user_id,
-                                                    self.engine.clock.now() - timedelta(days=30)))
+            recent = set(
+                await q.answered_questions(
+                    conn,
+                    actor.workspace_id,
+                    actor.user_id,
+                    self.engine.clock.now() - timedelta(days=30),
+                )
+            )
         pool = [qq for qq in bank if (not topic or qq.topic == topic)]
         fresh = [qq for qq in pool if qq.id not in recent] or pool
         question = random.choice(fresh)
         await self.engine.start_practice(actor, channel, question)
-        return [Reply(f"Practice [{question.topic} · {question.difficulty}]\n"
-                      f"{render.question_text(question)}\n"
-                      f"{render.how_to_answer(question, console=True)}")]
+        return [
+            Reply(
+                f"Practice [{question.topic} · {question.difficulty}]\n"
+                f"{render.question_text(question)}\n"
+                f"{render.how_to_answer(question, console=True)}"
+            )
+        ]
 
     async def streak(self, actor: Actor, channel: ChannelRef, cmd: Command) -> list[Reply]:
         async with self.engine.db.read() as conn:
@@ -94,12 +105,23 @@ class Commands:
             chan = await q.get_channel(conn, channel.workspace_id, channel.channel_id)
             if which == "channel" and chan is None:
                 return [Reply("This is not a drill channel; try `/drill leaderboard workspace`.")]
-            tz_name = (chan.timezone if which == "channel" and chan
-                       else await q.workspace_timezone(conn, channel.workspace_id))
-            start, end = period(scope, self.engine.clock.now(),
-                                ZoneInfo(tz_name or self.engine.config.default_timezone))
-            rows = await q.board(conn, channel.workspace_id,
-                                 channel.channel_id if which == "channel" else None, start, end)
+            tz_name = (
+                chan.timezone
+                if which == "channel" and chan
+                else await q.workspace_timezone(conn, channel.workspace_id)
+            )
+            start, end = period(
+                scope,
+                self.engine.clock.now(),
+                ZoneInfo(tz_name or self.engine.config.default_timezone),
+            )
+            rows = await q.board(
+                conn,
+                channel.workspace_id,
+                channel.channel_id if which == "channel" else None,
+                start,
+                end,
+            )
         label = {"week": "this week", "month": "this month", "all": "all time"}[scope]
         where = f"#{chan.name or chan.id}" if which == "channel" and chan else "the workspace"
         return [Reply(render.board_text(f"Leaderboard, {where}, {label}:", rows, actor.user_id))]
@@ -120,20 +142,30 @@ class Commands:
 
     async def privacy(self, actor: Actor, channel: ChannelRef, cmd: Command) -> list[Reply]:
         async with self.engine.db.write() as conn:
-            await conn.execute(users.update().where(
-                users.c.workspace_id == actor.workspace_id, users.c.id == actor.user_id)
-                .values(privacy=cmd.args["mode"]))
+            await conn.execute(
+                users.update()
+                .where(users.c.workspace_id == actor.workspace_id, users.c.id == actor.user_id)
+                .values(privacy=cmd.args["mode"])
+            )
         shown = "without your name" if cmd.args["mode"] == "anonymous" else "with your name"
         return [Reply(f"Reveals and leaderboards now show you {shown}.")]
 
     async def forget_me(self, actor: Actor, channel: ChannelRef, cmd: Command) -> list[Reply]:
         if not cmd.args["confirm"]:
-            return [Reply("This deletes all your answers, grades, points and streaks in this "
-                          "workspace, for good. Run `/drill forget-me confirm` to go ahead.")]
+            return [
+                Reply(
+                    "This deletes all your answers, grades, points and streaks in this "
+                    "workspace, for good. Run `/drill forget-me confirm` to go ahead."
+                )
+            ]
         async with self.engine.db.write() as conn:
             gone = await q.forget_user(conn, actor.workspace_id, actor.user_id)
-        return [Reply(f"Done: {gone} answer(s) and everything about you in this workspace "
-                      "are deleted; boards no longer count them.")]
+        return [
+            Reply(
+                f"Done: {gone} answer(s) and everything about you in this workspace "
+                "are deleted; boards no longer count them."
+            )
+        ]
 
     # -- admins -----------------------------------------------------------------------------
 
@@ -152,8 +184,12 @@ class Commands:
         if topics:
             unknown = sorted(set(topics) - set(self.engine.bank.topics))
             if unknown:
-                return [Reply(f"Unknown topic(s) {', '.join(unknown)}; nothing saved. "
-                              f"Topics: {', '.join(sorted(self.engine.bank.topics))}")]
+                return [
+                    Reply(
+                        f"Unknown topic(s) {', '.join(unknown)}; nothing saved. "
+                        f"Topics: {', '.join(sorted(self.engine.bank.topics))}"
+                    )
+                ]
         await self._channel_or_create(channel)
         async with self.engine.db.write() as conn:
             await q.update_channel(conn, channel.workspace_id, channel.channel_id, **values)
@@ -170,26 +206,40 @@ class Commands:
             if refused:
                 return refused
         chan = await self._channel_or_create(channel)
-        window = f"{chan.window_minutes} min" if chan.window_minutes else "until the next slot or 24h"
+        window = (
+            f"{chan.window_minutes} min" if chan.window_minutes else "until the next slot or 24h"
+        )
         state = "paused" if chan.paused else ("active" if chan.active else "inactive")
-        return [Reply("\n".join([
-            f"Settings of #{chan.name or chan.id} ({state}):",
-            f"  schedule: {chan.cron or 'none (run /drill schedule)'}  (default {DEFAULT_CRON})",
-            f"  tz: {chan.timezone}",
-            f"  topics: {', '.join(chan.topics) or 'all'}",
-            f"  difficulty: {chan.difficulty}",
-            f"  window: {window}",
-            f"  feedback: {chan.feedback}",
-        ]))]
+        return [
+            Reply(
+                "\n".join(
+                    [
+                        f"Settings of #{chan.name or chan.id} ({state}):",
+                        f"  schedule: {chan.cron or 'none (run /drill schedule)'}"
+                        f"  (default {DEFAULT_CRON})",
+                        f"  tz: {chan.timezone}",
+                        f"  topics: {', '.join(chan.topics) or 'all'}",
+                        f"  difficulty: {chan.difficulty}",
+                        f"  window: {window}",
+                        f"  feedback: {chan.feedback}",
+                    ]
+                )
+            )
+        ]
 
     async def pause(self, actor: Actor, channel: ChannelRef, cmd: Command) -> list[Reply]:
         await self._update(channel, {"paused": True})
-        return [Reply("Paused: no dailies here until `/drill resume`. Streaks are not broken by "
-                      "paused days.")]
+        return [
+            Reply(
+                "Paused: no dailies here until `/drill resume`. Streaks are not broken by "
+                "paused days."
+            )
+        ]
 
     async def resume(self, actor: Actor, channel: ChannelRef, cmd: Command) -> list[Reply]:
-        await self._update(channel, {"paused": False, "active": True,
-                                     "schedule_since": self.engine.clock.now()})
+        await self._update(
+            channel, {"paused": False, "active": True, "schedule_since": self.engine.clock.now()}
+        )
         return [Reply("Resumed: the schedule runs again from now.")]
 
     async def post_now(self, actor: Actor, channel: ChannelRef, cmd: Command) -> list[Reply]:
@@ -204,9 +254,17 @@ class Commands:
 
 ADMIN = {name for name, spec in SPECS.items() if spec.admin}
 HANDLERS: dict[str, Handler] = {
-    "help": Commands.help, "practice": Commands.practice, "streak": Commands.streak,
-    "leaderboard": Commands.leaderboard, "history": Commands.history,
-    "privacy": Commands.privacy, "forget-me": Commands.forget_me,
-    "schedule": Commands.schedule, "config": Commands.config, "pause": Commands.pause,
-    "resume": Commands.resume, "post-now": Commands.post_now, "close-now": Commands.close_now,
+    "help": Commands.help,
+    "practice": Commands.practice,
+    "streak": Commands.streak,
+    "leaderboard": Commands.leaderboard,
+    "history": Commands.history,
+    "privacy": Commands.privacy,
+    "forget-me": Commands.forget_me,
+    "schedule": Commands.schedule,
+    "config": Commands.config,
+    "pause": Commands.pause,
+    "resume": Commands.resume,
+    "post-now": Commands.post_now,
+    "close-now": Commands.close_now,
 }

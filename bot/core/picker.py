@@ -32,22 +32,36 @@ class Pick:
 
 
 def _filtered(bank: Bank, topics: Sequence[str], difficulty: str) -> list[Question]:
-    return [q for q in bank
-            if (not topics or q.topic in topics)
-            and (difficulty == "mixed" or q.difficulty == difficulty)]
+    return [
+        q
+        for q in bank
+        if (not topics or q.topic in topics)
+        and (difficulty == "mixed" or q.difficulty == difficulty)
+    ]
 
 
-def pick_question(bank: Bank, *, topics: Sequence[str], difficulty: str, history: Sequence[Asked],
-                  now: datetime, seed: str) -> Pick:
+def pick_question(
+    bank: Bank,
+    *,
+    topics: Sequence[str],
+    difficulty: str,
+    history: Sequence[Asked],
+    now: datetime,
+    seed: str,
+) -> Pick:
     rng = random.Random(seed)
     last_asked: dict[str, datetime] = {}
     family_last: dict[str, datetime] = {}
     topic_last: dict[str, datetime] = {}
     for item in history:
         q = bank.get(item.question_id)
-        last_asked[item.question_id] = max(item.asked_at, last_asked.get(item.question_id, item.asked_at))
+        last_asked[item.question_id] = max(
+            item.asked_at, last_asked.get(item.question_id, item.asked_at)
+        )
         if q is not None:
-            family_last[q.family_key] = max(item.asked_at, family_last.get(q.family_key, item.asked_at))
+            family_last[q.family_key] = max(
+                item.asked_at, family_last.get(q.family_key, item.asked_at)
+            )
             topic_last[q.topic] = max(item.asked_at, topic_last.get(q.topic, item.asked_at))
 
     relaxed: str | None = None
@@ -55,13 +69,22 @@ def pick_question(bank: Bank, *, topics: Sequence[str], difficulty: str, history
     if not candidates:
         candidates, relaxed = list(bank), "filters"
     cutoff = now - NO_REPEAT
-    fresh = [q for q in candidates if family_last.get(q.family_key, cutoff) <= cutoff
-             and last_asked.get(q.id, cutoff) <= cutoff]
+    fresh = [
+        q
+        for q in candidates
+        if family_last.get(q.family_key, cutoff) <= cutoff
+        and last_asked.get(q.id, cutoff) <= cutoff
+    ]
     if not fresh:
-        oldest = min(family_last.get(q.family_key, datetime.min.replace(tzinfo=now.tzinfo))
-                     for q in candidates)
-        fresh = [q for q in candidates
-                 if family_last.get(q.family_key, datetime.min.replace(tzinfo=now.tzinfo)) == oldest]
+        oldest = min(
+            family_last.get(q.family_key, datetime.min.replace(tzinfo=now.tzinfo))
+            for q in candidates
+        )
+        fresh = [
+            q
+            for q in candidates
+            if family_last.get(q.family_key, datetime.min.replace(tzinfo=now.tzinfo)) == oldest
+        ]
         relaxed = relaxed or "repeat"
     never = datetime.min.replace(tzinfo=now.tzinfo)
     by_topic: dict[str, list[Question]] = {}

@@ -38,8 +38,9 @@ class Adapter(Protocol):
 
     async def reply_in_thread(self, channel: ChannelRef, thread_id: str, text: str) -> None: ...
 
-    async def send_private(self, channel: ChannelRef, user_id: str, text: str,
-                           thread_id: str | None = None) -> None:
+    async def send_private(
+        self, channel: ChannelRef, user_id: str, text: str, thread_id: str | None = None
+    ) -> None:
         """Show `text` to one user only: ephemeral where possible, else a DM."""
         ...
 

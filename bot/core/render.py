@@ -23,8 +23,10 @@ def display_name(name: str | None, privacy: str | None, user_id: str) -> str:
 def question_text(question: Question) -> str:
     """The question with its choices, as asked."""
     lines = [question.prompt]
-    lines += [f"  {letter}) {choice}" for letter, choice in zip(question.letters, question.choices,
-                                                                 strict=True)]
+    lines += [
+        f"  {letter}) {choice}"
+        for letter, choice in zip(question.letters, question.choices, strict=True)
+    ]
     return "\n".join(lines)
 
 
@@ -33,14 +35,20 @@ def how_to_answer(question: Question, console: bool = False) -> str:
         letters = ", ".join(question.letters)
         return f"Answer with one letter ({letters}); the first answer counts."
     if console:
-        return "Type your answer as a plain line; your first answer counts, edits are not possible here."
-    return "Reply in the thread or use Answer privately; your first answer counts, editing it before close regrades it."
+        return "Type your answer as a plain line; your first answer counts."
+    return (
+        "Reply in the thread or use Answer privately; your first answer counts, "
+        "and editing it before close regrades it."
+    )
 
 
-def feedback_text(question: Question, grade: Grade, points: Points | None, streak: Streak | None,
-                  late: bool) -> str:
-    lines = [f"Your answer to `{question.id}`: {grade.score}/10 ({grade.band})"
-             + (" [provisional]" if grade.provisional else "")]
+def feedback_text(
+    question: Question, grade: Grade, points: Points | None, streak: Streak | None, late: bool
+) -> str:
+    lines = [
+        f"Your answer to `{question.id}`: {grade.score}/10 ({grade.band})"
+        + (" [provisional]" if grade.provisional else "")
+    ]
     if question.type == "mcq":
         lines.append(f"Correct answer: {question.answer}. {question.explanation}")
     else:
@@ -53,8 +61,10 @@ def feedback_text(question: Question, grade: Grade, points: Points | None, strea
         if grade.feedback:
             lines.append(grade.feedback)
     if grade.flagged:
-        lines.append("Note: parts of this answer read as instructions to the grader; they were "
-                     "ignored and the score is capped at 5.")
+        lines.append(
+            "Note: parts of this answer read as instructions to the grader; they were "
+            "ignored and the score is capped at 5."
+        )
     if late:
         lines.append("This daily had closed, so it was graded as practice and counts for nothing.")
     if points is not None:
@@ -85,9 +95,11 @@ def reveal_text(reveal: Reveal) -> str:
 
 
 def streak_text(channel_name: str, streak: Streak) -> str:
-    return (f"Your streak in {channel_name}: {streak.current} scheduled day(s) "
-            f"(best {streak.best}). Freezes held: {streak.freezes} of 2 "
-            f"(one earned per 7 answered days in a row; a missed day spends one).")
+    return (
+        f"Your streak in {channel_name}: {streak.current} scheduled day(s) "
+        f"(best {streak.best}). Freezes held: {streak.freezes} of 2 "
+        f"(one earned per 7 answered days in a row; a missed day spends one)."
+    )
 
 
 def board_text(title: str, rows: Sequence[Any], caller: str, top: int = 10) -> str:

@@ -32,9 +32,16 @@ class Ticker:
 
     def start(self) -> None:
         """Start ticking at once (the first tick is the restart catch-up)."""
-        self._scheduler.add_job(self._tick, "interval", seconds=self.interval, id="drillbot-tick",
-                                replace_existing=True, max_instances=1, coalesce=True,
-                                next_run_time=datetime.now(UTC))
+        self._scheduler.add_job(
+            self._tick,
+            "interval",
+            seconds=self.interval,
+            id="drillbot-tick",
+            replace_existing=True,
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(UTC),
+        )
         self._scheduler.start()
 
     def stop(self) -> None:

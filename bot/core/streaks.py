@@ -79,7 +79,9 @@ class Points:
         return self.score + self.early + self.streak
 
     def breakdown(self) -> str:
-        return f"{self.total} points = {self.score} score + {self.early} early + {self.streak} streak"
+        return (
+            f"{self.total} points = {self.score} score + {self.early} early + {self.streak} streak"
+        )
 
 
 def points_for(score: int, answered_at: datetime, posted_at: datetime, streak: int) -> Points:

@@ -85,8 +85,9 @@ class GraderUnavailable(Exception):
     """The grader could not grade now (outage, timeout); the answer stays stored for a retry."""
 
 
-def compute_score(judgments: list[Judgment], weights: dict[str, float], misconceptions: int,
-                  flagged: bool) -> int:
+def compute_score(
+    judgments: list[Judgment], weights: dict[str, float], misconceptions: int, flagged: bool
+) -> int:
     """The one score formula of DESIGN.md, from per-key-point judgments."""
     total = sum(weights.get(j.key_point, 1.0) for j in judgments)
     if total <= 0:
@@ -96,7 +97,12 @@ def compute_score(judgments: list[Judgment], weights: dict[str, float], misconce
     return min(score, FLAG_CAP) if flagged else min(score, 10)
 
 
-BANDS: tuple[tuple[int, str], ...] = ((9, "excellent"), (7, "good"), (4, "partial"), (0, "needs work"))
+BANDS: tuple[tuple[int, str], ...] = (
+    (9, "excellent"),
+    (7, "good"),
+    (4, "partial"),
+    (0, "needs work"),
+)
 
 
 def band(score: int) -> str:

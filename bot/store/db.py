@@ -27,8 +27,12 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=5000",
-                   "foreign_keys=ON"):
+    for pragma in (
+        "journal_mode=WAL",
+        "synchronous=NORMAL",
+        "busy_timeout=5000",
+        "foreign_keys=ON",
+    ):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
 
@@ -61,7 +65,9 @@ class Database:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
         """A write transaction, committed on exit; serialised in-process on SQLite."""
-        guard: AbstractAsyncContextManager[Any] = self._write_lock if self.is_sqlite else nullcontext()
+        guard: AbstractAsyncContextManager[Any] = (
+            self._write_lock if self.is_sqlite else nullcontext()
+        )
         async with guard, self.engine.begin() as conn:
             yield conn
 

@@ -88,50 +88,85 @@ class AnswerRow:
 
 # -- workspaces and channels -------------------------------------------------------------
 
+
 async def workspace_timezone(conn: AsyncConnection, workspace_id: str) -> str | None:
-    return await conn.scalar(sa.select(workspaces.c.timezone).where(workspaces.c.id == workspace_id))
+    return await conn.scalar(
+        sa.select(workspaces.c.timezone).where(workspaces.c.id == workspace_id)
+    )
 
 
-async def get_channel(conn: AsyncConnection, workspace_id: str, channel_id: str) -> ChannelRow | None:
-    row = (await conn.execute(sa.select(channels).where(
-        channels.c.workspace_id == workspace_id, channels.c.id == channel_id))).first()
+async def get_channel(
+    conn: AsyncConnection, workspace_id: str, channel_id: str
+) -> ChannelRow | None:
+    row = (
+        await conn.execute(
+            sa.select(channels).where(
+                channels.c.workspace_id == workspace_id, channels.c.id == channel_id
+            )
+        )
+    ).first()
     return ChannelRow.of(row) if row else None
 
 
 async def scheduled_channels(conn: AsyncConnection) -> list[ChannelRow]:
     """Channels whose schedule runs now: active, not paused, in an active workspace."""
-    query = (sa.select(channels)
-             .join(workspaces, workspaces.c.id == channels.c.workspace_id)
-             .where(channels.c.cron.is_not(None), channels.c.active, sa.not_(channels.c.paused),
-                    workspaces.c.active))
+    query = (
+        sa.select(channels)
+        .join(workspaces, workspaces.c.id == channels.c.workspace_id)
+        .where(
+            channels.c.cron.is_not(None),
+            channels.c.active,
+            sa.not_(channels.c.paused),
+            workspaces.c.active,
+        )
+    )
     return [ChannelRow.of(r) for r in await conn.execute(query)]
 
 
-async def update_channel(conn: AsyncConnection, workspace_id: str, channel_id: str,
-                         **values: Any) -> None:
-    await conn.execute(channels.update().where(
-        channels.c.workspace_id == workspace_id, channels.c.id == channel_id).values(**values))
+async def update_channel(
+    conn: AsyncConnection, workspace_id: str, channel_id: str, **values: Any
+) -> None:
+    await conn.execute(
+        channels.update()
+        .where(channels.c.workspace_id == workspace_id, channels.c.id == channel_id)
+        .values(**values)
+    )
 
 
 # -- dailies ------------------------------------------------------------------------------
 
+
 async def reserved_slots(conn: AsyncConnection, since: datetime) -> set[tuple[str, str, str, str]]:
     """(workspace, channel, local date, slot) of every daily scheduled since `since`."""
-    rows = await conn.execute(sa.select(dailies.c.workspace_id, dailies.c.channel_id,
-                                        dailies.c.local_date, dailies.c.slot)
-                              .where(dailies.c.scheduled_at >= since))
+    rows = await conn.execute(
+        sa.select(
+            dailies.c.workspace_id, dailies.c.channel_id, dailies.c.local_date, dailies.c.slot
+        ).where(dailies.c.scheduled_at >= since)
+    )
     return {tuple(r) for r in rows}  # type: ignore[misc]
 
 
 async def get_daily(conn: AsyncConnection, workspace_id: str, daily_id: int) -> DailyRow | None:
-    row = (await conn.execute(sa.select(dailies).where(
-        dailies.c.workspace_id == workspace_id, dailies.c.id == daily_id))).first()
+    row = (
+        await conn.execute(
+            sa.select(dailies).where(
+                dailies.c.workspace_id == workspace_id, dailies.c.id == daily_id
+            )
+        )
+    ).first()
     return DailyRow.of(row) if row else None
 
 
-async def daily_by_message(conn: AsyncConnection, workspace_id: str, message_id: str) -> DailyRow | None:
-    row = (await conn.execute(sa.select(dailies).where(
-        dailies.c.workspace_id == workspace_id, dailies.c.message_id == message_id))).first()
+async def daily_by_message(
+    conn: AsyncConnection, workspace_id: str, message_id: str
+) -> DailyRow | None:
+    row = (
+        await conn.execute(
+            sa.select(dailies).where(
+                dailies.c.workspace_id == workspace_id, dailies.c.message_id == message_id
+            )
+        )
+    ).first()
     return DailyRow.of(row) if row else None
 
 
@@ -140,15 +175,21 @@ async def dailies_where(conn: AsyncConnection, *conditions: Any) -> list[DailyRo
     return [DailyRow.of(r) for r in rows]
 
 
-async def asked_in_channel(conn: AsyncConnection, workspace_id: str, channel_id: str,
-                           since: datetime) -> list[tuple[str, datetime]]:
-    rows = await conn.execute(sa.select(dailies.c.question_id, dailies.c.scheduled_at).where(
-        dailies.c.workspace_id == workspace_id, dailies.c.channel_id == channel_id,
-        dailies.c.scheduled_at >= since))
+async def asked_in_channel(
+    conn: AsyncConnection, workspace_id: str, channel_id: str, since: datetime
+) -> list[tuple[str, datetime]]:
+    rows = await conn.execute(
+        sa.select(dailies.c.question_id, dailies.c.scheduled_at).where(
+            dailies.c.workspace_id == workspace_id,
+            dailies.c.channel_id == channel_id,
+            dailies.c.scheduled_at >= since,
+        )
+    )
     return [(r.question_id, r.scheduled_at) for r in rows]
 
 
 # -- answers and grades -------------------------------------------------------------------
+
 
 async def get_answer(conn: AsyncConnection, answer_id: int) -> AnswerRow | None:
     row = (await conn.execute(sa.select(answers).where(answers.c.id == answer_id))).first()
@@ -156,111 +197,218 @@ async def get_answer(conn: AsyncConnection, answer_id: int) -> AnswerRow | None:
 
 
 async def answer_of(conn: AsyncConnection, daily_id: int, user_id: str) -> AnswerRow | None:
-    row = (await conn.execute(sa.select(answers).where(
-        answers.c.daily_id == daily_id, answers.c.user_id == user_id))).first()
+    row = (
+        await conn.execute(
+            sa.select(answers).where(answers.c.daily_id == daily_id, answers.c.user_id == user_id)
+        )
+    ).first()
     return AnswerRow.of(row) if row else None
 
 
 async def pending_answers(conn: AsyncConnection, limit: int) -> list[int]:
-    rows = await conn.execute(sa.select(answers.c.id).where(answers.c.status == "pending")
-                              .order_by(answers.c.id).limit(limit))
+    rows = await conn.execute(
+        sa.select(answers.c.id)
+        .where(answers.c.status == "pending")
+        .order_by(answers.c.id)
+        .limit(limit)
+    )
     return [r.id for r in rows]
 
 
-async def streak_days(conn: AsyncConnection, workspace_id: str, channel_id: str, user_id: str,
-                      until: date | None = None) -> list[Day]:
+async def streak_days(
+    conn: AsyncConnection,
+    workspace_id: str,
+    channel_id: str,
+    user_id: str,
+    until: date | None = None,
+) -> list[Day]:
     """The channel's days with a posted daily, and whether the user answered each in time."""
     day_rows = await conn.execute(
-        sa.select(dailies.c.local_date,
-                  sa.func.max(sa.case((dailies.c.kind == "scheduled", 1), else_=0)).label("sched"),
-                  sa.func.max(sa.case((dailies.c.status == "posted", 1), else_=0)).label("open"))
-        .where(dailies.c.workspace_id == workspace_id, dailies.c.channel_id == channel_id,
-               dailies.c.status.in_(("posted", "closed")))
-        .group_by(dailies.c.local_date).order_by(dailies.c.local_date))
-    answered = set((await conn.execute(
-        sa.select(dailies.c.local_date).distinct()
-        .join(answers, answers.c.daily_id == dailies.c.id)
-        .where(answers.c.workspace_id == workspace_id, answers.c.channel_id == channel_id,
-               answers.c.user_id == user_id, answers.c.kind == "daily"))).scalars())
+        sa.select(
+            dailies.c.local_date,
+            sa.func.max(sa.case((dailies.c.kind == "scheduled", 1), else_=0)).label("sched"),
+            sa.func.max(sa.case((dailies.c.status == "posted", 1), else_=0)).label("open"),
+        )
+        .where(
+            dailies.c.workspace_id == workspace_id,
+            dailies.c.channel_id == channel_id,
+            dailies.c.status.in_(("posted", "closed")),
+        )
+        .group_by(dailies.c.local_date)
+        .order_by(dailies.c.local_date)
+    )
+    answered = set(
+        (
+            await conn.execute(
+                sa.select(dailies.c.local_date)
+                .distinct()
+                .join(answers, answers.c.daily_id == dailies.c.id)
+                .where(
+                    answers.c.workspace_id == workspace_id,
+                    answers.c.channel_id == channel_id,
+                    answers.c.user_id == user_id,
+                    answers.c.kind == "daily",
+                )
+            )
+        ).scalars()
+    )
     limit = until.isoformat() if until else None
-    return [Day(date.fromisoformat(r.local_date), bool(r.sched), r.local_date in answered,
-                bool(r.open))
-            for r in day_rows if limit is None or r.local_date <= limit]
+    return [
+        Day(date.fromisoformat(r.local_date), bool(r.sched), r.local_date in answered, bool(r.open))
+        for r in day_rows
+        if limit is None or r.local_date <= limit
+    ]
 
 
-async def save_grade(conn: AsyncConnection, answer: AnswerRow, detail: dict[str, Any],
-                     points: int | None, graded_at: datetime) -> None:
+async def save_grade(
+    conn: AsyncConnection,
+    answer: AnswerRow,
+    detail: dict[str, Any],
+    points: int | None,
+    graded_at: datetime,
+) -> None:
     """Store the grade (replacing an earlier one) and copy score and points to the answer."""
     await conn.execute(grades.delete().where(grades.c.answer_id == answer.id))
-    await conn.execute(grades.insert().values(
-        answer_id=answer.id, workspace_id=answer.workspace_id, score=detail["score"],
-        grader=detail["grader"], grader_version=detail["grader_version"], model=detail["model"],
-        prompt_version=detail["prompt_version"], tokens_in=detail["tokens_in"],
-        tokens_out=detail["tokens_out"], flagged=detail["flagged"],
-        provisional=detail["provisional"], detail=detail, graded_at=graded_at))
-    await conn.execute(answers.update().where(answers.c.id == answer.id).values(
-        status="graded", score=detail["score"], points=points))
+    await conn.execute(
+        grades.insert().values(
+            answer_id=answer.id,
+            workspace_id=answer.workspace_id,
+            score=detail["score"],
+            grader=detail["grader"],
+            grader_version=detail["grader_version"],
+            model=detail["model"],
+            prompt_version=detail["prompt_version"],
+            tokens_in=detail["tokens_in"],
+            tokens_out=detail["tokens_out"],
+            flagged=detail["flagged"],
+            provisional=detail["provisional"],
+            detail=detail,
+            graded_at=graded_at,
+        )
+    )
+    await conn.execute(
+        answers.update()
+        .where(answers.c.id == answer.id)
+        .values(status="graded", score=detail["score"], points=points)
+    )
 
 
 async def daily_results(conn: AsyncConnection, daily_id: int) -> list[sa.Row[Any]]:
     """Every answer of a daily with its grade and the user's name and privacy."""
-    query = (sa.select(answers.c.user_id, answers.c.kind, answers.c.status, answers.c.score,
-                       answers.c.text, answers.c.answered_at, users.c.name, users.c.privacy)
-             .join(users, sa.and_(users.c.workspace_id == answers.c.workspace_id,
-                                  users.c.id == answers.c.user_id), isouter=True)
-             .where(answers.c.daily_id == daily_id)
-             .order_by(answers.c.score.desc().nulls_last(), answers.c.answered_at))
+    query = (
+        sa.select(
+            answers.c.user_id,
+            answers.c.kind,
+            answers.c.status,
+            answers.c.score,
+            answers.c.text,
+            answers.c.answered_at,
+            users.c.name,
+            users.c.privacy,
+        )
+        .join(
+            users,
+            sa.and_(
+                users.c.workspace_id == answers.c.workspace_id, users.c.id == answers.c.user_id
+            ),
+            isouter=True,
+        )
+        .where(answers.c.daily_id == daily_id)
+        .order_by(answers.c.score.desc().nulls_last(), answers.c.answered_at)
+    )
     return list(await conn.execute(query))
 
 
-async def board(conn: AsyncConnection, workspace_id: str, channel_id: str | None,
-                start: datetime | None, end: datetime | None) -> list[sa.Row[Any]]:
+async def board(
+    conn: AsyncConnection,
+    workspace_id: str,
+    channel_id: str | None,
+    start: datetime | None,
+    end: datetime | None,
+) -> list[sa.Row[Any]]:
     """Points per user over counted daily answers, best first; ties: who reached it first."""
-    conditions = [answers.c.workspace_id == workspace_id, answers.c.kind == "daily",
-                  answers.c.points.is_not(None)]
+    conditions = [
+        answers.c.workspace_id == workspace_id,
+        answers.c.kind == "daily",
+        answers.c.points.is_not(None),
+    ]
     if channel_id is not None:
         conditions.append(answers.c.channel_id == channel_id)
     if start is not None:
         conditions.append(answers.c.answered_at >= start)
     if end is not None:
         conditions.append(answers.c.answered_at < end)
-    totals = (sa.select(answers.c.user_id, sa.func.sum(answers.c.points).label("points"),
-                        sa.func.count().label("answers"),
-                        sa.func.max(answers.c.answered_at).label("last"))
-              .where(*conditions).group_by(answers.c.user_id).subquery())
-    query = (sa.select(totals, users.c.name, users.c.privacy)
-             .join(users, sa.and_(users.c.workspace_id == workspace_id,
-                                  users.c.id == totals.c.user_id), isouter=True)
-             .order_by(totals.c.points.desc(), totals.c.last, totals.c.user_id))
+    totals = (
+        sa.select(
+            answers.c.user_id,
+            sa.func.sum(answers.c.points).label("points"),
+            sa.func.count().label("answers"),
+            sa.func.max(answers.c.answered_at).label("last"),
+        )
+        .where(*conditions)
+        .group_by(answers.c.user_id)
+        .subquery()
+    )
+    query = (
+        sa.select(totals, users.c.name, users.c.privacy)
+        .join(
+            users,
+            sa.and_(users.c.workspace_id == workspace_id, users.c.id == totals.c.user_id),
+            isouter=True,
+        )
+        .order_by(totals.c.points.desc(), totals.c.last, totals.c.user_id)
+    )
     return list(await conn.execute(query))
 
 
-async def history(conn: AsyncConnection, workspace_id: str, user_id: str,
-                  limit: int = 10) -> list[sa.Row[Any]]:
-    query = (sa.select(answers.c.question_id, answers.c.kind, answers.c.status, answers.c.score,
-                       answers.c.points, answers.c.answered_at, grades.c.detail)
-             .join(grades, grades.c.answer_id == answers.c.id, isouter=True)
-             .where(answers.c.workspace_id == workspace_id, answers.c.user_id == user_id)
-             .order_by(answers.c.answered_at.desc(), answers.c.id.desc()).limit(limit))
+async def history(
+    conn: AsyncConnection, workspace_id: str, user_id: str, limit: int = 10
+) -> list[sa.Row[Any]]:
+    query = (
+        sa.select(
+            answers.c.question_id,
+            answers.c.kind,
+            answers.c.status,
+            answers.c.score,
+            answers.c.points,
+            answers.c.answered_at,
+            grades.c.detail,
+        )
+        .join(grades, grades.c.answer_id == answers.c.id, isouter=True)
+        .where(answers.c.workspace_id == workspace_id, answers.c.user_id == user_id)
+        .order_by(answers.c.answered_at.desc(), answers.c.id.desc())
+        .limit(limit)
+    )
     return list(await conn.execute(query))
 
 
 async def forget_user(conn: AsyncConnection, workspace_id: str, user_id: str) -> int:
     """Delete every row of the user in this workspace; return how many answers went."""
-    answer_ids = sa.select(answers.c.id).where(answers.c.workspace_id == workspace_id,
-                                               answers.c.user_id == user_id)
+    answer_ids = sa.select(answers.c.id).where(
+        answers.c.workspace_id == workspace_id, answers.c.user_id == user_id
+    )
     await conn.execute(grades.delete().where(grades.c.answer_id.in_(answer_ids)))
-    gone = await conn.execute(answers.delete().where(answers.c.workspace_id == workspace_id,
-                                                     answers.c.user_id == user_id))
+    gone = await conn.execute(
+        answers.delete().where(answers.c.workspace_id == workspace_id, answers.c.user_id == user_id)
+    )
     for table in (users, practice):
         key = table.c.id if table is users else table.c.user_id
-        await conn.execute(table.delete().where(table.c.workspace_id == workspace_id, key == user_id))
+        await conn.execute(
+            table.delete().where(table.c.workspace_id == workspace_id, key == user_id)
+        )
     return gone.rowcount
 
 
-async def answered_questions(conn: AsyncConnection, workspace_id: str, user_id: str,
-                             since: datetime) -> Sequence[str]:
-    rows = await conn.execute(sa.select(answers.c.question_id).distinct().where(
-        answers.c.workspace_id == workspace_id, answers.c.user_id == user_id,
-        answers.c.answered_at >= since))
+async def answered_questions(
+    conn: AsyncConnection, workspace_id: str, user_id: str, since: datetime
+) -> Sequence[str]:
+    rows = await conn.execute(
+        sa.select(answers.c.question_id)
+        .distinct()
+        .where(
+            answers.c.workspace_id == workspace_id,
+            answers.c.user_id == user_id,
+            answers.c.answered_at >= since,
+        )
+    )
     return list(rows.scalars())

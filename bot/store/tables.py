@@ -40,7 +40,8 @@ class UTCDateTime(TypeDecorator[datetime]):
 metadata = sa.MetaData()
 
 workspaces = sa.Table(
-    "workspaces", metadata,
+    "workspaces",
+    metadata,
     sa.Column("id", sa.String(64), primary_key=True),
     sa.Column("platform", sa.String(16), nullable=False),
     sa.Column("name", sa.String(200), nullable=False, server_default=""),
@@ -50,9 +51,14 @@ workspaces = sa.Table(
 )
 
 channels = sa.Table(
-    "channels", metadata,
-    sa.Column("workspace_id", sa.String(64), sa.ForeignKey("workspaces.id", ondelete="CASCADE"),
-              primary_key=True),
+    "channels",
+    metadata,
+    sa.Column(
+        "workspace_id",
+        sa.String(64),
+        sa.ForeignKey("workspaces.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
     sa.Column("id", sa.String(64), primary_key=True),
     sa.Column("name", sa.String(200), nullable=False, server_default=""),
     sa.Column("cron", sa.String(120), nullable=True),
@@ -68,7 +74,8 @@ channels = sa.Table(
 )
 
 dailies = sa.Table(
-    "dailies", metadata,
+    "dailies",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("workspace_id", sa.String(64), nullable=False),
     sa.Column("channel_id", sa.String(64), nullable=False),
@@ -83,18 +90,22 @@ dailies = sa.Table(
     sa.Column("closed_at", UTCDateTime, nullable=True),
     sa.Column("message_id", sa.String(64), nullable=True),
     sa.UniqueConstraint("workspace_id", "channel_id", "local_date", "slot", name="uq_daily_slot"),
-    sa.ForeignKeyConstraint(["workspace_id", "channel_id"], ["channels.workspace_id", "channels.id"],
-                            ondelete="CASCADE"),
+    sa.ForeignKeyConstraint(
+        ["workspace_id", "channel_id"], ["channels.workspace_id", "channels.id"], ondelete="CASCADE"
+    ),
 )
 sa.Index("ix_dailies_status", dailies.c.status, dailies.c.closes_at)
 sa.Index("ix_dailies_message", dailies.c.workspace_id, dailies.c.message_id)
 
 answers = sa.Table(
-    "answers", metadata,
+    "answers",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("workspace_id", sa.String(64), nullable=False),
     sa.Column("channel_id", sa.String(64), nullable=False),
-    sa.Column("daily_id", sa.Integer, sa.ForeignKey("dailies.id", ondelete="CASCADE"), nullable=True),
+    sa.Column(
+        "daily_id", sa.Integer, sa.ForeignKey("dailies.id", ondelete="CASCADE"), nullable=True
+    ),
     sa.Column("user_id", sa.String(64), nullable=False),
     sa.Column("question_id", sa.String(80), nullable=False),
     sa.Column("kind", sa.String(16), nullable=False),  # daily | late | practice
@@ -109,17 +120,32 @@ answers = sa.Table(
     sa.Column("points", sa.Integer, nullable=True),
     sa.UniqueConstraint("daily_id", "user_id", name="uq_answer_per_daily"),
 )
-sa.Index("ix_answers_board", answers.c.workspace_id, answers.c.channel_id, answers.c.kind,
-         answers.c.answered_at, answers.c.user_id, answers.c.points)
-sa.Index("ix_answers_ws_board", answers.c.workspace_id, answers.c.kind, answers.c.answered_at,
-         answers.c.user_id, answers.c.points)
+sa.Index(
+    "ix_answers_board",
+    answers.c.workspace_id,
+    answers.c.channel_id,
+    answers.c.kind,
+    answers.c.answered_at,
+    answers.c.user_id,
+    answers.c.points,
+)
+sa.Index(
+    "ix_answers_ws_board",
+    answers.c.workspace_id,
+    answers.c.kind,
+    answers.c.answered_at,
+    answers.c.user_id,
+    answers.c.points,
+)
 sa.Index("ix_answers_user", answers.c.workspace_id, answers.c.user_id, answers.c.answered_at)
 sa.Index("ix_answers_pending", answers.c.status)
 
 grades = sa.Table(
-    "grades", metadata,
-    sa.Column("answer_id", sa.Integer, sa.ForeignKey("answers.id", ondelete="CASCADE"),
-              primary_key=True),
+    "grades",
+    metadata,
+    sa.Column(
+        "answer_id", sa.Integer, sa.ForeignKey("answers.id", ondelete="CASCADE"), primary_key=True
+    ),
     sa.Column("workspace_id", sa.String(64), nullable=False),
     sa.Column("score", sa.Integer, nullable=False),
     sa.Column("grader", sa.String(32), nullable=False),
@@ -135,7 +161,8 @@ grades = sa.Table(
 )
 
 users = sa.Table(
-    "users", metadata,
+    "users",
+    metadata,
     sa.Column("workspace_id", sa.String(64), primary_key=True),
     sa.Column("id", sa.String(64), primary_key=True),
     sa.Column("name", sa.String(200), nullable=False, server_default=""),
@@ -143,14 +170,16 @@ users = sa.Table(
 )
 
 events = sa.Table(
-    "events", metadata,
+    "events",
+    metadata,
     sa.Column("workspace_id", sa.String(64), primary_key=True),
     sa.Column("key", sa.String(200), primary_key=True),
     sa.Column("seen_at", UTCDateTime, nullable=False),
 )
 
 notices = sa.Table(
-    "notices", metadata,
+    "notices",
+    metadata,
     sa.Column("workspace_id", sa.String(64), primary_key=True),
     sa.Column("channel_id", sa.String(64), primary_key=True),
     sa.Column("kind", sa.String(40), primary_key=True),
@@ -158,7 +187,8 @@ notices = sa.Table(
 )
 
 practice = sa.Table(
-    "practice", metadata,
+    "practice",
+    metadata,
     sa.Column("workspace_id", sa.String(64), primary_key=True),
     sa.Column("user_id", sa.String(64), primary_key=True),
     sa.Column("channel_id", sa.String(64), nullable=False),
