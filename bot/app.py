@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from bot.adapters.console import CHANNEL, WORKSPACE, ConsoleAdapter, ConsoleSession
 from bot.clock import Clock, ScaledClock, SystemClock
@@ -82,7 +83,7 @@ async def run(settings: Settings, platforms: Sequence[Platform], speed: float = 
     interactive = sys.stdin.isatty()
     clock: Clock = ScaledClock(speed) if speed != 1.0 else SystemClock()
     app = await App.build(settings, clock)
-    adapter = ConsoleAdapter()
+    adapter = ConsoleAdapter(tz=ZoneInfo(settings.timezone))
     app.engine.attach(adapter)
     await app.engine.ensure_workspace(WORKSPACE, "console", "local", settings.timezone)
     await app.engine.ensure_channel(CHANNEL, name="console")

@@ -17,6 +17,7 @@ import sys
 import uuid
 from collections.abc import AsyncIterator
 from typing import TextIO
+from zoneinfo import ZoneInfo
 
 from bot.core import render
 from bot.core.handlers import Commands
@@ -30,8 +31,9 @@ FIRST_USER = "you"
 class ConsoleAdapter:
     platform = "console"
 
-    def __init__(self, out: TextIO | None = None) -> None:
+    def __init__(self, out: TextIO | None = None, tz: ZoneInfo | None = None) -> None:
         self.out = out or sys.stdout
+        self.tz = tz or ZoneInfo("UTC")
 
     def show(self, text: str) -> None:
         self.out.write(text.rstrip() + "\n\n")
@@ -39,7 +41,7 @@ class ConsoleAdapter:
 
     async def post_daily(self, post: DailyPost) -> str:
         q = post.question
-        closes = post.closes_at.strftime("%Y-%m-%d %H:%M UTC")
+        closes = post.closes_at.astimezone(self.tz).strftime("%a %Y-%m-%d %H:%M %Z")
         title = "Extra question" if post.extra else "Daily question"
         self.show(
             f"=== {title} #{post.daily_id} [{q.topic} · {q.difficulty}] closes {closes} ===\n"

@@ -51,6 +51,7 @@ DEFAULT_CRON = "0 9 * * MON-FRI"
 DEFAULT_WINDOW = timedelta(hours=24)
 TOP_ANSWERS = 3
 MAX_ANSWER_CHARS = 4000
+EVENT_TTL = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -88,21 +89,23 @@ class Engine:
         self._grading = asyncio.Semaphore(self.config.grading_concurrency)
         self._specs: dict[str, CronSpec] = {}
         self._logged_misses: set[tuple[str, str, str, str]] = set()
+        self._platforms: dict[str, str] = {}
 
     # -- wiring -----------------------------------------------------------------------------
 
     def attach(self, adapter: Adapter) -> None:
         self.adapters[adapter.platform] = adapter
 
-    async def _adapter(self, conn: AsyncConnection, workspace_id: str) -> Adapter:
-        platform = await conn.scalar(
-            sa.select(workspaces.c.platform).where(workspaces.c.id == workspace_id)
-        )
-        return self.adapters[str(platform)]
-
     async def adapter_for(self, workspace_id: str) -> Adapter:
-        async with self.db.read() as conn:
-            return await self._adapter(conn, workspace_id)
+        """The adapter of the workspace's platform (a workspace never changes platform)."""
+        platform = self._platforms.get(workspace_id)
+        if platform is None:
+            async with self.db.read() as conn:
+                platform = await conn.scalar(
+                    sa.select(workspaces.c.platform).where(workspaces.c.id == workspace_id)
+                )
+            self._platforms[workspace_id] = str(platform)
+        return self.adapters[str(platform)]
 
     def is_admin(self, actor: Actor) -> bool:
         return actor.is_admin or actor.user_id in self.config.admins
@@ -160,6 +163,14 @@ class Engine:
         await self.post_due()
         await self.close_due()
         await self.retry_pending()
+        await self.forget_old_events()
+
+    async def forget_old_events(self) -> None:
+        """Idempotency keys are kept for a week: platforms retry within minutes."""
+        async with self.db.write() as conn:
+            await conn.execute(
+                events.delete().where(events.c.seen_at < self.clock.now() - EVENT_TTL)
+            )
 
     async def post_due(self) -> None:
         now = self.clock.now()

@@ -177,6 +177,8 @@ events = sa.Table(
     sa.Column("seen_at", UTCDateTime, nullable=False),
 )
 
+sa.Index("ix_events_seen", events.c.seen_at)
+
 notices = sa.Table(
     "notices",
     metadata,

@@ -25,6 +25,7 @@ def upgrade() -> None:
     sa.Column('seen_at', bot.store.tables.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('workspace_id', 'key')
     )
+    op.create_index('ix_events_seen', 'events', ['seen_at'], unique=False)
     op.create_table('notices',
     sa.Column('workspace_id', sa.String(length=64), nullable=False),
     sa.Column('channel_id', sa.String(length=64), nullable=False),
@@ -160,4 +161,5 @@ def downgrade() -> None:
     op.drop_table('users')
     op.drop_table('practice')
     op.drop_table('notices')
+    op.drop_index('ix_events_seen', table_name='events')
     op.drop_table('events')
