@@ -7,19 +7,18 @@ it opens no network connection on the embedded default.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import signal
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
-from bot.adapters.console import CHANNEL, WORKSPACE, ConsoleAdapter, ConsoleSession
 from bot.clock import Clock, ScaledClock, SystemClock
 from bot.config import Platform, Settings
 from bot.core.engine import Engine, EngineConfig
 from bot.core.handlers import Commands
+from bot.core.ports import Service
 from bot.core.scheduler import Ticker
 from bot.grading.base import Grader
 from bot.grading.offline import OfflineGrader
@@ -28,6 +27,8 @@ from bot.store.db import Database
 
 _log = logging.getLogger(__name__)
 SHUTDOWN_GRACE = 20.0
+#: However fast the demo clock runs, tick at most once a second of real time.
+MIN_TICK_SECONDS = 1.0
 
 
 class StartupError(Exception):
@@ -73,33 +74,50 @@ class App:
         await self.db.close()
 
 
+#: Where each platform's service lives; imported only when that platform runs, so the
+#: default install never loads slack_bolt or discord.
+SERVICES: dict[str, str] = {
+    "console": "bot.adapters.console",
+    "slack": "bot.adapters.slack_adapter",
+    "discord": "bot.adapters.discord_adapter",
+}
+
+
+async def create_service(platform: str, app: App) -> Service:
+    try:
+        module = importlib.import_module(SERVICES[platform])
+    except ModuleNotFoundError as exc:
+        raise StartupError(f"the {platform} adapter is not available: {exc}") from exc
+    service: Service = await module.create(app)
+    app.engine.attach(service.adapter)
+    return service
+
+
 async def run(settings: Settings, platforms: Sequence[Platform], speed: float = 1.0) -> None:
-    unsupported = [p for p in platforms if p != "console"]
-    if unsupported:
-        raise StartupError(
-            f"platform(s) {', '.join(unsupported)} are not available in this build "
-            "yet; run with --platform console"
-        )
-    interactive = sys.stdin.isatty()
+    """Run the platforms until each has finished (the console at end of input) or a signal."""
     clock: Clock = ScaledClock(speed) if speed != 1.0 else SystemClock()
     app = await App.build(settings, clock)
-    adapter = ConsoleAdapter(tz=ZoneInfo(settings.timezone))
-    app.engine.attach(adapter)
-    await app.engine.ensure_workspace(WORKSPACE, "console", "local", settings.timezone)
-    await app.engine.ensure_channel(CHANNEL, name="console")
-    ticker = Ticker(app.engine, settings.tick_seconds / speed)
-    # A script is deterministic: nothing is posted that it did not ask for (DESIGN.md).
-    if interactive and settings.scheduler:
-        ticker.start()
-    session = ConsoleSession(adapter, app.commands)
-    reader = asyncio.ensure_future(session.run(sys.stdin, interactive))
+    services: list[Service] = []
+    ticker = Ticker(app.engine, max(MIN_TICK_SECONDS, settings.tick_seconds / speed))
+    stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, reader.cancel)
+        loop.add_signal_handler(sig, stop.set)
     try:
-        await reader
-    except asyncio.CancelledError:
-        pass
+        for platform in platforms:
+            services.append(await create_service(platform, app))
+        for service in services:
+            await service.start()
+        if settings.scheduler and all(s.wants_scheduler for s in services):
+            ticker.start()
+        finished = asyncio.gather(*(s.wait() for s in services))
+        stopper = asyncio.ensure_future(stop.wait())
+        await asyncio.wait([finished, stopper], return_when=asyncio.FIRST_COMPLETED)
+        for future in (finished, stopper):
+            future.cancel()
+        await asyncio.gather(finished, stopper, return_exceptions=True)
     finally:
         ticker.stop()
+        for service in services:
+            await service.stop()
         await app.close()

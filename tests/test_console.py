@@ -9,7 +9,26 @@ from pathlib import Path
 
 import pytest
 
+TEAM_PACK = """\
+topics:
+  console-test: A topic of this test's own
+questions:
+  - id: console-overfitting
+    topic: console-test
+    difficulty: easy
+    type: open
+    prompt: What is overfitting and how do you prevent it?
+    reference_answer: >-
+      Overfitting is when a model memorises noise in the training data and generalises badly
+      to new data. Regularisation, cross-validation, early stopping and more data help.
+    key_points:
+      - A model memorises noise and generalises badly to unseen data
+      - Regularisation and early stopping limit model complexity
+      - Cross-validation detects it; more data reduces it
+    follow_ups: ["How does dropout help?"]
+"""
 SCRIPT = """\
+/drill config topics=console-test
 /drill help
 /drill post-now
 Overfitting is when a model memorises noise in the training data and generalises badly; \
@@ -30,9 +49,14 @@ I have no idea
 def run_console(
     tmp_path: Path, script: str, *extra_env: tuple[str, str]
 ) -> subprocess.CompletedProcess[str]:
+    """Run the console on a script, with a team pack whose topic the scripts select."""
+    packs = tmp_path / "team-packs"
+    packs.mkdir(exist_ok=True)
+    (packs / "team.yaml").write_text(TEAM_PACK, encoding="utf-8")
     env = {
         **os.environ,
         "DRILLBOT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'c.db'}",
+        "DRILLBOT_PACKS": str(packs),
         **dict(extra_env),
     }
     env.pop("OPENAI_API_KEY", None)
@@ -55,7 +79,7 @@ def test_console_script_runs_the_daily_loop(tmp_path: Path) -> None:
     out = result.stdout
     assert result.returncode == 0, result.stderr
     assert "drillbot commands:" in out
-    assert "=== Extra question #1" in out
+    assert "=== Extra question #1 [console-test · easy]" in out
     assert "[to you] Your answer to" in out
     assert "[to bob] Your answer to" in out and "0/10 (needs work)" in out
     assert "is for workspace admins" in out  # bob may not pause
@@ -69,7 +93,10 @@ def test_console_script_runs_the_daily_loop(tmp_path: Path) -> None:
 
 
 def test_console_script_is_deterministic_and_survives_restart(tmp_path: Path) -> None:
-    first = run_console(tmp_path, "/drill post-now\nan answer that has enough words in it\n")
+    first = run_console(
+        tmp_path,
+        "/drill config topics=console-test\n/drill post-now\nan answer that has enough words in it\n",
+    )
     assert first.returncode == 0, first.stderr
     # A second run over the same database: the open daily is still there to answer; nothing
     # is posted that the script did not ask for.

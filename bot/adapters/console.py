@@ -10,18 +10,22 @@ scheduler, so the output depends only on the script.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import os
 import stat
 import sys
 import uuid
 from collections.abc import AsyncIterator
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 from zoneinfo import ZoneInfo
 
 from bot.core import render
 from bot.core.handlers import Commands
 from bot.core.types import Actor, ChannelRef, DailyPost, Reply, Reveal
+
+if TYPE_CHECKING:
+    from bot.app import App
 
 WORKSPACE = "local"
 CHANNEL = ChannelRef(WORKSPACE, "console")
@@ -152,3 +156,36 @@ async def read_lines(stream: TextIO) -> AsyncIterator[str]:
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), stream)
     while line_bytes := await reader.readline():
         yield line_bytes.decode("utf-8", errors="replace")
+
+
+class ConsoleService:
+    """The console as a service: reads standard input until its end or `/quit`."""
+
+    def __init__(self, session: ConsoleSession, interactive: bool) -> None:
+        self.session = session
+        self.adapter = session.adapter
+        self.interactive = interactive
+        self.wants_scheduler = interactive
+        self._reader: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._reader = asyncio.ensure_future(self.session.run(sys.stdin, self.interactive))
+
+    async def wait(self) -> None:
+        if self._reader is not None:
+            await asyncio.shield(self._reader)
+
+    async def stop(self) -> None:
+        if self._reader is not None and not self._reader.done():
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+
+
+async def create(app: App) -> ConsoleService:
+    """The local workspace and channel (default schedule on first start), and the session."""
+    settings = app.settings
+    adapter = ConsoleAdapter(tz=ZoneInfo(settings.timezone))
+    await app.engine.ensure_workspace(WORKSPACE, "console", "local", settings.timezone)
+    await app.engine.ensure_channel(CHANNEL, name="console")
+    return ConsoleService(ConsoleSession(adapter, app.commands), sys.stdin.isatty())

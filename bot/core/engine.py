@@ -402,16 +402,22 @@ class Engine:
             edited=edited,
         )
 
-    async def on_form_answer(
-        self, *, event_key: str, actor: Actor, daily_id: int, text: str
+    async def on_private_answer(
+        self, *, event_key: str, actor: Actor, daily_id: int, text: str, choice: bool = False
     ) -> list[Reply]:
-        """Answer privately: replaces the user's earlier form answer while the daily is open."""
+        """An answer nobody else sees: the Answer privately form (a new form answer replaces
+        the earlier one while the daily is open) or a click on an MCQ choice button (the
+        first click counts)."""
         async with self.db.read() as conn:
             daily = await q.get_daily(conn, actor.workspace_id, daily_id)
         if daily is None:
             return [Reply("That question no longer exists.")]
         return await self.answer_daily(
-            event_key=event_key, actor=actor, daily=daily, text=text, source="form"
+            event_key=event_key,
+            actor=actor,
+            daily=daily,
+            text=text,
+            source="choice" if choice else "form",
         )
 
     async def on_loose_message(

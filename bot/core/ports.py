@@ -47,3 +47,23 @@ class Adapter(Protocol):
     async def add_reaction(self, channel: ChannelRef, message_id: str, band: str) -> None: ...
 
     async def notify_admins(self, channel: ChannelRef, text: str) -> None: ...
+
+
+class Service(Protocol):
+    """A running platform connection: the adapter the engine calls, plus its life cycle."""
+
+    adapter: Adapter
+    #: False for a console script, which must post nothing it did not ask for.
+    wants_scheduler: bool
+
+    async def start(self) -> None:
+        """Connect and begin delivering events to the engine; return once running."""
+        ...
+
+    async def wait(self) -> None:
+        """Return when the service has finished on its own (the console at end of input)."""
+        ...
+
+    async def stop(self) -> None:
+        """Stop taking events; called once, also after a failed start."""
+        ...
