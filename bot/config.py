@@ -62,9 +62,29 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = Field(
         None, validation_alias=_env("SLACK_SIGNING_SECRET")
     )
+    slack_mode: Literal["socket", "http"] = Field("socket", validation_alias=_env("SLACK_MODE"))
+    slack_client_id: str | None = Field(None, validation_alias=_env("SLACK_CLIENT_ID"))
+    slack_client_secret: SecretStr | None = Field(
+        None, validation_alias=_env("SLACK_CLIENT_SECRET")
+    )
+    slack_api_url: str = Field("https://slack.com/api/", validation_alias=_env("SLACK_API_URL"))
     discord_token: SecretStr | None = Field(None, validation_alias=_env("DISCORD_TOKEN"))
+    discord_message_content: bool = Field(
+        False, validation_alias=_env("DISCORD_MESSAGE_CONTENT")
+    )
+    discord_command_guilds: Annotated[list[int], NoDecode] = Field(
+        [], validation_alias=_env("DISCORD_COMMAND_GUILDS")
+    )
+    discord_shard_count: int | None = Field(None, validation_alias=_env("DISCORD_SHARD_COUNT"))
+    discord_shard_ids: Annotated[list[int], NoDecode] = Field(
+        [], validation_alias=_env("DISCORD_SHARD_IDS")
+    )
+    discord_api_base: str | None = Field(None, validation_alias=_env("DISCORD_API_BASE"))
+    discord_gateway_url: str | None = Field(None, validation_alias=_env("DISCORD_GATEWAY_URL"))
 
-    @field_validator("packs", "admins", mode="before")
+    @field_validator(
+        "packs", "admins", "discord_command_guilds", "discord_shard_ids", mode="before"
+    )
     @classmethod
     def _lists(cls, value: object) -> object:
         return _split_list(value)
@@ -101,7 +121,7 @@ class Settings(BaseSettings):
     def configured_platforms(self) -> list[Platform]:
         """Platforms whose credentials are set; the console when none are."""
         found: list[Platform] = []
-        if self.slack_bot_token:
+        if self.slack_bot_token or self.slack_client_id:
             found.append("slack")
         if self.discord_token:
             found.append("discord")

@@ -129,6 +129,13 @@ class Engine:
                 )
             )
 
+    async def set_workspace_active(self, workspace_id: str, active: bool) -> None:
+        """Uninstall stops a workspace's schedules (its data stays); a reinstall resumes them."""
+        async with self.db.write() as conn:
+            await conn.execute(
+                workspaces.update().where(workspaces.c.id == workspace_id).values(active=active)
+            )
+
     async def ensure_channel(
         self,
         channel: ChannelRef,
