@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from bot.core.ports import ChannelUnavailable
 from bot.core.types import ChannelRef, DailyPost, Reveal
+from bot.grading.base import Grade, Grader, GradeRequest
 
 
 @dataclass
@@ -55,3 +56,30 @@ class RecordingAdapter:
 
     async def notify_admins(self, channel: ChannelRef, text: str) -> None:
         self.notices.append(text)
+
+
+class FlakyGrader:
+    """Stands in for an LLM endpoint that is down until `fail` is cleared."""
+
+    name, version = "flaky", "1"
+
+    def __init__(self, inner: Grader) -> None:
+        self.inner = inner
+        self.fail = True
+
+    async def grade(self, request: GradeRequest) -> Grade:
+        if self.fail:
+            raise TimeoutError("grader down")
+        return await self.inner.grade(request)
+
+
+class FixedGrader:
+    """A grader whose verdict is known in advance, to tell grades apart in tests."""
+
+    name, version = "fixed", "1"
+
+    def __init__(self, score: int) -> None:
+        self.score = score
+
+    async def grade(self, request: GradeRequest) -> Grade:
+        return Grade(score=self.score, grader=self.name, grader_version=self.version)

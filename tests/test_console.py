@@ -95,7 +95,8 @@ def test_console_script_runs_the_daily_loop(tmp_path: Path) -> None:
 def test_console_script_is_deterministic_and_survives_restart(tmp_path: Path) -> None:
     first = run_console(
         tmp_path,
-        "/drill config topics=console-test\n/drill post-now\nan answer that has enough words in it\n",
+        "/drill config topics=console-test\n/drill post-now\n"
+        "an answer that has enough words in it\n",
     )
     assert first.returncode == 0, first.stderr
     # A second run over the same database: the open daily is still there to answer; nothing

@@ -11,12 +11,11 @@ from bot.clock import ManualClock
 from bot.core.engine import Engine
 from bot.core.handlers import Commands
 from bot.core.types import Actor, ChannelRef
-from bot.grading.base import Grade, GradeRequest
 from bot.grading.offline import OfflineGrader
 from bot.packs import Bank
 from bot.store.db import Database
-from bot.store.tables import answers, dailies, practice
-from tests.fakes import RecordingAdapter
+from bot.store.tables import answers, dailies, grades, practice
+from tests.fakes import FixedGrader, FlakyGrader, RecordingAdapter
 
 WS = "T1"
 CH = ChannelRef(WS, "C1")
@@ -258,20 +257,8 @@ async def test_reveal_lists_reference_top_answers_and_anonymity(
 async def test_grader_failure_keeps_answer_and_tick_retries(
     engine: Engine, clock: ManualClock, adapter: RecordingAdapter
 ) -> None:
-    class Flaky:
-        name, version = "flaky", "1"
-
-        def __init__(self, inner: object) -> None:
-            self.inner = inner
-            self.fail = True
-
-        async def grade(self, request: GradeRequest) -> Grade:
-            if self.fail:
-                raise TimeoutError("grader down")
-            return await self.inner.grade(request)  # type: ignore[attr-defined]
-
-    flaky = Flaky(engine.grader)
-    engine.grader = flaky
+    flaky = FlakyGrader(engine.grading.grader)
+    engine.grading.grader = flaky
     await setup_channel(engine)
     thread = await first_daily(engine, clock, adapter)
     await answer(engine, ALICE, thread, "An answer that must never be lost anywhere", "x")
@@ -284,6 +271,33 @@ async def test_grader_failure_keeps_answer_and_tick_retries(
     async with engine.db.read() as conn:
         assert await conn.scalar(sa.select(answers.c.status)) == "graded"
     assert len(adapter.private) == 1
+
+
+async def test_outage_gives_provisional_grade_then_the_real_one(
+    engine: Engine, clock: ManualClock, adapter: RecordingAdapter
+) -> None:
+    llm = FlakyGrader(FixedGrader(9))
+    engine.grading.grader, engine.grading.fallback = llm, OfflineGrader()
+    await setup_channel(engine)
+    thread = await first_daily(engine, clock, adapter)
+    await answer(engine, ALICE, thread, "I would guess something vaguely related here", "p")
+    async with engine.db.read() as conn:
+        row = (await conn.execute(sa.select(answers))).one()
+        grade = (await conn.execute(sa.select(grades))).one()
+    assert row.status == "provisional" and grade.provisional and grade.grader == "offline"
+    assert "[provisional]" in adapter.private[-1][1]
+    await engine.tick()  # still down: stays provisional, the user hears nothing new
+    await engine.drain()
+    assert len(adapter.private) == 1
+    llm.fail = False
+    await engine.tick()
+    await engine.drain()
+    async with engine.db.read() as conn:
+        row = (await conn.execute(sa.select(answers))).one()
+        grade = (await conn.execute(sa.select(grades))).one()
+    assert (row.status, row.score, grade.grader, grade.provisional) == ("graded", 9, "fixed", False)
+    assert row.points == 9 + 2 + 1
+    assert "is now 9/10" in adapter.private[-1][1] and len(adapter.private) == 2
 
 
 async def test_unavailable_channel_goes_inactive_and_admin_told_once(

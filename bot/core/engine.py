@@ -12,11 +12,10 @@ before it is graded, outside any transaction, and an answer whose grading failed
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,12 +24,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.clock import Clock
 from bot.core import render
+from bot.core.grading_queue import GradingQueue
 from bot.core.picker import Asked, pick_question
 from bot.core.ports import Adapter, ChannelUnavailable
-from bot.core.streaks import Streak, fold_streak, points_for
+from bot.core.streaks import Streak, fold_streak
 from bot.core.types import Actor, ChannelRef, DailyPost, Reply, Reveal, TopAnswer
 from bot.cronspec import CronSpec, Slot, next_slot_after, slots_between
-from bot.grading.base import Grade, Grader, GradeRequest
+from bot.grading.base import Grader
 from bot.packs import Bank, Question
 from bot.store import queries as q
 from bot.store.db import Database
@@ -62,13 +62,6 @@ class EngineConfig:
     grading_concurrency: int = 8
 
 
-@dataclass
-class _Tasks:
-    """Grading tasks in flight, so a tick never starts a second grading of one answer."""
-
-    running: dict[int, asyncio.Task[None]] = field(default_factory=dict)
-
-
 class Engine:
     def __init__(
         self,
@@ -77,16 +70,15 @@ class Engine:
         bank: Bank,
         grader: Grader,
         clock: Clock,
+        fallback: Grader | None = None,
         config: EngineConfig | None = None,
     ) -> None:
         self.db = db
         self.bank = bank
-        self.grader = grader
         self.clock = clock
         self.config = config or EngineConfig()
         self.adapters: dict[str, Adapter] = {}
-        self._tasks = _Tasks()
-        self._grading = asyncio.Semaphore(self.config.grading_concurrency)
+        self.grading = GradingQueue(self, grader, fallback, self.config.grading_concurrency)
         self._specs: dict[str, CronSpec] = {}
         self._logged_misses: set[tuple[str, str, str, str]] = set()
         self._platforms: dict[str, str] = {}
@@ -169,7 +161,7 @@ class Engine:
         """Post due slots, resend unconfirmed posts, close due dailies, retry failed grades."""
         await self.post_due()
         await self.close_due()
-        await self.retry_pending()
+        await self.grading.retry()
         await self.forget_old_events()
 
     async def forget_old_events(self) -> None:
@@ -540,7 +532,7 @@ class Engine:
                     if source != "thread"
                     else []
                 )
-        self._spawn_grading(answer_id)
+        self.grading.submit(answer_id)
         if source == "form":
             return [Reply("Got your answer; it stays private until the reveal.")]
         return []
@@ -630,135 +622,12 @@ class Engine:
                     status="pending",
                 )
             )
-        self._spawn_grading(result.inserted_primary_key[0])
+        self.grading.submit(result.inserted_primary_key[0])
         return []
 
-    # -- grading ------------------------------------------------------------------------------
-
-    def _spawn_grading(self, answer_id: int) -> None:
-        if answer_id in self._tasks.running:
-            self._tasks.running[answer_id].add_done_callback(
-                lambda _t: self._spawn_grading(answer_id)
-            )
-            return
-        task = asyncio.get_running_loop().create_task(self._grade(answer_id))
-        self._tasks.running[answer_id] = task
-        task.add_done_callback(lambda _t: self._tasks.running.pop(answer_id, None))
-
-    async def retry_pending(self, limit: int = 200) -> None:
-        async with self.db.read() as conn:
-            pending = await q.pending_answers(conn, limit)
-        for answer_id in pending:
-            if answer_id not in self._tasks.running:
-                self._spawn_grading(answer_id)
-
     async def drain(self) -> None:
-        """Wait for every grading in flight (tests, the console, shutdown)."""
-        while self._tasks.running:
-            await asyncio.gather(*list(self._tasks.running.values()), return_exceptions=True)
-
-    async def _grade(self, answer_id: int) -> None:
-        async with self.db.read() as conn:
-            answer = await q.get_answer(conn, answer_id)
-            daily = (
-                await q.get_daily(conn, answer.workspace_id, answer.daily_id)
-                if answer and answer.daily_id
-                else None
-            )
-        if answer is None or answer.status != "pending":
-            return
-        question = self.bank.get(answer.question_id)
-        if question is None:
-            _log.error("answer %s refers to unknown question %s", answer.id, answer.question_id)
-            return
-        try:
-            async with self._grading:
-                grade = await self._run_grader(question, answer.text)
-        except Exception:
-            _log.exception("grading answer %s failed; it stays stored and is retried", answer.id)
-            async with self.db.write() as conn:
-                await conn.execute(
-                    answers.update()
-                    .where(answers.c.id == answer.id)
-                    .values(attempts=answers.c.attempts + 1)
-                )
-            return
-        grade = grade.model_copy(update={"graded_at": self.clock.now()})
-        await self._store_grade(answer, daily, question, grade)
-
-    async def _run_grader(self, question: Question, text: str) -> Grade:
-        if question.type == "mcq":
-            right = text.upper() == (question.answer or "").upper()
-            return Grade(
-                score=10 if right else 0,
-                grader="mcq",
-                grader_version="1",
-                feedback="Correct." if right else f"The answer is {question.answer}.",
-            )
-        return await self.grader.grade(GradeRequest(question=question, answer=text))
-
-    async def _store_grade(
-        self, answer: q.AnswerRow, daily: q.DailyRow | None, question: Question, grade: Grade
-    ) -> None:
-        streak: Streak | None = None
-        points = None
-        async with self.db.write() as conn:
-            current = await q.get_answer(conn, answer.id)
-            if current is None or current.text != answer.text or current.status != "pending":
-                return  # forgotten, or edited meanwhile: the newer grading stores its own
-            if answer.kind == "daily" and daily is not None:
-                days = await q.streak_days(
-                    conn,
-                    answer.workspace_id,
-                    answer.channel_id,
-                    answer.user_id,
-                    until=date.fromisoformat(daily.local_date),
-                )
-                streak = fold_streak(days)
-                points = points_for(
-                    grade.score,
-                    answer.answered_at,
-                    daily.posted_at or daily.scheduled_at,
-                    streak.current,
-                )
-            await q.save_grade(
-                conn,
-                answer,
-                grade.model_dump(mode="json"),
-                points.total if points else None,
-                grade.graded_at or self.clock.now(),
-            )
-            mode = await conn.scalar(
-                sa.select(channels.c.feedback).where(
-                    channels.c.workspace_id == answer.workspace_id,
-                    channels.c.id == answer.channel_id,
-                )
-            )
-        await self._give_feedback(answer, daily, question, grade, points, streak, mode)
-
-    async def _give_feedback(
-        self,
-        answer: q.AnswerRow,
-        daily: q.DailyRow | None,
-        question: Question,
-        grade: Grade,
-        points: Any,
-        streak: Streak | None,
-        mode: str | None,
-    ) -> None:
-        ref = ChannelRef(answer.workspace_id, answer.channel_id)
-        text = render.feedback_text(question, grade, points, streak, late=answer.kind == "late")
-        adapter = await self.adapter_for(answer.workspace_id)
-        thread = daily.message_id if daily else None
-        try:
-            if answer.message_id:
-                await adapter.add_reaction(ref, answer.message_id, grade.band)
-            if mode == "thread" and thread and answer.kind == "daily" and answer.source == "thread":
-                await adapter.reply_in_thread(ref, thread, text)
-            else:
-                await adapter.send_private(ref, answer.user_id, text, thread)
-        except Exception:
-            _log.exception("feedback for answer %s could not be delivered", answer.id)
+        """Wait for every grading in flight."""
+        await self.grading.drain()
 
     # -- derived views ------------------------------------------------------------------------
 

@@ -205,11 +205,12 @@ async def answer_of(conn: AsyncConnection, daily_id: int, user_id: str) -> Answe
     return AnswerRow.of(row) if row else None
 
 
-async def pending_answers(conn: AsyncConnection, limit: int) -> list[int]:
+async def answers_owed_a_grade(conn: AsyncConnection, limit: int) -> list[int]:
+    """Pending answers first (no grade at all), then provisional ones, oldest first."""
     rows = await conn.execute(
         sa.select(answers.c.id)
-        .where(answers.c.status == "pending")
-        .order_by(answers.c.id)
+        .where(answers.c.status.in_(("pending", "provisional")))
+        .order_by(sa.case((answers.c.status == "pending", 0), else_=1), answers.c.id)
         .limit(limit)
     )
     return [r.id for r in rows]
@@ -265,6 +266,7 @@ async def save_grade(
     answer: AnswerRow,
     detail: dict[str, Any],
     points: int | None,
+    status: str,
     graded_at: datetime,
 ) -> None:
     """Store the grade (replacing an earlier one) and copy score and points to the answer."""
@@ -289,7 +291,7 @@ async def save_grade(
     await conn.execute(
         answers.update()
         .where(answers.c.id == answer.id)
-        .values(status="graded", score=detail["score"], points=points)
+        .values(status=status, score=detail["score"], points=points)
     )
 
 

@@ -1,0 +1,207 @@
+"""Grading after storing: one task per answer, a concurrency limit, provisional fallbacks.
+
+An answer is already committed when it reaches this queue, so nothing here can lose it. The
+grader runs outside any transaction. When the primary grader fails (an LLM outage after its
+own retries), the answer gets a **provisional** grade from the fallback grader, clearly
+labelled, and stays in line for the primary grader: every tick retries a few, and when the
+real grade lands the user is told if the score changed (DESIGN.md "Grades"). When even the
+fallback fails, the answer stays `pending`, its attempts counted, and is retried by the tick.
+
+Answer states: `pending` (no grade yet), `provisional` (fallback grade, primary still owed),
+`graded` (final).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+
+from bot.core import render
+from bot.core.streaks import Points, Streak, fold_streak, points_for
+from bot.core.types import ChannelRef
+from bot.grading.base import Grade, Grader, GradeRequest
+from bot.packs import Question
+from bot.store import queries as q
+from bot.store.tables import answers, channels
+
+if TYPE_CHECKING:
+    from bot.core.engine import Engine
+
+_log = logging.getLogger(__name__)
+RETRY_BATCH = 50
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    grade: Grade
+    points: Points | None
+    streak: Streak | None
+    previous: int | None  # the provisional score this grade replaces, if any
+
+
+def grade_mcq(question: Question, letter: str) -> Grade:
+    """MCQs need no grader: 10 or 0, and the explanation at once."""
+    right = letter.upper() == (question.answer or "").upper()
+    return Grade(
+        score=10 if right else 0,
+        grader="mcq",
+        grader_version="1",
+        feedback="Correct." if right else f"The answer is {question.answer}.",
+    )
+
+
+class GradingQueue:
+    def __init__(
+        self, engine: Engine, grader: Grader, fallback: Grader | None, concurrency: int
+    ) -> None:
+        self.engine = engine
+        self.grader = grader
+        self.fallback = fallback if fallback is not grader else None
+        self._limit = asyncio.Semaphore(concurrency)
+        self._running: dict[int, asyncio.Task[None]] = {}
+
+    def submit(self, answer_id: int) -> None:
+        """Grade a stored answer in the background (after any grading of it in flight)."""
+        running = self._running.get(answer_id)
+        if running is not None:
+            running.add_done_callback(lambda _t: self.submit(answer_id))
+            return
+        task = asyncio.get_running_loop().create_task(self._grade(answer_id))
+        self._running[answer_id] = task
+        task.add_done_callback(lambda _t: self._running.pop(answer_id, None))
+
+    async def retry(self) -> None:
+        """Answers without a final grade: pending ones, then provisional ones."""
+        async with self.engine.db.read() as conn:
+            owed = await q.answers_owed_a_grade(conn, RETRY_BATCH)
+        for answer_id in owed:
+            if answer_id not in self._running:
+                self.submit(answer_id)
+
+    async def drain(self) -> None:
+        """Wait for every grading in flight (tests, the console, shutdown)."""
+        while self._running:
+            await asyncio.gather(*list(self._running.values()), return_exceptions=True)
+
+    async def _grade(self, answer_id: int) -> None:
+        async with self.engine.db.read() as conn:
+            answer = await q.get_answer(conn, answer_id)
+            daily = (
+                await q.get_daily(conn, answer.workspace_id, answer.daily_id)
+                if answer and answer.daily_id
+                else None
+            )
+        if answer is None or answer.status == "graded":
+            return
+        question = self.engine.bank.get(answer.question_id)
+        if question is None:
+            _log.error("answer %s refers to unknown question %s", answer.id, answer.question_id)
+            return
+        grade = await self._run(question, answer)
+        if grade is None:
+            return
+        grade = grade.model_copy(update={"graded_at": self.engine.clock.now()})
+        outcome = await self._store(answer, daily, grade)
+        if outcome is not None:
+            await self._tell(answer, daily, question, outcome)
+
+    async def _run(self, question: Question, answer: q.AnswerRow) -> Grade | None:
+        if question.type == "mcq":
+            return grade_mcq(question, answer.text)
+        request = GradeRequest(question=question, answer=answer.text)
+        try:
+            async with self._limit:
+                return await self.grader.grade(request)
+        except Exception as exc:
+            _log.warning("grader %s failed on answer %s: %r", self.grader.name, answer.id, exc)
+        if self.fallback is not None and answer.status == "pending":
+            try:
+                grade = await self.fallback.grade(request)
+                return grade.model_copy(update={"provisional": True})
+            except Exception:
+                _log.exception("fallback grader failed on answer %s", answer.id)
+        async with self.engine.db.write() as conn:
+            await conn.execute(
+                answers.update()
+                .where(answers.c.id == answer.id)
+                .values(attempts=answers.c.attempts + 1)
+            )
+        return None
+
+    async def _store(
+        self, answer: q.AnswerRow, daily: q.DailyRow | None, grade: Grade
+    ) -> _Outcome | None:
+        """Save the grade and the points it earns, unless the answer changed meanwhile."""
+        async with self.engine.db.write() as conn:
+            current = await q.get_answer(conn, answer.id)
+            if current is None or current.text != answer.text or current.status != answer.status:
+                return None  # forgotten, edited or regraded meanwhile: that grading stores its own
+            streak = points = None
+            if answer.kind == "daily" and daily is not None:
+                days = await q.streak_days(
+                    conn,
+                    answer.workspace_id,
+                    answer.channel_id,
+                    answer.user_id,
+                    until=date.fromisoformat(daily.local_date),
+                )
+                streak = fold_streak(days)
+                points = points_for(
+                    grade.score,
+                    answer.answered_at,
+                    daily.posted_at or daily.scheduled_at,
+                    streak.current,
+                )
+            status = "provisional" if grade.provisional else "graded"
+            await q.save_grade(
+                conn,
+                answer,
+                grade.model_dump(mode="json"),
+                points.total if points else None,
+                status,
+                grade.graded_at or self.engine.clock.now(),
+            )
+        previous = answer.score if answer.status == "provisional" else None
+        return _Outcome(grade, points, streak, previous)
+
+    async def _tell(
+        self, answer: q.AnswerRow, daily: q.DailyRow | None, question: Question, outcome: _Outcome
+    ) -> None:
+        """Feedback per the channel's mode; a final grade replacing a provisional one is only
+        announced when the score changed."""
+        grade = outcome.grade
+        if outcome.previous is not None:
+            if outcome.previous == grade.score:
+                return
+            text = (
+                f"Your provisional score {outcome.previous}/10 for `{question.id}` is now "
+                f"{grade.score}/10 ({grade.band}) from the {grade.grader} grader."
+            )
+        else:
+            text = render.feedback_text(
+                question, grade, outcome.points, outcome.streak, late=answer.kind == "late"
+            )
+        ref = ChannelRef(answer.workspace_id, answer.channel_id)
+        async with self.engine.db.read() as conn:
+            mode = await conn.scalar(
+                sa.select(channels.c.feedback).where(
+                    channels.c.workspace_id == answer.workspace_id,
+                    channels.c.id == answer.channel_id,
+                )
+            )
+        thread = daily.message_id if daily else None
+        try:
+            adapter = await self.engine.adapter_for(answer.workspace_id)
+            if answer.message_id:
+                await adapter.add_reaction(ref, answer.message_id, grade.band)
+            if mode == "thread" and thread and answer.kind == "daily" and answer.source == "thread":
+                await adapter.reply_in_thread(ref, thread, text)
+            else:
+                await adapter.send_private(ref, answer.user_id, text, thread)
+        except Exception:
+            _log.exception("feedback for answer %s could not be delivered", answer.id)
