@@ -62,6 +62,7 @@ class App:
                 default_timezone=settings.timezone,
                 catchup=timedelta(hours=settings.catchup_hours),
                 admins=frozenset(settings.admins),
+                practice_limit=settings.practice_limit,
             ),
         )
         return cls(settings, db, engine, Commands(engine))

@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     catchup_hours: float = Field(3, ge=0, le=48, validation_alias=_env("DRILLBOT_CATCHUP_HOURS"))
     admins: Annotated[list[str], NoDecode] = Field([], validation_alias=_env("DRILLBOT_ADMINS"))
     secret_key: SecretStr | None = Field(None, validation_alias=_env("DRILLBOT_SECRET_KEY"))
+    practice_limit: int = Field(30, ge=1, validation_alias=_env("DRILLBOT_PRACTICE_LIMIT"))
     scheduler: bool = Field(True, validation_alias=_env("DRILLBOT_SCHEDULER"))
     tick_seconds: float = Field(30, gt=0, validation_alias=_env("DRILLBOT_TICK_SECONDS"))
     http_host: str = Field("127.0.0.1", validation_alias=_env("DRILLBOT_HTTP_HOST"))

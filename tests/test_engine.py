@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from bot.clock import ManualClock
-from bot.core.engine import Engine
+from bot.core.engine import Engine, EngineConfig
 from bot.core.handlers import Commands
 from bot.core.types import Actor, ChannelRef
 from bot.grading.offline import OfflineGrader
@@ -486,3 +486,60 @@ async def test_mcq_daily_answered_by_letter(
     await engine.drain()
     [(user, text)] = adapter.private
     assert user == "alice" and "0/10" in text and (mcq.explanation or "") in text
+
+
+async def test_regrade_once_per_answer_and_only_ones_own(
+    engine: Engine, clock: ManualClock, adapter: RecordingAdapter, commands: Commands
+) -> None:
+    await setup_channel(engine)
+    thread = await first_daily(engine, clock, adapter)
+    await answer(engine, ALICE, thread, "An answer about the topic with several words", "r")
+    [bob_try] = await commands.handle(event_key="b", actor=BOB, channel=CH, text="regrade 1")
+    assert "No such answer of yours" in bob_try.text
+    engine.grading.grader = FixedGrader(8)
+    [ok] = await commands.handle(event_key="r1", actor=ALICE, channel=CH, text="regrade")
+    await engine.drain()
+    assert "Re-grading answer #1" in ok.text
+    assert "8/10" in adapter.private[-1][1]
+    [again] = await commands.handle(event_key="r2", actor=ALICE, channel=CH, text="regrade #1")
+    assert "already re-graded once" in again.text
+
+
+async def test_admin_override_recorded_and_points_follow(
+    engine: Engine, clock: ManualClock, adapter: RecordingAdapter, commands: Commands
+) -> None:
+    other = ChannelRef("T2", "C9")
+    await setup_channel(engine)
+    await setup_channel(engine, ref=other, cron="0 10 * * *")
+    thread = await first_daily(engine, clock, adapter)
+    await answer(engine, ALICE, thread, "I do not know much about this question", "o")
+    [refused] = await commands.handle(event_key="x", actor=ALICE, channel=CH, text="override 1 10")
+    assert "for workspace admins" in refused.text
+    [foreign] = await commands.handle(
+        event_key="y", actor=Actor("T2", "boss"), channel=other, text="override 1 10"
+    )
+    assert "No answer #1 in this workspace" in foreign.text
+    [done] = await commands.handle(event_key="z", actor=ADMIN, channel=CH, text="override 1 10")
+    assert "now scores 10/10" in done.text
+    async with engine.db.read() as conn:
+        row = (await conn.execute(sa.select(answers))).one()
+    assert (row.score, row.points, row.override_by) == (10, 10 + 2 + 1, "boss")
+    assert row.override_at == clock.now()
+    assert "An admin set the score" in adapter.private[-1][1]
+    board = (await commands.handle(event_key="lb", actor=ALICE, channel=CH, text="leaderboard"))[0]
+    assert "Alice: 13 pts" in board.text
+
+
+async def test_practice_cost_guard(engine: Engine, commands: Commands) -> None:
+    await setup_channel(engine)
+    engine.config = EngineConfig(practice_limit=2)
+    for i in range(2):
+        await commands.handle(event_key=f"p{i}", actor=ALICE, channel=CH, text="practice")
+        await engine.on_loose_message(
+            event_key=f"a{i}", actor=ALICE, channel=CH, text="some practice answer words here"
+        )
+    await engine.drain()
+    [refused] = await commands.handle(event_key="p3", actor=ALICE, channel=CH, text="practice")
+    assert "daily limit" in refused.text
+    [bob] = await commands.handle(event_key="pb", actor=BOB, channel=CH, text="practice")
+    assert "Practice [" in bob.text

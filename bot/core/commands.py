@@ -76,6 +76,21 @@ def _leaderboard(args: list[str]) -> dict[str, Any]:
     return result
 
 
+def _regrade(args: list[str]) -> dict[str, Any]:
+    if len(args) > 1 or (args and not args[0].lstrip("#").isdigit()):
+        raise UsageError("give at most one answer number (see `/drill history`)")
+    return {"answer": int(args[0].lstrip("#"))} if args else {}
+
+
+def _override(args: list[str]) -> dict[str, Any]:
+    if len(args) != 2 or not args[0].lstrip("#").isdigit() or not args[1].isdigit():
+        raise UsageError("give an answer number and a score from 0 to 10")
+    score = int(args[1])
+    if score > 10:
+        raise UsageError(f"score {score}: scores go from 0 to 10")
+    return {"answer": int(args[0].lstrip("#")), "score": score}
+
+
 def _forget(args: list[str]) -> dict[str, Any]:
     if args not in ([], ["confirm"]):
         raise UsageError("`forget-me` takes only the word `confirm`")
@@ -164,6 +179,12 @@ SPECS: dict[str, Spec] = {
     "history": Spec(
         "/drill history", "your recent answers, scores and feedback", False, _no_args("history")
     ),
+    "regrade": Spec(
+        "/drill regrade [ANSWER]",
+        "grade your latest (or a given) answer once more; once per answer",
+        False,
+        _regrade,
+    ),
     "privacy": Spec(
         "/drill privacy public|anonymous",
         "show or hide your name in reveals and boards",
@@ -192,6 +213,12 @@ SPECS: dict[str, Spec] = {
     "resume": Spec("/drill resume", "start posting here again (admin)", True, _no_args("resume")),
     "post-now": Spec(
         "/drill post-now", "post an extra daily now (admin)", True, _no_args("post-now")
+    ),
+    "override": Spec(
+        "/drill override ANSWER SCORE",
+        "set an answer's score; recorded with who and when (admin)",
+        True,
+        _override,
     ),
     "close-now": Spec(
         "/drill close-now",

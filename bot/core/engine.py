@@ -60,6 +60,8 @@ class EngineConfig:
     catchup: timedelta = timedelta(hours=3)
     admins: frozenset[str] = frozenset()
     grading_concurrency: int = 8
+    #: Cost guard: graded practice/mock answers per user per rolling 24 hours.
+    practice_limit: int = 30
 
 
 class Engine:

@@ -20,6 +20,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.core import render
 from bot.core.streaks import Points, Streak, fold_streak, points_for
@@ -27,7 +28,7 @@ from bot.core.types import ChannelRef
 from bot.grading.base import Grade, Grader, GradeRequest
 from bot.packs import Question
 from bot.store import queries as q
-from bot.store.tables import answers, channels
+from bot.store.tables import answers, channels, grades
 
 if TYPE_CHECKING:
     from bot.core.engine import Engine
@@ -53,6 +54,24 @@ def grade_mcq(question: Question, letter: str) -> Grade:
         grader_version="1",
         feedback="Correct." if right else f"The answer is {question.answer}.",
     )
+
+
+async def _points(
+    conn: AsyncConnection, answer: q.AnswerRow, daily: q.DailyRow | None, score: int
+) -> tuple[Points | None, Streak | None]:
+    """Points of a counted daily answer, with the streak as of its day; None otherwise."""
+    if answer.kind != "daily" or daily is None:
+        return None, None
+    days = await q.streak_days(
+        conn,
+        answer.workspace_id,
+        answer.channel_id,
+        answer.user_id,
+        until=date.fromisoformat(daily.local_date),
+    )
+    streak = fold_streak(days)
+    posted = daily.posted_at or daily.scheduled_at
+    return points_for(score, answer.answered_at, posted, streak.current), streak
 
 
 class GradingQueue:
@@ -82,6 +101,43 @@ class GradingQueue:
         for answer_id in owed:
             if answer_id not in self._running:
                 self.submit(answer_id)
+
+    async def regrade(self, answer: q.AnswerRow) -> bool:
+        """Grade an answer once more, on its owner's request; False if already used."""
+        async with self.engine.db.write() as conn:
+            done = await conn.execute(
+                answers.update()
+                .where(answers.c.id == answer.id, sa.not_(answers.c.regrade_used))
+                .values(regrade_used=True, status="pending")
+            )
+        if done.rowcount:
+            self.submit(answer.id)
+        return bool(done.rowcount)
+
+    async def override(self, answer: q.AnswerRow, score: int, by: str) -> Points | None:
+        """An admin's score replaces the grader's; points follow; who and when are kept."""
+        async with self.engine.db.write() as conn:
+            daily = (
+                await q.get_daily(conn, answer.workspace_id, answer.daily_id)
+                if answer.daily_id
+                else None
+            )
+            points, _ = await _points(conn, answer, daily, score)
+            await conn.execute(
+                answers.update()
+                .where(answers.c.id == answer.id)
+                .values(
+                    score=score,
+                    points=points.total if points else None,
+                    status="graded",
+                    override_by=by,
+                    override_at=self.engine.clock.now(),
+                )
+            )
+            await conn.execute(
+                grades.update().where(grades.c.answer_id == answer.id).values(score=score)
+            )
+        return points
 
     async def drain(self) -> None:
         """Wait for every grading in flight (tests, the console, shutdown)."""
@@ -141,22 +197,7 @@ class GradingQueue:
             current = await q.get_answer(conn, answer.id)
             if current is None or current.text != answer.text or current.status != answer.status:
                 return None  # forgotten, edited or regraded meanwhile: that grading stores its own
-            streak = points = None
-            if answer.kind == "daily" and daily is not None:
-                days = await q.streak_days(
-                    conn,
-                    answer.workspace_id,
-                    answer.channel_id,
-                    answer.user_id,
-                    until=date.fromisoformat(daily.local_date),
-                )
-                streak = fold_streak(days)
-                points = points_for(
-                    grade.score,
-                    answer.answered_at,
-                    daily.posted_at or daily.scheduled_at,
-                    streak.current,
-                )
+            points, streak = await _points(conn, answer, daily, grade.score)
             status = "provisional" if grade.provisional else "graded"
             await q.save_grade(
                 conn,

@@ -70,7 +70,18 @@ class Commands:
         topic = cmd.args.get("topic")
         if topic and topic not in {qq.topic for qq in bank}:
             return [Reply(f"Unknown topic {topic!r}. Topics: {', '.join(sorted(bank.topics))}")]
+        now = self.engine.clock.now()
         async with self.engine.db.read() as conn:
+            used = await q.practice_answers_since(
+                conn, actor.workspace_id, actor.user_id, now - timedelta(days=1)
+            )
+            if used >= self.engine.config.practice_limit:
+                return [
+                    Reply(
+                        f"You have had {used} graded practice answers in the last 24 "
+                        "hours, the daily limit; the daily question still counts."
+                    )
+                ]
             recent = set(
                 await q.answered_questions(
                     conn,
@@ -137,8 +148,25 @@ class Commands:
             feedback = (row.detail or {}).get("feedback", "")
             when = row.answered_at.strftime("%Y-%m-%d")
             extra = f", {row.points} pts" if row.points is not None else ""
-            lines.append(f"- {when} {row.question_id} ({row.kind}): {score}{extra}. {feedback}")
+            lines.append(
+                f"- #{row.id} {when} {row.question_id} ({row.kind}): {score}{extra}. {feedback}"
+            )
         return [Reply("\n".join(lines))]
+
+    async def regrade(self, actor: Actor, channel: ChannelRef, cmd: Command) -> list[Reply]:
+        async with self.engine.db.read() as conn:
+            if "answer" in cmd.args:
+                answer = await q.get_answer(conn, cmd.args["answer"], actor.workspace_id)
+            else:
+                answer = await q.latest_answer(conn, actor.workspace_id, actor.user_id)
+        if answer is None or answer.user_id != actor.user_id:
+            return [Reply("No such answer of yours; `/drill history` lists them with numbers.")]
+        question = self.engine.bank.get(answer.question_id)
+        if question is None or question.type == "mcq":
+            return [Reply("Multiple-choice answers are exact; there is nothing to re-grade.")]
+        if not await self.engine.grading.regrade(answer):
+            return [Reply(f"Answer #{answer.id} was already re-graded once.")]
+        return [Reply(f"Re-grading answer #{answer.id}; the result comes to you privately.")]
 
     async def privacy(self, actor: Actor, channel: ChannelRef, cmd: Command) -> list[Reply]:
         async with self.engine.db.write() as conn:
@@ -247,6 +275,27 @@ class Commands:
         daily = await self.engine.post_now(channel)
         return [] if daily else [Reply("Could not post here.")]
 
+    async def override(self, actor: Actor, channel: ChannelRef, cmd: Command) -> list[Reply]:
+        async with self.engine.db.read() as conn:
+            answer = await q.get_answer(conn, cmd.args["answer"], actor.workspace_id)
+        if answer is None:
+            return [Reply(f"No answer #{cmd.args['answer']} in this workspace.")]
+        points = await self.engine.grading.override(answer, cmd.args["score"], actor.user_id)
+        note = f" ({points.breakdown()})" if points else ""
+        adapter = await self.engine.adapter_for(answer.workspace_id)
+        await adapter.send_private(
+            ChannelRef(answer.workspace_id, answer.channel_id),
+            answer.user_id,
+            f"An admin set the score of your answer #{answer.id} (`{answer.question_id}`) "
+            f"to {cmd.args['score']}/10{note}.",
+        )
+        return [
+            Reply(
+                f"Answer #{answer.id} now scores {cmd.args['score']}/10{note}; "
+                f"recorded as your override."
+            )
+        ]
+
     async def close_now(self, actor: Actor, channel: ChannelRef, cmd: Command) -> list[Reply]:
         closed = await self.engine.close_due(channel, force=True)
         return [] if closed else [Reply("No open daily in this channel.")]
@@ -265,6 +314,8 @@ HANDLERS: dict[str, Handler] = {
     "config": Commands.config,
     "pause": Commands.pause,
     "resume": Commands.resume,
+    "regrade": Commands.regrade,
+    "override": Commands.override,
     "post-now": Commands.post_now,
     "close-now": Commands.close_now,
 }

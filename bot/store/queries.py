@@ -80,6 +80,7 @@ class AnswerRow:
     attempts: int
     score: int | None
     points: int | None
+    regrade_used: bool
 
     @classmethod
     def of(cls, row: sa.Row[Any]) -> AnswerRow:
@@ -191,8 +192,29 @@ async def asked_in_channel(
 # -- answers and grades -------------------------------------------------------------------
 
 
-async def get_answer(conn: AsyncConnection, answer_id: int) -> AnswerRow | None:
-    row = (await conn.execute(sa.select(answers).where(answers.c.id == answer_id))).first()
+async def get_answer(
+    conn: AsyncConnection, answer_id: int, workspace_id: str | None = None
+) -> AnswerRow | None:
+    """An answer by id; with `workspace_id`, only if it belongs to that workspace (every id a
+    user typed is looked up this way, so no workspace reaches another's answers)."""
+    query = sa.select(answers).where(answers.c.id == answer_id)
+    if workspace_id is not None:
+        query = query.where(answers.c.workspace_id == workspace_id)
+    row = (await conn.execute(query)).first()
+    return AnswerRow.of(row) if row else None
+
+
+async def latest_answer(
+    conn: AsyncConnection, workspace_id: str, user_id: str
+) -> AnswerRow | None:
+    row = (
+        await conn.execute(
+            sa.select(answers)
+            .where(answers.c.workspace_id == workspace_id, answers.c.user_id == user_id)
+            .order_by(answers.c.answered_at.desc(), answers.c.id.desc())
+            .limit(1)
+        )
+    ).first()
     return AnswerRow.of(row) if row else None
 
 
@@ -368,6 +390,7 @@ async def history(
 ) -> list[sa.Row[Any]]:
     query = (
         sa.select(
+            answers.c.id,
             answers.c.question_id,
             answers.c.kind,
             answers.c.status,
@@ -399,6 +422,23 @@ async def forget_user(conn: AsyncConnection, workspace_id: str, user_id: str) ->
             table.delete().where(table.c.workspace_id == workspace_id, key == user_id)
         )
     return gone.rowcount
+
+
+async def practice_answers_since(
+    conn: AsyncConnection, workspace_id: str, user_id: str, since: datetime
+) -> int:
+    """Practice and mock answers of a user since `since` (the cost guard's count)."""
+    return int(
+        await conn.scalar(
+            sa.select(sa.func.count()).where(
+                answers.c.workspace_id == workspace_id,
+                answers.c.user_id == user_id,
+                answers.c.kind == "practice",
+                answers.c.answered_at >= since,
+            )
+        )
+        or 0
+    )
 
 
 async def answered_questions(

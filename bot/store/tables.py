@@ -118,6 +118,10 @@ answers = sa.Table(
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("score", sa.Integer, nullable=True),
     sa.Column("points", sa.Integer, nullable=True),
+    # One re-grade on request per answer; an admin override is recorded with who and when.
+    sa.Column("regrade_used", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("override_by", sa.String(64), nullable=True),
+    sa.Column("override_at", UTCDateTime, nullable=True),
     sa.UniqueConstraint("daily_id", "user_id", name="uq_answer_per_daily"),
 )
 sa.Index(

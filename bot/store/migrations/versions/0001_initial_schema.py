@@ -113,6 +113,9 @@ def upgrade() -> None:
     sa.Column('attempts', sa.Integer(), server_default='0', nullable=False),
     sa.Column('score', sa.Integer(), nullable=True),
     sa.Column('points', sa.Integer(), nullable=True),
+    sa.Column('regrade_used', sa.Boolean(), server_default=sa.false(), nullable=False),
+    sa.Column('override_by', sa.String(length=64), nullable=True),
+    sa.Column('override_at', bot.store.tables.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['daily_id'], ['dailies.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('daily_id', 'user_id', name='uq_answer_per_daily')
