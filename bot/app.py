@@ -53,6 +53,7 @@ class App:
         bank = await asyncio.to_thread(load_bank, settings.pack_paths)
         db = Database(settings.database_url)
         await db.migrate()
+        await db.optimize()
         engine = Engine(
             db=db,
             bank=bank,

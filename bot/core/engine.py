@@ -84,6 +84,7 @@ class Engine:
         self._specs: dict[str, CronSpec] = {}
         self._logged_misses: set[tuple[str, str, str, str]] = set()
         self._platforms: dict[str, str] = {}
+        self._maintained_at: datetime | None = None
 
     # -- wiring -----------------------------------------------------------------------------
 
@@ -165,6 +166,13 @@ class Engine:
         await self.close_due()
         await self.grading.retry()
         await self.forget_old_events()
+        await self._daily_maintenance()
+
+    async def _daily_maintenance(self) -> None:
+        now = self.clock.now()
+        if self._maintained_at is None or now - self._maintained_at >= timedelta(days=1):
+            self._maintained_at = now
+            await self.db.optimize()
 
     async def forget_old_events(self) -> None:
         """Idempotency keys are kept for a week: platforms retry within minutes."""

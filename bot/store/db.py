@@ -62,6 +62,15 @@ class Database:
         async with self.engine.begin() as conn:
             await conn.run_sync(_upgrade)
 
+    async def optimize(self) -> None:
+        """Refresh the query planner's statistics (SQLite; PostgreSQL's autovacuum does it).
+
+        Without statistics SQLite may pick a narrower index for a board and scan a whole
+        workspace; the tick runs this daily and start-up runs it once."""
+        if self.is_sqlite:
+            async with self.write() as conn:
+                await conn.exec_driver_sql("ANALYZE")
+
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
         """A write transaction, committed on exit; serialised in-process on SQLite."""

@@ -141,7 +141,8 @@ sa.Index(
     answers.c.user_id,
     answers.c.points,
 )
-sa.Index("ix_answers_user", answers.c.workspace_id, answers.c.user_id, answers.c.answered_at)
+# No (workspace, user) index: SQLite's planner would take it for workspace boards and read the
+# whole workspace from the table; per-user lookups (history, forget-me) are rare and bounded.
 sa.Index("ix_answers_pending", answers.c.status)
 
 grades = sa.Table(

@@ -123,7 +123,6 @@ def upgrade() -> None:
     with op.batch_alter_table('answers', schema=None) as batch_op:
         batch_op.create_index('ix_answers_board', ['workspace_id', 'channel_id', 'kind', 'answered_at', 'user_id', 'points'], unique=False)
         batch_op.create_index('ix_answers_pending', ['status'], unique=False)
-        batch_op.create_index('ix_answers_user', ['workspace_id', 'user_id', 'answered_at'], unique=False)
         batch_op.create_index('ix_answers_ws_board', ['workspace_id', 'kind', 'answered_at', 'user_id', 'points'], unique=False)
 
     op.create_table('grades',
@@ -149,7 +148,6 @@ def downgrade() -> None:
     op.drop_table('grades')
     with op.batch_alter_table('answers', schema=None) as batch_op:
         batch_op.drop_index('ix_answers_ws_board')
-        batch_op.drop_index('ix_answers_user')
         batch_op.drop_index('ix_answers_pending')
         batch_op.drop_index('ix_answers_board')
 
