@@ -52,6 +52,8 @@ DEFAULT_WINDOW = timedelta(hours=24)
 TOP_ANSWERS = 3
 MAX_ANSWER_CHARS = 4000
 EVENT_TTL = timedelta(days=7)
+RECEIVED = "Got your answer; it stays private until the reveal."
+ALREADY_ANSWERED = "You have already answered this question; your first answer counts."
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,7 @@ class Engine:
         self._logged_misses: set[tuple[str, str, str, str]] = set()
         self._platforms: dict[str, str] = {}
         self._maintained_at: datetime | None = None
+        self._known_users: set[tuple[str, str]] = set()
 
     # -- wiring -----------------------------------------------------------------------------
 
@@ -511,41 +514,37 @@ class Engine:
         async with self.db.write() as conn:
             if not await self.record_event(conn, actor, event_key):
                 return []
-            existing = await q.answer_of(conn, daily.id, actor.user_id)
-            if existing is None:
-                result = await conn.execute(
-                    answers.insert().values(
-                        workspace_id=daily.workspace_id,
-                        channel_id=daily.channel_id,
-                        daily_id=daily.id,
-                        user_id=actor.user_id,
-                        question_id=question.id,
-                        kind=kind,
-                        source=source,
-                        text=text,
-                        message_id=message_id,
-                        answered_at=now,
-                        status="pending",
-                    )
+            answer_id = await conn.scalar(
+                self.db.insert_ignore(answers)
+                .values(
+                    workspace_id=daily.workspace_id,
+                    channel_id=daily.channel_id,
+                    daily_id=daily.id,
+                    user_id=actor.user_id,
+                    question_id=question.id,
+                    kind=kind,
+                    source=source,
+                    text=text,
+                    message_id=message_id,
+                    answered_at=now,
+                    status="pending",
                 )
-                answer_id = result.inserted_primary_key[0]
-            elif self._replaces(existing, source, message_id, edited, kind, question):
+                .returning(answers.c.id)
+            )
+            if answer_id is None:
+                existing = await q.answer_of(conn, daily.id, actor.user_id)
+                if existing is None or not self._replaces(
+                    existing, source, message_id, edited, kind, question
+                ):
+                    return [] if source == "thread" else [Reply(ALREADY_ANSWERED)]
                 await conn.execute(
                     answers.update()
                     .where(answers.c.id == existing.id)
                     .values(text=text, edited_at=now, status="pending", score=None, points=None)
                 )
                 answer_id = existing.id
-            else:
-                return (
-                    [Reply("You have already answered this question; your first answer counts.")]
-                    if source != "thread"
-                    else []
-                )
         self.grading.submit(answer_id)
-        if source == "form":
-            return [Reply("Got your answer; it stays private until the reveal.")]
-        return []
+        return [Reply(RECEIVED)] if source == "form" else []
 
     @staticmethod
     def _replaces(
@@ -572,12 +571,20 @@ class Engine:
         )
         if seen.rowcount == 0:
             return False
-        await conn.execute(
-            self.db.insert_ignore(users).values(
-                workspace_id=actor.workspace_id, id=actor.user_id, name=actor.name or actor.user_id
+        if (actor.workspace_id, actor.user_id) not in self._known_users:
+            await conn.execute(
+                self.db.insert_ignore(users).values(
+                    workspace_id=actor.workspace_id,
+                    id=actor.user_id,
+                    name=actor.name or actor.user_id,
+                )
             )
-        )
+            self._known_users.add((actor.workspace_id, actor.user_id))
         return True
+
+    def forget_user(self, workspace_id: str, user_id: str) -> None:
+        """After forget-me: the next event of this user records them afresh."""
+        self._known_users.discard((workspace_id, user_id))
 
     async def start_practice(self, actor: Actor, channel: ChannelRef, question: Question) -> None:
         async with self.db.write() as conn:

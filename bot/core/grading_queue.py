@@ -43,6 +43,7 @@ class _Outcome:
     points: Points | None
     streak: Streak | None
     previous: int | None  # the provisional score this grade replaces, if any
+    feedback_mode: str | None  # the channel's: private or thread
 
 
 def grade_mcq(question: Question, letter: str) -> Grade:
@@ -207,8 +208,14 @@ class GradingQueue:
                 status,
                 grade.graded_at or self.engine.clock.now(),
             )
+            mode = await conn.scalar(
+                sa.select(channels.c.feedback).where(
+                    channels.c.workspace_id == answer.workspace_id,
+                    channels.c.id == answer.channel_id,
+                )
+            )
         previous = answer.score if answer.status == "provisional" else None
-        return _Outcome(grade, points, streak, previous)
+        return _Outcome(grade, points, streak, previous, mode)
 
     async def _tell(
         self, answer: q.AnswerRow, daily: q.DailyRow | None, question: Question, outcome: _Outcome
@@ -228,13 +235,7 @@ class GradingQueue:
                 question, grade, outcome.points, outcome.streak, late=answer.kind == "late"
             )
         ref = ChannelRef(answer.workspace_id, answer.channel_id)
-        async with self.engine.db.read() as conn:
-            mode = await conn.scalar(
-                sa.select(channels.c.feedback).where(
-                    channels.c.workspace_id == answer.workspace_id,
-                    channels.c.id == answer.channel_id,
-                )
-            )
+        mode = outcome.feedback_mode
         thread = daily.message_id if daily else None
         try:
             adapter = await self.engine.adapter_for(answer.workspace_id)

@@ -188,6 +188,7 @@ class Commands:
             ]
         async with self.engine.db.write() as conn:
             gone = await q.forget_user(conn, actor.workspace_id, actor.user_id)
+        self.engine.forget_user(actor.workspace_id, actor.user_id)
         return [
             Reply(
                 f"Done: {gone} answer(s) and everything about you in this workspace "

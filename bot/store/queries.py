@@ -13,6 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.core.streaks import Day
@@ -204,9 +205,7 @@ async def get_answer(
     return AnswerRow.of(row) if row else None
 
 
-async def latest_answer(
-    conn: AsyncConnection, workspace_id: str, user_id: str
-) -> AnswerRow | None:
+async def latest_answer(conn: AsyncConnection, workspace_id: str, user_id: str) -> AnswerRow | None:
     row = (
         await conn.execute(
             sa.select(answers)
@@ -292,22 +291,26 @@ async def save_grade(
     graded_at: datetime,
 ) -> None:
     """Store the grade (replacing an earlier one) and copy score and points to the answer."""
-    await conn.execute(grades.delete().where(grades.c.answer_id == answer.id))
+    values = {
+        "answer_id": answer.id,
+        "workspace_id": answer.workspace_id,
+        "score": detail["score"],
+        "grader": detail["grader"],
+        "grader_version": detail["grader_version"],
+        "model": detail["model"],
+        "prompt_version": detail["prompt_version"],
+        "tokens_in": detail["tokens_in"],
+        "tokens_out": detail["tokens_out"],
+        "flagged": detail["flagged"],
+        "provisional": detail["provisional"],
+        "detail": detail,
+        "graded_at": graded_at,
+    }
+    insert = (sqlite if conn.dialect.name == "sqlite" else postgresql).insert(grades).values(values)
     await conn.execute(
-        grades.insert().values(
-            answer_id=answer.id,
-            workspace_id=answer.workspace_id,
-            score=detail["score"],
-            grader=detail["grader"],
-            grader_version=detail["grader_version"],
-            model=detail["model"],
-            prompt_version=detail["prompt_version"],
-            tokens_in=detail["tokens_in"],
-            tokens_out=detail["tokens_out"],
-            flagged=detail["flagged"],
-            provisional=detail["provisional"],
-            detail=detail,
-            graded_at=graded_at,
+        insert.on_conflict_do_update(
+            index_elements=[grades.c.answer_id],
+            set_={k: insert.excluded[k] for k in values if k != "answer_id"},
         )
     )
     await conn.execute(
