@@ -22,6 +22,7 @@ class RecordingAdapter:
     thread: list[tuple[str, str]] = field(default_factory=list)  # (thread, text)
     reactions: list[tuple[str, str]] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
+    files: list[tuple[str, str, bytes]] = field(default_factory=list)  # (user, name, bytes)
     unavailable: set[str] = field(default_factory=set)
     sent_keys: dict[str, str] = field(default_factory=dict)  # post key -> message id
     fail_next_post: bool = False
@@ -56,6 +57,11 @@ class RecordingAdapter:
 
     async def notify_admins(self, channel: ChannelRef, text: str) -> None:
         self.notices.append(text)
+
+    async def upload_file(
+        self, channel: ChannelRef, user_id: str, filename: str, data: bytes, title: str
+    ) -> None:
+        self.files.append((user_id, filename, data))
 
 
 class FlakyGrader:

@@ -17,6 +17,7 @@ import stat
 import sys
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 from zoneinfo import ZoneInfo
 
@@ -35,9 +36,12 @@ FIRST_USER = "you"
 class ConsoleAdapter:
     platform = "console"
 
-    def __init__(self, out: TextIO | None = None, tz: ZoneInfo | None = None) -> None:
+    def __init__(
+        self, out: TextIO | None = None, tz: ZoneInfo | None = None, files: Path | None = None
+    ) -> None:
         self.out = out or sys.stdout
         self.tz = tz or ZoneInfo("UTC")
+        self.files = files or Path("data") / "files"
 
     def show(self, text: str) -> None:
         self.out.write(text.rstrip() + "\n\n")
@@ -72,6 +76,18 @@ class ConsoleAdapter:
 
     async def notify_admins(self, channel: ChannelRef, text: str) -> None:
         self.show(f"[admin notice] {text}")
+
+    async def upload_file(
+        self, channel: ChannelRef, user_id: str, filename: str, data: bytes, title: str
+    ) -> None:
+        path = self.files / filename
+        await asyncio.to_thread(_write, path, data)
+        self.show(f"[to {user_id}] {title}: saved to {path}")
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
 
 
 class ConsoleSession:

@@ -91,6 +91,33 @@ def _override(args: list[str]) -> dict[str, Any]:
     return {"answer": int(args[0].lstrip("#")), "score": score}
 
 
+MOCK_WORDS = ("hint", "skip", "stop", "resume", "again")
+MOCK_MAX = 10
+
+
+def _mock(args: list[str]) -> dict[str, Any]:
+    """`mock [topic] [n] [difficulty]` (any order; `n=5` too), or a session word."""
+    words = [a.lower() for a in args]
+    if words and words[0] in MOCK_WORDS:
+        if len(words) > 1:
+            raise UsageError(f"`mock {words[0]}` takes nothing more")
+        return {"action": words[0]}
+    result: dict[str, Any] = {"count": 5}
+    for word in words:
+        number = word.removeprefix("n=")
+        if number.isdigit():
+            result["count"] = int(number)
+        elif word in ("easy", "medium", "hard"):
+            result["difficulty"] = word
+        elif "topic" not in result and "=" not in word:
+            result["topic"] = word
+        else:
+            raise UsageError(f"unexpected {word!r}")
+    if not 1 <= result["count"] <= MOCK_MAX:
+        raise UsageError(f"a mock interview has 1 to {MOCK_MAX} questions")
+    return result
+
+
 def _forget(args: list[str]) -> dict[str, Any]:
     if args not in ([], ["confirm"]):
         raise UsageError("`forget-me` takes only the word `confirm`")
@@ -175,6 +202,25 @@ SPECS: dict[str, Spec] = {
         "top 10 and your rank",
         False,
         _leaderboard,
+    ),
+    "mock": Spec(
+        "/drill mock [topic] [n=5] [easy|medium|hard]  (then: hint, skip, stop, resume; "
+        "`/drill mock again` repeats the last set)",
+        "a mock interview in DM, with follow-ups and a scorecard",
+        False,
+        _mock,
+    ),
+    "stats": Spec(
+        "/drill stats",
+        "your mastery per topic, reviews due, and a chart",
+        False,
+        _no_args("stats"),
+    ),
+    "export": Spec(
+        "/drill export",
+        "all your data in this workspace, as a JSON file",
+        False,
+        _no_args("export"),
     ),
     "history": Spec(
         "/drill history", "your recent answers, scores and feedback", False, _no_args("history")

@@ -24,7 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.clock import Clock
 from bot.core import render
+from bot.core.coach import Coach, OfflineCoach
 from bot.core.grading_queue import GradingQueue
+from bot.core.mock import MockInterviews
 from bot.core.picker import Asked, pick_question
 from bot.core.ports import Adapter, ChannelUnavailable
 from bot.core.streaks import Streak, fold_streak
@@ -75,6 +77,7 @@ class Engine:
         grader: Grader,
         clock: Clock,
         fallback: Grader | None = None,
+        coach: Coach | None = None,
         config: EngineConfig | None = None,
     ) -> None:
         self.db = db
@@ -82,6 +85,7 @@ class Engine:
         self.clock = clock
         self.config = config or EngineConfig()
         self.adapters: dict[str, Adapter] = {}
+        self.mock = MockInterviews(self, coach or OfflineCoach())
         self.grading = GradingQueue(self, grader, fallback, self.config.grading_concurrency)
         self._specs: dict[str, CronSpec] = {}
         self._logged_misses: set[tuple[str, str, str, str]] = set()
@@ -435,8 +439,15 @@ class Engine:
     async def on_loose_message(
         self, *, event_key: str, actor: Actor, channel: ChannelRef, text: str
     ) -> list[Reply]:
-        """A plain message outside a thread (the console, a DM): it answers the user's practice
-        question if one is waiting, else the channel's most recent open daily."""
+        """A plain message outside a thread (the console, a DM): it goes to the user's active
+        mock interview, else answers their practice question if one is waiting, else the
+        channel's most recent open daily."""
+        session = await self.mock.current(actor)
+        if self.mock.wants(session, text):
+            assert session is not None
+            return await self.mock.handle(
+                event_key=event_key, actor=actor, session=session, text=text
+            )
         async with self.db.read() as conn:
             pending = (
                 await conn.execute(
@@ -469,7 +480,7 @@ class Engine:
             event_key=event_key, actor=actor, daily=current[-1], text=text, source="line"
         )
 
-    def _check_text(self, question: Question, text: str) -> tuple[str, list[Reply]]:
+    def check_text(self, question: Question, text: str) -> tuple[str, list[Reply]]:
         """Normalise an answer; MCQs take a letter. Returns (text, refusal replies)."""
         text = text.strip()
         if len(text) > MAX_ANSWER_CHARS:
@@ -505,7 +516,7 @@ class Engine:
         question = self.bank.get(daily.question_id)
         if question is None:
             return []
-        text, refusal = self._check_text(question, text)
+        text, refusal = self.check_text(question, text)
         if refusal:
             # In a thread a non-answer to an MCQ is discussion; elsewhere the user is told.
             return [] if source == "thread" and question.type == "mcq" else refusal
@@ -610,7 +621,7 @@ class Engine:
         question = self.bank.get(row.question_id)
         if question is None:
             return [Reply("That practice question is no longer in the bank.")]
-        text, refusal = self._check_text(question, text)
+        text, refusal = self.check_text(question, text)
         if refusal:
             return refusal
         async with self.db.write() as conn:

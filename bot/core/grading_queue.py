@@ -23,10 +23,11 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.core import render
+from bot.core.reviews import record_review
 from bot.core.streaks import Points, Streak, fold_streak, points_for
 from bot.core.types import ChannelRef
 from bot.grading.base import Grade, Grader, GradeRequest
-from bot.packs import Question
+from bot.packs import KeyPoint, Question
 from bot.store import queries as q
 from bot.store.tables import answers, channels, grades
 
@@ -145,7 +146,23 @@ class GradingQueue:
         while self._running:
             await asyncio.gather(*list(self._running.values()), return_exceptions=True)
 
-    async def _grade(self, answer_id: int) -> None:
+    async def grade_now(
+        self, answer_id: int, key_points: tuple[KeyPoint, ...] = (), cap: int | None = None
+    ) -> _Outcome | None:
+        """Grade at once and return the outcome instead of telling the user (mock interviews
+        need the score to decide what comes next). `key_points` narrows the rubric (a
+        follow-up is graded on what the first answer missed); `cap` limits the score (after a
+        hint). None when grading failed: the answer stays stored and the tick retries it."""
+        return await self._grade(answer_id, key_points=key_points, cap=cap, tell=False)
+
+    async def _grade(
+        self,
+        answer_id: int,
+        *,
+        key_points: tuple[KeyPoint, ...] = (),
+        cap: int | None = None,
+        tell: bool = True,
+    ) -> _Outcome | None:
         async with self.engine.db.read() as conn:
             answer = await q.get_answer(conn, answer_id)
             daily = (
@@ -154,23 +171,28 @@ class GradingQueue:
                 else None
             )
         if answer is None or answer.status == "graded":
-            return
+            return None
         question = self.engine.bank.get(answer.question_id)
         if question is None:
             _log.error("answer %s refers to unknown question %s", answer.id, answer.question_id)
-            return
-        grade = await self._run(question, answer)
+            return None
+        grade = await self._run(question, answer, key_points)
         if grade is None:
-            return
-        grade = grade.model_copy(update={"graded_at": self.engine.clock.now()})
-        outcome = await self._store(answer, daily, grade)
-        if outcome is not None:
+            return None
+        update: dict[str, object] = {"graded_at": self.engine.clock.now()}
+        if cap is not None and grade.score > cap:
+            update["score"] = cap
+        outcome = await self._store(answer, daily, grade.model_copy(update=update))
+        if outcome is not None and tell:
             await self._tell(answer, daily, question, outcome)
+        return outcome
 
-    async def _run(self, question: Question, answer: q.AnswerRow) -> Grade | None:
+    async def _run(
+        self, question: Question, answer: q.AnswerRow, key_points: tuple[KeyPoint, ...]
+    ) -> Grade | None:
         if question.type == "mcq":
             return grade_mcq(question, answer.text)
-        request = GradeRequest(question=question, answer=answer.text)
+        request = GradeRequest(question=question, answer=answer.text, key_points=key_points)
         try:
             async with self._limit:
                 return await self.grader.grade(request)
@@ -208,6 +230,15 @@ class GradingQueue:
                 status,
                 grade.graded_at or self.engine.clock.now(),
             )
+            if status == "graded":
+                await record_review(
+                    conn,
+                    answer.workspace_id,
+                    answer.user_id,
+                    answer.question_id,
+                    grade.score,
+                    self.engine.clock.now(),
+                )
             mode = await conn.scalar(
                 sa.select(channels.c.feedback).where(
                     channels.c.workspace_id == answer.workspace_id,

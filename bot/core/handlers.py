@@ -6,7 +6,8 @@ cannot hide subcommands and a Slack command is visible to everyone.
 
 from __future__ import annotations
 
-import random
+import asyncio
+import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,10 +16,16 @@ from zoneinfo import ZoneInfo
 from bot.core import render
 from bot.core.commands import SPECS, Command, UsageError, parse, usage
 from bot.core.engine import DEFAULT_CRON, Engine
+from bot.core.planner import plan_questions, topic_mastery
+from bot.core.reviews import due_questions
 from bot.core.types import Actor, ChannelRef, Reply
 from bot.store import queries as q
 from bot.store.tables import users
 
+LIMIT_REACHED = (
+    "You have had {limit} graded practice answers in the last 24 hours, the daily limit; "
+    "the daily question still counts."
+)
 Handler = Callable[["Commands", Actor, ChannelRef, Command], Awaitable[list[Reply]]]
 
 
@@ -65,40 +72,126 @@ class Commands:
     async def help(self, actor: Actor, channel: ChannelRef, cmd: Command) -> list[Reply]:
         return [Reply(usage(cmd.args.get("topic")))]
 
-    async def practice(self, actor: Actor, channel: ChannelRef, cmd: Command) -> list[Reply]:
-        bank = self.engine.bank
-        topic = cmd.args.get("topic")
-        if topic and topic not in {qq.topic for qq in bank}:
-            return [Reply(f"Unknown topic {topic!r}. Topics: {', '.join(sorted(bank.topics))}")]
-        now = self.engine.clock.now()
+    async def _quota_left(self, actor: Actor) -> int:
+        """Graded practice/mock answers the cost guard still allows in the next 24 hours."""
+        since = self.engine.clock.now() - timedelta(days=1)
         async with self.engine.db.read() as conn:
-            used = await q.practice_answers_since(
-                conn, actor.workspace_id, actor.user_id, now - timedelta(days=1)
+            used = await q.practice_answers_since(conn, actor.workspace_id, actor.user_id, since)
+        return max(0, self.engine.config.practice_limit - used)
+
+    def _unknown_topic(self, topic: str | None) -> list[Reply]:
+        topics = {question.topic for question in self.engine.bank}
+        if topic is None or topic in topics:
+            return []
+        return [Reply(f"Unknown topic {topic!r}. Topics: {', '.join(sorted(topics))}")]
+
+    async def practice(self, actor: Actor, channel: ChannelRef, cmd: Command) -> list[Reply]:
+        """Due reviews first, then a new question from the user's weakest topic."""
+        topic = cmd.args.get("topic")
+        if refused := self._unknown_topic(topic):
+            return refused
+        if not await self._quota_left(actor):
+            return [Reply(LIMIT_REACHED.format(limit=self.engine.config.practice_limit))]
+        async with self.engine.db.read() as conn:
+            planned = await plan_questions(
+                conn,
+                self.engine.bank,
+                workspace_id=actor.workspace_id,
+                user_id=actor.user_id,
+                now=self.engine.clock.now(),
+                count=1,
+                topic=topic,
+                open_only=False,
             )
-            if used >= self.engine.config.practice_limit:
-                return [
-                    Reply(
-                        f"You have had {used} graded practice answers in the last 24 "
-                        "hours, the daily limit; the daily question still counts."
-                    )
-                ]
-            recent = set(
-                await q.answered_questions(
-                    conn,
-                    actor.workspace_id,
-                    actor.user_id,
-                    self.engine.clock.now() - timedelta(days=30),
-                )
-            )
-        pool = [qq for qq in bank if (not topic or qq.topic == topic)]
-        fresh = [qq for qq in pool if qq.id not in recent] or pool
-        question = random.choice(fresh)
+        if not planned:
+            return [Reply("No question fits; try another topic.")]
+        question = planned[0]
         await self.engine.start_practice(actor, channel, question)
         return [
             Reply(
                 f"Practice [{question.topic} · {question.difficulty}]\n"
                 f"{render.question_text(question)}\n"
                 f"{render.how_to_answer(question, console=True)}"
+            )
+        ]
+
+    async def mock(self, actor: Actor, channel: ChannelRef, cmd: Command) -> list[Reply]:
+        action = cmd.args.get("action")
+        if action in ("hint", "skip", "stop", "resume"):
+            return await self.engine.mock.command(actor, action)
+        if refused := self._unknown_topic(cmd.args.get("topic")):
+            return refused
+        left = await self._quota_left(actor)
+        if not left:
+            return [Reply(LIMIT_REACHED.format(limit=self.engine.config.practice_limit))]
+        return await self.engine.mock.start(
+            actor,
+            channel,
+            topic=cmd.args.get("topic"),
+            count=min(cmd.args.get("count", 5), left),
+            difficulty=cmd.args.get("difficulty"),
+            again=action == "again",
+        )
+
+    async def stats(self, actor: Actor, channel: ChannelRef, cmd: Command) -> list[Reply]:
+        now = self.engine.clock.now()
+        async with self.engine.db.read() as conn:
+            mastery = await topic_mastery(conn, self.engine.bank, actor.workspace_id, actor.user_id)
+            due = len(await due_questions(conn, actor.workspace_id, actor.user_id, now))
+            times = await q.activity(
+                conn, actor.workspace_id, actor.user_id, now - timedelta(days=30)
+            )
+            tz = ZoneInfo(
+                await q.workspace_timezone(conn, actor.workspace_id)
+                or self.engine.config.default_timezone
+            )
+        lines = [f"Your stats: {due} review(s) due now."]
+        lines += [
+            f"  {topic}: {mean:.1f}/10 over {n} question(s)"
+            for topic, (mean, n) in sorted(mastery.items(), key=lambda kv: kv[1][0])
+        ]
+        if not mastery:
+            lines.append("  No graded answers yet: try `/drill practice` or `/drill mock`.")
+        today = now.astimezone(tz).date()
+        per_day = {today - timedelta(days=i): 0 for i in range(29, -1, -1)}
+        for when in times:
+            day = when.astimezone(tz).date()
+            if day in per_day:
+                per_day[day] += 1
+        try:
+            from bot.core.chart import stats_png
+
+            png = await asyncio.to_thread(stats_png, mastery, sorted(per_day.items()))
+        except ImportError:
+            lines.append("(Install matplotlib for the chart.)")
+        else:
+            adapter = await self.engine.adapter_for(actor.workspace_id)
+            await adapter.upload_file(
+                channel,
+                actor.user_id,
+                f"drillbot-stats-{actor.user_id}-{today}.png",
+                png,
+                "Your drillbot stats",
+            )
+        return [Reply("\n".join(lines))]
+
+    async def export(self, actor: Actor, channel: ChannelRef, cmd: Command) -> list[Reply]:
+        async with self.engine.db.read() as conn:
+            data = await q.user_export(conn, actor.workspace_id, actor.user_id)
+        body = json.dumps(data, indent=2, sort_keys=True).encode()
+        adapter = await self.engine.adapter_for(actor.workspace_id)
+        await adapter.upload_file(
+            channel,
+            actor.user_id,
+            f"drillbot-export-{actor.user_id}.json",
+            body,
+            "Your drillbot data",
+        )
+        return [
+            Reply(
+                f"Your data: {len(data['answers'])} answer(s), "
+                f"{len(data['reviews'])} review card(s), "
+                f"{len(data['mock_sessions'])} mock interview(s)."
             )
         ]
 
@@ -316,6 +409,9 @@ HANDLERS: dict[str, Handler] = {
     "pause": Commands.pause,
     "resume": Commands.resume,
     "regrade": Commands.regrade,
+    "mock": Commands.mock,
+    "stats": Commands.stats,
+    "export": Commands.export,
     "override": Commands.override,
     "post-now": Commands.post_now,
     "close-now": Commands.close_now,

@@ -48,6 +48,13 @@ class Adapter(Protocol):
 
     async def notify_admins(self, channel: ChannelRef, text: str) -> None: ...
 
+    async def upload_file(
+        self, channel: ChannelRef, user_id: str, filename: str, data: bytes, title: str
+    ) -> None:
+        """Give one user a file (Slack files_upload_v2 in DM, Discord attachment, a path on
+        the console)."""
+        ...
+
 
 class Service(Protocol):
     """A running platform connection: the adapter the engine calls, plus its life cycle."""

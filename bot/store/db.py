@@ -37,6 +37,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def upsert(conn: AsyncConnection, table: Table, values: dict[str, Any], keys: list[str]) -> Insert:
+    """INSERT that updates every non-key column of an existing row with the same keys."""
+    dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
+    insert = dialect.insert(table).values(values)
+    return insert.on_conflict_do_update(
+        index_elements=[table.c[k] for k in keys],
+        set_={k: insert.excluded[k] for k in values if k not in keys},
+    )
+
+
 def _upgrade(connection: Connection) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))

@@ -13,11 +13,22 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.core.streaks import Day
-from bot.store.tables import answers, channels, dailies, grades, practice, users, workspaces
+from bot.store.db import upsert
+from bot.store.tables import (
+    answers,
+    channels,
+    dailies,
+    grades,
+    mock_items,
+    mock_sessions,
+    practice,
+    reviews,
+    users,
+    workspaces,
+)
 
 
 @dataclass(frozen=True)
@@ -306,13 +317,7 @@ async def save_grade(
         "detail": detail,
         "graded_at": graded_at,
     }
-    insert = (sqlite if conn.dialect.name == "sqlite" else postgresql).insert(grades).values(values)
-    await conn.execute(
-        insert.on_conflict_do_update(
-            index_elements=[grades.c.answer_id],
-            set_={k: insert.excluded[k] for k in values if k != "answer_id"},
-        )
-    )
+    await conn.execute(upsert(conn, grades, values, ["answer_id"]))
     await conn.execute(
         answers.update()
         .where(answers.c.id == answer.id)
@@ -415,12 +420,20 @@ async def forget_user(conn: AsyncConnection, workspace_id: str, user_id: str) ->
     answer_ids = sa.select(answers.c.id).where(
         answers.c.workspace_id == workspace_id, answers.c.user_id == user_id
     )
+    sessions = sa.select(mock_sessions.c.id).where(
+        mock_sessions.c.workspace_id == workspace_id, mock_sessions.c.user_id == user_id
+    )
     await conn.execute(grades.delete().where(grades.c.answer_id.in_(answer_ids)))
+    await conn.execute(mock_items.delete().where(mock_items.c.session_id.in_(sessions)))
     gone = await conn.execute(
         answers.delete().where(answers.c.workspace_id == workspace_id, answers.c.user_id == user_id)
     )
-    for table in (users, practice):
-        key = table.c.id if table is users else table.c.user_id
+    for table, key in (
+        (users, users.c.id),
+        (practice, practice.c.user_id),
+        (reviews, reviews.c.user_id),
+        (mock_sessions, mock_sessions.c.user_id),
+    ):
         await conn.execute(
             table.delete().where(table.c.workspace_id == workspace_id, key == user_id)
         )
@@ -451,6 +464,65 @@ async def answered_questions(
         sa.select(answers.c.question_id)
         .distinct()
         .where(
+            answers.c.workspace_id == workspace_id,
+            answers.c.user_id == user_id,
+            answers.c.answered_at >= since,
+        )
+    )
+    return list(rows.scalars())
+
+
+async def user_export(conn: AsyncConnection, workspace_id: str, user_id: str) -> dict[str, Any]:
+    """Every row about one user in one workspace, as plain JSON-able data."""
+
+    def rows(result: Any) -> list[dict[str, Any]]:
+        return [
+            {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in r._mapping.items()}
+            for r in result
+        ]
+
+    mine = (answers.c.workspace_id == workspace_id, answers.c.user_id == user_id)
+    sessions = sa.select(mock_sessions.c.id).where(
+        mock_sessions.c.workspace_id == workspace_id, mock_sessions.c.user_id == user_id
+    )
+    return {
+        "workspace_id": workspace_id,
+        "user_id": user_id,
+        "profile": rows(
+            await conn.execute(
+                sa.select(users).where(users.c.workspace_id == workspace_id, users.c.id == user_id)
+            )
+        ),
+        "answers": rows(
+            await conn.execute(
+                sa.select(answers, grades.c.detail.label("grade"))
+                .join(grades, grades.c.answer_id == answers.c.id, isouter=True)
+                .where(*mine)
+                .order_by(answers.c.id)
+            )
+        ),
+        "reviews": rows(
+            await conn.execute(
+                sa.select(reviews).where(
+                    reviews.c.workspace_id == workspace_id, reviews.c.user_id == user_id
+                )
+            )
+        ),
+        "mock_sessions": rows(
+            await conn.execute(sa.select(mock_sessions).where(mock_sessions.c.id.in_(sessions)))
+        ),
+        "mock_items": rows(
+            await conn.execute(sa.select(mock_items).where(mock_items.c.session_id.in_(sessions)))
+        ),
+    }
+
+
+async def activity(
+    conn: AsyncConnection, workspace_id: str, user_id: str, since: datetime
+) -> list[datetime]:
+    """When the user answered anything since `since` (for the activity chart)."""
+    rows = await conn.execute(
+        sa.select(answers.c.answered_at).where(
             answers.c.workspace_id == workspace_id,
             answers.c.user_id == user_id,
             answers.c.answered_at >= since,

@@ -202,3 +202,55 @@ practice = sa.Table(
     sa.Column("question_id", sa.String(80), nullable=False),
     sa.Column("started_at", UTCDateTime, nullable=False),
 )
+
+# Spaced repetition: one FSRS card per user and question (the card's state as JSON).
+reviews = sa.Table(
+    "reviews",
+    metadata,
+    sa.Column("workspace_id", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.String(64), primary_key=True),
+    sa.Column("question_id", sa.String(80), primary_key=True),
+    sa.Column("card", sa.JSON, nullable=False),
+    sa.Column("due", UTCDateTime, nullable=False),
+    sa.Column("last_score", sa.Integer, nullable=False),
+    sa.Column("reviewed_at", UTCDateTime, nullable=False),
+)
+sa.Index("ix_reviews_due", reviews.c.workspace_id, reviews.c.user_id, reviews.c.due)
+
+# A mock interview: the questions planned, where the user is, and what happened to each.
+mock_sessions = sa.Table(
+    "mock_sessions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("workspace_id", sa.String(64), nullable=False),
+    sa.Column("user_id", sa.String(64), nullable=False),
+    sa.Column("channel_id", sa.String(64), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),  # active | paused | finished
+    sa.Column("question_ids", sa.JSON, nullable=False),
+    sa.Column("position", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("follow_up", sa.Text, nullable=True),  # asked and awaiting an answer
+    sa.Column("hinted", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("active_at", UTCDateTime, nullable=False),
+)
+sa.Index(
+    "ix_mock_user", mock_sessions.c.workspace_id, mock_sessions.c.user_id, mock_sessions.c.state
+)
+
+mock_items = sa.Table(
+    "mock_items",
+    metadata,
+    sa.Column(
+        "session_id",
+        sa.Integer,
+        sa.ForeignKey("mock_sessions.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("position", sa.Integer, primary_key=True),
+    sa.Column("question_id", sa.String(80), nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=False),  # answered | skipped
+    sa.Column("score", sa.Integer, nullable=True),
+    sa.Column("follow_up_score", sa.Integer, nullable=True),
+    sa.Column("hinted", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("missed", sa.JSON, nullable=False),
+)

@@ -1,0 +1,205 @@
+"""Mock interviews, spaced repetition, stats and export, through the engine."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import struct
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from bot.clock import ManualClock
+from bot.core.engine import Engine
+from bot.core.handlers import Commands
+from bot.core.reviews import SCHEDULER, rating
+from bot.core.types import Actor, ChannelRef, Reply
+from bot.grading.offline import OfflineGrader
+from bot.store.tables import answers, mock_sessions, reviews
+from tests.fakes import FixedGrader, RecordingAdapter
+
+WS = "T1"
+DM = ChannelRef(WS, "D-alice")
+ALICE = Actor(WS, "alice", "Alice")
+BOB = Actor(WS, "bob", "Bob")
+
+
+class Chat:
+    """One user typing in a DM: commands and plain lines, each with a fresh event key."""
+
+    def __init__(self, engine: Engine, actor: Actor, channel: ChannelRef = DM) -> None:
+        self.engine, self.actor, self.channel = engine, actor, channel
+        self.commands = Commands(engine)
+        self.n = 0
+
+    def _key(self) -> str:
+        self.n += 1
+        return f"{self.actor.user_id}-{self.n}"
+
+    async def cmd(self, text: str) -> str:
+        replies = await self.commands.handle(
+            event_key=self._key(), actor=self.actor, channel=self.channel, text=text
+        )
+        return "\n".join(r.text for r in replies)
+
+    async def say(self, text: str) -> str:
+        replies: list[Reply] = await self.engine.on_loose_message(
+            event_key=self._key(), actor=self.actor, channel=self.channel, text=text
+        )
+        await self.engine.drain()
+        return "\n".join(r.text for r in replies)
+
+
+async def start(engine: Engine, *args: str) -> Chat:
+    await engine.ensure_workspace(WS, "test")
+    chat = Chat(engine, ALICE)
+    out = await chat.cmd("mock " + " ".join(args))
+    assert "Question 1/" in out, out
+    return chat
+
+
+async def session_row(engine: Engine) -> sa.Row:
+    async with engine.db.read() as conn:
+        return (await conn.execute(sa.select(mock_sessions).order_by(mock_sessions.c.id))).all()[-1]
+
+
+async def test_full_session_with_follow_up_hint_skip_and_scorecard(engine: Engine) -> None:
+    grader = FixedGrader(5)
+    engine.grading.grader = grader
+    chat = await start(engine, "statistics", "3")
+    out = await chat.say("a partial answer that covers some of the ground")
+    assert "5/10" in out and "Follow-up:" in out  # partial -> one follow-up from the pack
+    grader.score = 9
+    out = await chat.say("the deeper answer to the follow-up question")
+    assert "9/10" in out and "Question 2/3" in out
+    hint = await chat.say("hint")
+    assert hint.startswith("Hint:") and "at most 7" in hint
+    out = await chat.say("an answer after a hint that would have scored high")
+    assert "7/10" in out and "Question 3/3" in out  # capped by the hint, no follow-up at 7
+    out = await chat.say("skip")
+    assert "Skipped." in out and "scorecard (3 of 3" in out
+    assert "follow-up 9/10" in out and "(hint)" in out and "skipped" in out
+    assert "`/drill mock again`" in out
+    assert (await session_row(engine)).state == "finished"
+    assert "No question is open" in await chat.say("a line after the session")
+
+
+async def test_commands_in_every_state(engine: Engine, clock: ManualClock) -> None:
+    await engine.ensure_workspace(WS, "test")
+    chat = Chat(engine, ALICE)
+    for word in ("hint", "skip", "stop", "resume"):  # no session
+        assert "No mock interview in progress" in await chat.cmd(f"mock {word}")
+    await chat.cmd("mock 2")
+    assert "in progress" in await chat.cmd("mock")  # active: no second session
+    assert "Resuming" in await chat.cmd("mock resume")  # active: resume re-asks
+    clock.advance(timedelta(minutes=31))
+    assert "No question is open" in await chat.say("typed long after, to the channel")
+    assert (await session_row(engine)).state == "paused"
+    assert "in progress" in await chat.cmd("mock")  # paused: no second session either
+    out = await chat.say("resume")
+    assert "Resuming" in out and "Question 1/2" in out
+    assert "Skipped." in await chat.cmd("mock skip")
+    assert "scorecard (1 of 2" in await chat.cmd("mock stop")
+    assert "No mock interview in progress" in await chat.cmd("mock stop")
+    assert "Question 1/2" in await chat.cmd("mock again")
+
+
+async def test_session_survives_a_restart(engine: Engine, adapter: RecordingAdapter) -> None:
+    chat = await start(engine, "2")
+    await chat.say("a first answer to question one with words")
+    position = (await session_row(engine)).position
+    reborn = Engine(db=engine.db, bank=engine.bank, grader=OfflineGrader(), clock=engine.clock)
+    reborn.attach(adapter)
+    out = await Chat(reborn, ALICE).say("resume")
+    assert f"Question {position + 1}/2" in out or "Follow-up:" in out
+
+
+async def test_two_users_never_share_state(engine: Engine) -> None:
+    engine.grading.grader = FixedGrader(8)
+    await engine.ensure_workspace(WS, "test")
+    alice, bob = Chat(engine, ALICE), Chat(engine, BOB, ChannelRef(WS, "D-bob"))
+    await asyncio.gather(alice.cmd("mock 2"), bob.cmd("mock 3"))
+    a, b = await asyncio.gather(alice.say("alice answers one"), bob.say("bob answers one"))
+    assert "Question 2/2" in a and "Question 2/3" in b
+    assert "scorecard (1 of 2" in await alice.say("stop")
+    assert "Question 3/3" in await bob.say("bob answers two")
+
+
+async def test_fsrs_schedules_weak_questions_back_first(engine: Engine, clock: ManualClock) -> None:
+    engine.grading.grader = FixedGrader(2)
+    chat = await start(engine, "coding", "1")
+    out = await chat.say("a weak answer to the coding question")
+    qid = out.split("`")[1]
+    async with engine.db.read() as conn:
+        card = (await conn.execute(sa.select(reviews))).one()
+    assert card.question_id == qid and card.last_score == 2
+    assert card.due == clock.now() + timedelta(days=1)  # Again: back tomorrow
+    assert "1 review(s) due" not in await chat.cmd("stats")
+    clock.advance(timedelta(days=1, minutes=1))
+    assert "1 review(s) due now" in await chat.cmd("stats")
+    practice = await chat.cmd("practice")
+    assert engine.bank.get(qid).prompt in practice  # the due review comes first
+
+
+def test_score_to_rating() -> None:
+    assert [rating(s).name for s in (0, 3, 4, 6, 7, 8, 9, 10)] == [
+        "Again",
+        "Again",
+        "Hard",
+        "Hard",
+        "Good",
+        "Good",
+        "Easy",
+        "Easy",
+    ]
+    assert SCHEDULER.enable_fuzzing is False
+
+
+async def test_stats_png_and_export_only_own_rows(
+    engine: Engine, adapter: RecordingAdapter
+) -> None:
+    engine.grading.grader = FixedGrader(8)
+    chat = await start(engine, "llm", "1")
+    await chat.say("my answer about the llm question")
+    other = Chat(engine, Actor("T2", "alice", "Alice elsewhere"), ChannelRef("T2", "D"))
+    await engine.ensure_workspace("T2", "test")
+    await other.cmd("mock 1")
+    await other.say("an answer in another workspace")
+    out = await chat.cmd("stats")
+    assert "llm: 8.0/10 over 1 question(s)" in out
+    user, name, png = adapter.files[-1]
+    assert user == "alice" and name.endswith(".png") and png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert struct.unpack(">II", png[16:24]) == (1000, 400)
+    await chat.cmd("export")
+    data = json.loads(adapter.files[-1][2])
+    assert data["workspace_id"] == WS and len(data["answers"]) == 1
+    assert {a["user_id"] for a in data["answers"]} == {"alice"}
+    assert data["answers"][0]["grade"]["score"] == 8 and len(data["reviews"]) == 1
+
+
+async def test_forget_me_leaves_no_row_of_the_user(engine: Engine) -> None:
+    chat = await start(engine, "2")
+    await chat.say("an answer that will be forgotten")
+    await chat.cmd("forget-me confirm")
+    async with engine.db.read() as conn:
+        for table in ("answers", "reviews", "mock_sessions", "users", "practice"):
+            column = "id" if table == "users" else "user_id"
+            n = await conn.scalar(sa.text(f"SELECT count(*) FROM {table} WHERE {column}='alice'"))
+            assert n == 0, table
+        assert await conn.scalar(sa.text("SELECT count(*) FROM mock_items")) == 0
+        assert await conn.scalar(sa.select(sa.func.count()).select_from(answers)) == 0
+
+
+async def test_mock_parser_and_cost_guard(engine: Engine) -> None:
+    await engine.ensure_workspace(WS, "test")
+    chat = Chat(engine, ALICE)
+    assert "1 to 10 questions" in await chat.cmd("mock 50")
+    assert "Unknown topic 'astrology'" in await chat.cmd("mock astrology")
+    assert "Question 1/2 [backend · hard]" in await chat.cmd("mock n=2 hard backend")
+    engine.config = dataclasses.replace(engine.config, practice_limit=1)
+    await chat.cmd("mock stop")
+    assert "Question 1/1" in await chat.cmd("mock 3")  # trimmed to what the guard allows
+    await chat.say("an answer that uses up the daily allowance")
+    assert "daily limit" in await chat.cmd("mock 3")
+    assert "daily limit" in await chat.cmd("practice")
