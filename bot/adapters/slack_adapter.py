@@ -25,6 +25,8 @@ from aiohttp import web
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.authorization.async_authorize import AsyncAuthorize
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.oauth.async_callback_options import (
     AsyncCallbackOptions,
     AsyncFailureArgs,
@@ -58,6 +60,39 @@ BOT_SCOPES = (
     "reactions:write",
     "users:read",
 )
+
+
+class InstallationAuthorize(AsyncAuthorize):
+    """Bolt's authorization from our installations, with no auth.test per request (bolt's
+    own installation-store authorize calls it on every request, outside our limiter)."""
+
+    def __init__(self, installations: Installations) -> None:
+        super().__init__()
+        self.installations = installations
+
+    async def __call__(
+        self,
+        *,
+        context: AsyncBoltContext,
+        enterprise_id: str | None,
+        team_id: str | None,
+        user_id: str | None,
+        actor_enterprise_id: str | None = None,
+        actor_team_id: str | None = None,
+        actor_user_id: str | None = None,
+    ) -> AuthorizeResult | None:
+        found = await self.installations.find(team_id) if team_id else None
+        if found is None:
+            return None
+        return AuthorizeResult(
+            enterprise_id=enterprise_id,
+            team_id=found.team_id,
+            team=found.team_name,
+            bot_token=found.bot_token,
+            bot_id=found.bot_id,
+            bot_user_id=found.bot_user_id,
+            user_id=user_id,
+        )
 
 
 class SlackService:
@@ -120,6 +155,8 @@ class SlackService:
     async def stop(self) -> None:
         """Stop taking deliveries, let listeners and grades in flight finish (bounded), then
         close the Web API session they need."""
+        if self._stopped.is_set():
+            return
         if self._socket is not None:
             await self._socket.close_async()
         if self._runner is not None:
@@ -166,9 +203,17 @@ def _check(app: App) -> None:
 async def build_service(app: App, limits: Limits | None = None) -> SlackService:
     """Assemble the Slack service from settings (tests pass tighter or looser limits)."""
     _check(app)
+    session = aiohttp.ClientSession()
+    try:
+        return _assemble(app, session, limits)
+    except BaseException:
+        await session.close()
+        raise
+
+
+def _assemble(app: App, session: aiohttp.ClientSession, limits: Limits | None) -> SlackService:
     s = app.settings
     engine = app.engine
-    session = aiohttp.ClientSession()
     api = SlackApi(base_url=s.slack_api_url, limiter=RateLimiter(limits), session=session)
     single: SingleWorkspace | None = None
     store: InstallationStore | None = None
@@ -194,22 +239,6 @@ async def build_service(app: App, limits: Limits | None = None) -> SlackService:
         adapter.forget_team(team_id)
         _log.info("slack: workspace %s uninstalled; its schedules stop", team_id)
 
-    async def authorize(
-        enterprise_id: str | None, team_id: str | None, user_id: str | None
-    ) -> AuthorizeResult | None:
-        found = await installations.find(team_id) if team_id else None
-        if found is None:
-            return None
-        return AuthorizeResult(
-            enterprise_id=enterprise_id,
-            team_id=found.team_id,
-            team=found.team_name,
-            bot_token=found.bot_token,
-            bot_id=found.bot_id,
-            bot_user_id=found.bot_user_id,
-            user_id=user_id,
-        )
-
     bolt = AsyncApp(
         name="drillbot",
         client=api.make_client(),
@@ -217,7 +246,7 @@ async def build_service(app: App, limits: Limits | None = None) -> SlackService:
         if s.slack_signing_secret
         else None,
         request_verification_enabled=s.slack_mode == "http",
-        authorize=authorize,
+        authorize=InstallationAuthorize(installations),
         oauth_settings=_oauth_settings(app, store) if store else None,
     )
     events = SlackEvents(

@@ -62,6 +62,18 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def escape_clipped(text: str, limit: int) -> str:
+    """Escaped, then cut to `limit` characters without splitting an entity like `&amp;`."""
+    escaped = escape(text)
+    if len(escaped) <= limit:
+        return escaped
+    cut = escaped[: limit - 1]
+    amp = cut.rfind("&")
+    if amp != -1 and ";" not in cut[amp:]:
+        cut = cut[:amp]
+    return cut + "…"
+
+
 def slack_date(when: datetime, tokens: str = "{date_short_pretty} at {time}") -> str:
     """A time each reader sees in their own time zone; UTC for clients that cannot."""
     fallback = when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -130,7 +142,7 @@ class Message:
 
 def text_message(text: str) -> Message:
     """Plain text from the core (feedback, replies, notices) as an escaped message."""
-    return Message(escape(clip(text, MAX_FALLBACK)), sections(escape(text), MAX_BLOCKS))
+    return Message(escape_clipped(text, MAX_FALLBACK), sections(escape(text), MAX_BLOCKS))
 
 
 def _choices(question: Question) -> str:
@@ -161,14 +173,14 @@ def daily_message(post: DailyPost) -> Message:
         "text": _plain(f"{title}: {q.topic} · {q.difficulty}", MAX_HEADER),
     }
     body = sections(escape(q.prompt), MAX_BLOCKS - 1 - len(tail))
-    text = clip(f"{title} ({q.topic}, {q.difficulty}): {q.prompt}", MAX_FALLBACK)
-    return Message(escape(text), [header, *body, *tail])
+    text = escape_clipped(f"{title} ({q.topic}, {q.difficulty}): {q.prompt}", MAX_FALLBACK)
+    return Message(text, [header, *body, *tail])
 
 
 def reveal_message(reveal: Reveal) -> Message:
     text = render.reveal_text(reveal)
     return Message(
-        escape(clip(text.splitlines()[0], MAX_FALLBACK)), sections(escape(text), MAX_BLOCKS)
+        escape_clipped(text.splitlines()[0], MAX_FALLBACK), sections(escape(text), MAX_BLOCKS)
     )
 
 

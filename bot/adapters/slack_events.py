@@ -214,9 +214,9 @@ class SlackEvents:
                 thread_ts,
             )
             return
-        context_ = blocks.ModalContext(int(action["value"]), channel_id, thread_ts)
+        where = blocks.ModalContext(int(action["value"]), channel_id, thread_ts)
         await self.adapter.open_modal(
-            team, body["trigger_id"], blocks.answer_modal(question, context_)
+            team, body["trigger_id"], blocks.answer_modal(question, where)
         )
 
     async def on_modal_submitted(

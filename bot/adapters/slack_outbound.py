@@ -17,7 +17,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bot.adapters import slack_blocks as blocks
-from bot.adapters.slack_api import CHANNEL_GONE, SlackApi, error_code
+from bot.adapters.slack_api import CHANNEL_GONE, SlackApi, WorkspaceGone, error_code
 from bot.adapters.slack_store import PostAttempts
 from bot.core.ports import ChannelUnavailable
 from bot.core.types import ChannelRef, DailyPost, Reveal
@@ -122,14 +122,19 @@ class SlackAdapter:
             self._bands.popitem(last=False)
 
     async def notify_admins(self, channel: ChannelRef, text: str) -> None:
+        """Best effort: a notice that cannot be delivered is logged, never raised into the
+        engine's posting loop."""
         message = blocks.text_message(text)
-        for user in await self._admins(channel.workspace_id):
+        try:
+            admins = await self._admins(channel.workspace_id)
+        except (SlackApiError, WorkspaceGone) as exc:
+            _log.warning("no admin to tell in %s (%s): %s", channel.workspace_id, exc, text)
+            return
+        for user in admins:
             try:
                 await self.direct_message(channel.workspace_id, user, message)
-            except SlackApiError as exc:
-                _log.info(
-                    "cannot DM admin %s in %s: %s", user, channel.workspace_id, error_code(exc)
-                )
+            except (SlackApiError, ChannelUnavailable) as exc:
+                _log.info("cannot DM admin %s in %s: %s", user, channel.workspace_id, exc)
 
     # -- helpers used by the inbound side too -----------------------------------------------
 

@@ -15,6 +15,7 @@ The tables join `bot.store.tables.metadata`; migration `0002_slack` creates them
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import secrets
@@ -68,6 +69,7 @@ slack_post_attempts = sa.Table(
 
 #: Attempts are only needed until the engine confirms the post (seconds to hours).
 ATTEMPT_TTL = timedelta(days=8)
+ATTEMPT_SWEEP = timedelta(hours=1)
 STATE_TTL = timedelta(minutes=10)
 
 
@@ -261,26 +263,55 @@ class StateStore(AsyncOAuthStateStore):
         return bool(gone.rowcount)
 
 
+@dataclass
+class _Batch:
+    rows: list[tuple[str, str]]
+    done: asyncio.Future[None]
+    writer: asyncio.Task[None] | None = None
+
+
 class PostAttempts:
-    """Keys of dailies whose post may have reached Slack."""
+    """Keys of dailies whose post may have reached Slack.
+
+    A fan-out records hundreds of keys at once, and SQLite has one writer, so records share
+    transactions (group commit): a record joins the batch that is waiting for the write lock,
+    and returns once that batch is committed, before its post is sent."""
 
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
         self.clock = clock
+        self._batch: _Batch | None = None
+        self._swept: datetime | None = None
 
     async def record(self, workspace_id: str, key: str) -> None:
-        now = self.clock.now()
-        async with self.db.write() as conn:
-            await conn.execute(
-                slack_post_attempts.delete().where(
-                    slack_post_attempts.c.attempted_at < now - ATTEMPT_TTL
+        batch = self._batch
+        if batch is None:
+            loop = asyncio.get_running_loop()
+            batch = self._batch = _Batch([], loop.create_future())
+            batch.writer = loop.create_task(self._commit(batch))
+        batch.rows.append((workspace_id, key))
+        await asyncio.shield(batch.done)
+
+    async def _commit(self, batch: _Batch) -> None:
+        try:
+            async with self.db.write() as conn:
+                self._batch = None  # later records start the next batch
+                now = self.clock.now()
+                await conn.execute(
+                    self.db.insert_ignore(slack_post_attempts),
+                    [{"workspace_id": w, "key": k, "attempted_at": now} for w, k in batch.rows],
                 )
-            )
-            await conn.execute(
-                self.db.insert_ignore(slack_post_attempts).values(
-                    workspace_id=workspace_id, key=key, attempted_at=now
-                )
-            )
+                if self._swept is None or now - self._swept > ATTEMPT_SWEEP:
+                    self._swept = now
+                    await conn.execute(
+                        slack_post_attempts.delete().where(
+                            slack_post_attempts.c.attempted_at < now - ATTEMPT_TTL
+                        )
+                    )
+        except Exception as exc:
+            batch.done.set_exception(exc)
+        else:
+            batch.done.set_result(None)
 
     async def attempted(self, workspace_id: str, key: str) -> datetime | None:
         """When the post was first attempted, or None if it never was."""
