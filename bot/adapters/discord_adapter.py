@@ -136,6 +136,8 @@ class DiscordService:
         token = app.settings.discord_token
         if token is None:
             raise StartupError("DISCORD_TOKEN is not set; see docs/discord.md")
+        if app.settings.discord_shard_ids and app.settings.discord_shard_count is None:
+            raise StartupError("DISCORD_SHARD_IDS needs DISCORD_SHARD_COUNT (the total)")
         self._token = token.get_secret_value()
         configure_endpoints(app.settings)
         self.client = DrillClient(app, **client_options)

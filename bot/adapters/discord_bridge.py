@@ -22,7 +22,7 @@ from collections.abc import Iterable
 import discord
 
 from bot.adapters import discord_render as look
-from bot.adapters.discord_outbound import DiscordAdapter
+from bot.adapters.discord_outbound import COMMAND, DiscordAdapter
 from bot.adapters.discord_views import form_submission
 from bot.core.engine import Engine
 from bot.core.handlers import ADMIN, Commands
@@ -46,10 +46,6 @@ def is_admin(interaction: discord.Interaction) -> bool:
     """Manage Server, read from the permissions Discord resolved for this member."""
     perms = interaction.permissions
     return interaction.guild_id is not None and (perms.manage_guild or perms.administrator)
-
-
-def display_name(user: discord.abc.User) -> str:
-    return user.display_name or user.name
 
 
 class Lanes:
@@ -99,7 +95,7 @@ class Bridge:
         """The user's own workspace and DM channel."""
         workspace = await self._workspace(dm_workspace(user.id), f"DM {user.name}")
         channel = user.dm_channel or await user.create_dm()
-        actor = Actor(workspace, str(user.id), display_name(user))
+        actor = Actor(workspace, str(user.id), user.display_name)
         return actor, ChannelRef(workspace, str(channel.id)), channel
 
     # -- slash commands -----------------------------------------------------------------------
@@ -120,6 +116,7 @@ class Bridge:
     async def _command(self, interaction: discord.Interaction, name: str, text: str) -> list[Reply]:
         key = f"discord-i-{interaction.id}"
         user = interaction.user
+        self.adapter.remember_interaction(str(user.id), COMMAND, interaction)
         if interaction.guild_id is None or name in DM_COMMANDS:
             actor, ref, dm = await self._dm(user)
             replies = await self.commands.handle(event_key=key, actor=actor, channel=ref, text=text)
@@ -133,7 +130,7 @@ class Bridge:
             channel.parent_id if isinstance(channel, discord.Thread) else interaction.channel_id
         )
         ref = ChannelRef(workspace, str(channel_id))
-        actor = Actor(workspace, str(user.id), display_name(user), is_admin=is_admin(interaction))
+        actor = Actor(workspace, str(user.id), user.display_name, is_admin=is_admin(interaction))
         if name in ADMIN and actor.is_admin and channel_id is not None:
             parent = self.client.get_channel(channel_id)
             await self.engine.ensure_channel(ref, name=getattr(parent, "name", ""), cron=None)
@@ -173,8 +170,9 @@ class Bridge:
         if interaction.guild_id is None:
             return  # dailies live in servers; a DM has no daily to answer
         user = interaction.user
-        workspace = await self._workspace(str(interaction.guild_id), "")
-        actor = Actor(workspace, str(user.id), display_name(user))
+        guild = interaction.guild
+        workspace = await self._workspace(str(interaction.guild_id), guild.name if guild else "")
+        actor = Actor(workspace, str(user.id), user.display_name)
         if interaction.message is not None:
             # The engine's feedback for this daily then goes through this token, ephemerally.
             self.adapter.remember_interaction(
@@ -226,7 +224,11 @@ class Bridge:
         if isinstance(channel, discord.Thread):
             return channel
         if isinstance(channel, discord.PartialMessageable):  # not cached: ask Discord
-            fetched = await self.client.fetch_channel(channel.id)
+            try:
+                fetched = await self.client.fetch_channel(channel.id)
+            except discord.HTTPException as exc:
+                _log.warning("channel %s of a message is unknown: %s", channel.id, exc)
+                return None
             return fetched if isinstance(fetched, discord.Thread) else None
         return None
 
@@ -245,7 +247,7 @@ class Bridge:
             if edited and message.edited_at
             else f"discord-m-{message.id}"
         )
-        actor = Actor(workspace, str(message.author.id), display_name(message.author))
+        actor = Actor(workspace, str(message.author.id), message.author.display_name)
         replies = await self.engine.on_thread_message(
             event_key=key,
             actor=actor,

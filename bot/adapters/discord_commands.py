@@ -24,7 +24,16 @@ from typing import Any, Literal, Protocol
 import discord
 from discord import app_commands
 
-from bot.core.commands import BOARDS, DIFFICULTIES, FEEDBACK_MODES, SCOPES, SPECS, Spec
+from bot.core.commands import (
+    BOARDS,
+    DIFFICULTIES,
+    FEEDBACK_MODES,
+    MOCK_MAX,
+    MOCK_WORDS,
+    SCOPES,
+    SPECS,
+    Spec,
+)
 
 #: Discord shows at most 25 autocomplete suggestions.
 MAX_SUGGESTIONS = 25
@@ -56,6 +65,12 @@ _SETTINGS = (
 OPTIONS: dict[str, tuple[Option, ...]] = {
     "help": (Option("command", "a command to explain", complete="command"),),
     "practice": (Option("topic", "a topic (any when empty)", complete="topic"),),
+    "mock": (
+        Option("action", "instead of a new interview: a word for the current one", MOCK_WORDS),
+        Option("topic", "a topic (any when empty)", complete="topic"),
+        Option("n", f"how many questions, 1 to {MOCK_MAX} (default 5)", form="key"),
+        Option("difficulty", "question difficulty", choices=DIFFICULTIES[:3]),
+    ),
     "leaderboard": (
         Option("period", "which period (default week)", choices=SCOPES),
         Option("board", "this channel or the whole server (default channel)", choices=BOARDS),
@@ -115,10 +130,11 @@ Choices = list[app_commands.Choice[str]]
 
 
 def suggest(values: Iterable[str], current: str, prefix: str = "") -> Choices:
-    """Up to 25 values containing what the user typed, as choices (prefixed for lists)."""
+    """Up to 25 values containing what the user typed, as choices (prefixed for lists; a
+    choice is at most 100 characters)."""
     needle = current.strip().lower()
-    found = [v for v in values if needle in v.lower()]
-    return [app_commands.Choice(name=prefix + v, value=prefix + v) for v in found][:MAX_SUGGESTIONS]
+    found = [prefix + v for v in values if needle in v.lower() and len(prefix + v) <= 100]
+    return [app_commands.Choice(name=v, value=v) for v in found][:MAX_SUGGESTIONS]
 
 
 @cache

@@ -3,14 +3,16 @@
 discord.py's HTTP client stays in charge of REST rate limits (it waits out every 429 for the
 `retry_after` Discord sends); this module adds what the engine needs on top: idempotent daily
 posts (nonce from the reservation key, and the key in the embed footer for `find_daily`),
-`ChannelUnavailable` for a channel Discord refuses, ephemeral feedback through the follow-up
-token of the interaction that carried the answer (a DM when there is none), and mentions
-disabled on every send (the client's default `AllowedMentions.none()`).
+`ChannelUnavailable` for a channel Discord refuses, ephemeral feedback (and files) through the
+follow-up token of the interaction that carried the answer or the command (a DM when there is
+none, or it expired), and mentions disabled on every send (the client's default
+`AllowedMentions.none()`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -34,6 +36,8 @@ FOLLOWUP_WINDOW = timedelta(minutes=14)
 #: How far back `find_daily` looks for a post sent before a crash.
 FIND_DEPTH = 50
 UNKNOWN_CHANNEL = 10003
+#: The thread key under which a command's interaction is remembered (files it produces).
+COMMAND = "/drill"
 
 
 class Recent(Generic[K, V]):
@@ -88,15 +92,25 @@ class DiscordAdapter:
     def remember_interaction(
         self, user_id: str, thread_id: str, interaction: discord.Interaction
     ) -> None:
+        """Private output for this user about this thread (or `COMMAND`, for files a command
+        produces) goes through this interaction while its token is valid."""
         self.interactions.put((user_id, thread_id), interaction)
+
+    def _token(self, user_id: str, thread_id: str) -> discord.Interaction | None:
+        interaction = self.interactions.get((user_id, thread_id))
+        if interaction is None:
+            return None
+        fresh = discord.utils.utcnow() - interaction.created_at < FOLLOWUP_WINDOW
+        return interaction if fresh else None
 
     # -- the port ---------------------------------------------------------------------------
 
     async def _text_channel(self, ref: ChannelRef) -> discord.TextChannel:
+        channel_id = int(ref.channel_id)
         with refused_as_unavailable(ref):
-            channel = self.client.get_channel(
-                int(ref.channel_id)
-            ) or await self.client.fetch_channel(int(ref.channel_id))
+            channel = self.client.get_channel(channel_id) or await self.client.fetch_channel(
+                channel_id
+            )
         if not isinstance(channel, discord.TextChannel):
             raise ChannelUnavailable(ref, f"not a text channel ({channel.type})")
         return channel
@@ -171,11 +185,8 @@ class DiscordAdapter:
         self, channel: ChannelRef, user_id: str, text: str, thread_id: str | None = None
     ) -> None:
         """Ephemeral through the answer's interaction while its token is valid, else a DM."""
-        interaction = self.interactions.get((user_id, thread_id or ""))
-        if (
-            interaction is not None
-            and discord.utils.utcnow() - interaction.created_at < FOLLOWUP_WINDOW
-        ):
+        interaction = self._token(user_id, thread_id or "")
+        if interaction is not None:
             try:
                 for part in look.chunks(text):
                     await interaction.followup.send(part, ephemeral=True)
@@ -184,16 +195,38 @@ class DiscordAdapter:
                 _log.info("ephemeral follow-up failed (%s); sending a DM instead", exc)
         await self.direct_message(int(user_id), text)
 
+    async def upload_file(
+        self, channel: ChannelRef, user_id: str, filename: str, data: bytes, title: str
+    ) -> None:
+        """An attachment only the user sees, on the command that asked for it; else a DM."""
+        interaction = self._token(user_id, COMMAND)
+        if interaction is not None:
+            try:
+                await interaction.followup.send(
+                    title, file=discord.File(io.BytesIO(data), filename=filename), ephemeral=True
+                )
+                return
+            except discord.HTTPException as exc:
+                _log.info("ephemeral file failed (%s); sending a DM instead", exc)
+        try:
+            user = await self._user(int(user_id))
+            await user.send(title, file=discord.File(io.BytesIO(data), filename=filename))
+        except discord.HTTPException as exc:
+            _log.warning("cannot send file %s to user %s: %s", filename, user_id, exc)
+
     async def direct_message(self, user_id: int, text: str) -> bool:
         """A DM; False (logged) when the user does not accept DMs from the bot."""
         try:
-            user = self.client.get_user(user_id) or await self.client.fetch_user(user_id)
+            user = await self._user(user_id)
             for part in look.chunks(text):
                 await user.send(part)
         except discord.HTTPException as exc:
             _log.warning("cannot send a DM to user %s: %s", user_id, exc)
             return False
         return True
+
+    async def _user(self, user_id: int) -> discord.User:
+        return self.client.get_user(user_id) or await self.client.fetch_user(user_id)
 
     async def add_reaction(self, channel: ChannelRef, message_id: str, band: str) -> None:
         """The band as an emoji on the answer. Never raises: the feedback that follows must not
