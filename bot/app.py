@@ -36,9 +36,20 @@ class StartupError(Exception):
 
 
 def make_grader(settings: Settings) -> Grader:
-    if settings.grader_name == "llm":
-        _log.warning("the LLM grader is not part of this build yet; grading offline")
-    return OfflineGrader()
+    """The configured grader: the LLM's when an endpoint is set (DESIGN.md), else offline.
+
+    The openai SDK is an optional extra, so it is imported only when the LLM grader is used.
+    """
+    if settings.grader_name != "llm":
+        return OfflineGrader()
+    try:
+        from bot.grading.llm import LLMGrader
+    except ModuleNotFoundError as exc:
+        raise StartupError(f"the llm grader needs the llm extra (openai>=3): {exc}") from exc
+    try:
+        return LLMGrader.from_settings(settings)
+    except ValueError as exc:
+        raise StartupError(str(exc)) from exc
 
 
 @dataclass
@@ -51,13 +62,15 @@ class App:
     @classmethod
     async def build(cls, settings: Settings, clock: Clock | None = None) -> App:
         bank = await asyncio.to_thread(load_bank, settings.pack_paths)
+        grader = make_grader(settings)
         db = Database(settings.database_url)
         await db.migrate()
         await db.optimize()
         engine = Engine(
             db=db,
             bank=bank,
-            grader=make_grader(settings),
+            grader=grader,
+            fallback=OfflineGrader() if grader.name == "llm" else None,
             clock=clock or SystemClock(),
             config=EngineConfig(
                 default_timezone=settings.timezone,

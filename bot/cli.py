@@ -57,9 +57,23 @@ def build_parser() -> argparse.ArgumentParser:
     esub = evaluate.add_subparsers(dest="what", required=True)
     grading = esub.add_parser("grading", help="correlate a grader with human grades")
     grading.add_argument("--data", type=Path, required=True, help="CSV in the shared/data format")
-    grading.add_argument("--grader", choices=("offline",), default="offline")
-    grading.add_argument("--json", type=Path, default=None, help="also write the figures here")
     grading.add_argument("--limit", type=int, default=None, help="a seeded sample of N answers")
+    injection = esub.add_parser(
+        "injection", help="score gain from injected instructions, pre-filter recall, leaks"
+    )
+    for sub_parser in (grading, injection):
+        sub_parser.add_argument(
+            "--grader",
+            choices=("offline", "llm"),
+            default=None,
+            help="default: the configured one (llm when an OpenAI key or base URL is set)",
+        )
+        sub_parser.add_argument(
+            "--concurrency", type=int, default=None, help="gradings in flight at once"
+        )
+        sub_parser.add_argument(
+            "--json", type=Path, default=None, help="also write the figures here"
+        )
     return parser
 
 
@@ -101,14 +115,46 @@ def cmd_stats(settings: Settings, paths: Sequence[Path]) -> int:
     return 0
 
 
-def cmd_eval(args: argparse.Namespace) -> int:
+def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
+    """`eval grading` and `eval injection` with the chosen (or configured) grader."""
+    from bot.app import StartupError, make_grader
+    from bot.grading.base import GraderUnavailable
     from bot.grading.evaluate import evaluate, format_report
-    from bot.grading.offline import OfflineGrader
+    from bot.grading.injection import format_injection_report, run_injection_eval
 
-    report = asyncio.run(evaluate(OfflineGrader(), args.data, limit=args.limit))
-    print(format_report(report))
+    try:
+        chosen = settings.model_copy(update={"grader": args.grader}) if args.grader else settings
+        grader = make_grader(chosen)
+    except StartupError as exc:
+        print(f"drillbot: {exc}", file=sys.stderr)
+        return 2
+    concurrency = args.concurrency or settings.llm_concurrency
+    # The injection report counts leaks itself; one warning per leaked reply would drown it.
+    logging.getLogger("bot.grading.llm").setLevel(logging.ERROR)
+
+    async def measure() -> tuple[str, str]:
+        try:
+            if args.what == "grading":
+                report = await evaluate(
+                    grader, args.data, limit=args.limit, concurrency=concurrency
+                )
+                return format_report(report), report.to_json()
+            bank = load_bank(settings.pack_paths)
+            injection = await run_injection_eval(grader, bank, concurrency=concurrency)
+            return format_injection_report(injection), injection.to_json()
+        finally:
+            close = getattr(grader, "aclose", None)
+            if close is not None:
+                await close()
+
+    try:
+        text, figures = asyncio.run(measure())
+    except GraderUnavailable as exc:
+        print(f"drillbot: the {grader.name} grader failed: {exc}", file=sys.stderr)
+        return 1
+    print(text)
     if args.json:
-        args.json.write_text(report.to_json(), encoding="utf-8")
+        args.json.write_text(figures, encoding="utf-8")
     return 0
 
 
@@ -146,4 +192,4 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(pack_json_schema())
             return 0
         return (cmd_lint if args.action == "lint" else cmd_stats)(settings, args.paths)
-    return cmd_eval(args)
+    return cmd_eval(settings, args)

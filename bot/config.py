@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = Field(None, validation_alias=_env("OPENAI_API_KEY"))
     openai_base_url: str | None = Field(None, validation_alias=_env("OPENAI_BASE_URL"))
     llm_model: str = Field("gpt-4o-mini", validation_alias=_env("DRILLBOT_LLM_MODEL"))
+    llm_json_mode: Literal["schema", "json_object"] = Field(
+        "schema", validation_alias=_env("DRILLBOT_LLM_JSON_MODE")
+    )
+    llm_timeout: float = Field(30, gt=0, le=600, validation_alias=_env("DRILLBOT_LLM_TIMEOUT"))
+    llm_max_retries: int = Field(2, ge=0, le=5, validation_alias=_env("DRILLBOT_LLM_MAX_RETRIES"))
+    llm_concurrency: int = Field(4, ge=1, le=64, validation_alias=_env("DRILLBOT_LLM_CONCURRENCY"))
     packs: Annotated[list[Path], NoDecode] = Field([], validation_alias=_env("DRILLBOT_PACKS"))
     timezone: str = Field("UTC", validation_alias=_env("DRILLBOT_TIMEZONE"))
     catchup_hours: float = Field(3, ge=0, le=48, validation_alias=_env("DRILLBOT_CATCHUP_HOURS"))
