@@ -16,6 +16,7 @@ from datetime import timedelta
 
 from bot.clock import Clock, ScaledClock, SystemClock
 from bot.config import Platform, Settings
+from bot.core.coach import LLMCoach, TextCoach
 from bot.core.engine import Engine, EngineConfig
 from bot.core.handlers import Commands
 from bot.core.ports import Service
@@ -71,6 +72,7 @@ class App:
             bank=bank,
             grader=grader,
             fallback=OfflineGrader() if grader.name == "llm" else None,
+            coach=LLMCoach(grader) if isinstance(grader, TextCoach) else None,
             clock=clock or SystemClock(),
             config=EngineConfig(
                 default_timezone=settings.timezone,
@@ -87,6 +89,9 @@ class App:
         except TimeoutError:
             _log.warning("stopped with grades in flight; they are graded at the next start")
         await self.db.close()
+        closer = getattr(self.engine.grading.grader, "aclose", None)
+        if closer is not None:
+            await closer()
 
 
 #: Where each platform's service lives; imported only when that platform runs, so the

@@ -11,12 +11,16 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from bot.clock import ManualClock
+from bot.config import Settings
+from bot.core.coach import LLMCoach
 from bot.core.engine import Engine
 from bot.core.handlers import Commands
 from bot.core.reviews import SCHEDULER, rating
 from bot.core.types import Actor, ChannelRef, Reply
+from bot.grading.llm import LLMGrader
 from bot.grading.offline import OfflineGrader
 from bot.store.tables import answers, mock_sessions, reviews
+from tests.fake_openai import FakeModel, FakeOpenAIServer
 from tests.fakes import FixedGrader, RecordingAdapter
 
 WS = "T1"
@@ -203,3 +207,31 @@ async def test_mock_parser_and_cost_guard(engine: Engine) -> None:
     await chat.say("an answer that uses up the daily allowance")
     assert "daily limit" in await chat.cmd("mock 3")
     assert "daily limit" in await chat.cmd("practice")
+
+
+async def test_follow_up_and_hint_written_by_the_llm_with_offline_fallback(
+    engine: Engine,
+) -> None:
+    model = FakeModel("normal")
+    server = FakeOpenAIServer(model)
+    url = await server.start()
+    llm = LLMGrader.from_settings(
+        Settings(_env_file=None, OPENAI_BASE_URL=url, DRILLBOT_LLM_MAX_RETRIES=0)
+    )
+    try:
+        engine.grading.grader = FixedGrader(5)
+        engine.mock.coach = LLMCoach(llm)
+        chat = await start(engine, "2")
+        hint = await chat.say("hint")
+        assert "Which part of the question would you explain next" in hint  # the model's text
+        out = await chat.say("a partial answer with some of the key ideas in it")
+        assert "Follow-up: Which part of the question would you explain next" in out
+        model.mode = "500"  # the endpoint goes down: the pack's own follow-up stands in
+        await chat.say("the follow-up answer")
+        out = await chat.say("another partial answer to the second question")
+        question = engine.bank.get((await session_row(engine)).question_ids[1])
+        assert f"Follow-up: {question.follow_ups[0]}" in out
+        assert len(model.requests) == 3  # hint, follow-up, and the failed follow-up
+    finally:
+        await llm.aclose()
+        await server.stop()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from bot.grading.text import content_tokens
 from bot.packs import KeyPoint, Question
@@ -48,25 +48,38 @@ class OfflineCoach:
         return "Hint: a strong answer also says something about " + ", ".join(cues) + "."
 
 
-class FallbackCoach:
-    """Ask `primary` (the LLM); on any failure, the offline coach answers."""
+@runtime_checkable
+class TextCoach(Protocol):
+    """What the LLM grader offers: the same two calls, over key point texts."""
 
-    def __init__(self, primary: Coach, fallback: Coach | None = None) -> None:
-        self.primary = primary
+    async def follow_up(
+        self, question: Question, answer: str, missed_points: Sequence[str]
+    ) -> str: ...
+
+    async def hint(
+        self, question: Question, answer_so_far: str, missed_points: Sequence[str]
+    ) -> str: ...
+
+
+class LLMCoach:
+    """The LLM writes follow-ups and hints; the offline coach stands in when it fails."""
+
+    def __init__(self, llm: TextCoach, fallback: Coach | None = None) -> None:
+        self.llm = llm
         self.fallback = fallback or OfflineCoach()
 
     async def follow_up(
         self, question: Question, answer: str, missed: Sequence[KeyPoint]
     ) -> str | None:
         try:
-            return await self.primary.follow_up(question, answer, missed)
+            return await self.llm.follow_up(question, answer, [kp.text for kp in missed])
         except Exception as exc:
             _log.warning("LLM follow-up failed (%r); using the pack's", exc)
             return await self.fallback.follow_up(question, answer, missed)
 
     async def hint(self, question: Question, answer: str, missed: Sequence[KeyPoint]) -> str:
         try:
-            return await self.primary.hint(question, answer, missed)
+            return await self.llm.hint(question, answer, [kp.text for kp in missed])
         except Exception as exc:
             _log.warning("LLM hint failed (%r); using the offline hint", exc)
             return await self.fallback.hint(question, answer, missed)
