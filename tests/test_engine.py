@@ -265,7 +265,12 @@ async def test_grader_failure_keeps_answer_and_tick_retries(
     async with engine.db.read() as conn:
         row = (await conn.execute(sa.select(answers))).one()
     assert row.status == "pending" and row.attempts == 1 and adapter.private == []
+    assert row.retry_at == clock.now() + timedelta(minutes=1)  # backoff before the next try
     flaky.fail = False
+    await engine.tick()
+    await engine.drain()
+    assert adapter.private == []  # not yet due
+    clock.advance(timedelta(minutes=1))
     await engine.tick()
     await engine.drain()
     async with engine.db.read() as conn:
@@ -286,10 +291,15 @@ async def test_outage_gives_provisional_grade_then_the_real_one(
         grade = (await conn.execute(sa.select(grades))).one()
     assert row.status == "provisional" and grade.provisional and grade.grader == "offline"
     assert "[provisional]" in adapter.private[-1][1]
+    clock.advance(timedelta(minutes=1))
     await engine.tick()  # still down: stays provisional, the user hears nothing new
     await engine.drain()
     assert len(adapter.private) == 1
+    async with engine.db.read() as conn:
+        row = (await conn.execute(sa.select(answers))).one()
+    assert (row.attempts, row.retry_at) == (2, clock.now() + timedelta(minutes=2))
     llm.fail = False
+    clock.advance(timedelta(minutes=2))
     await engine.tick()
     await engine.drain()
     async with engine.db.read() as conn:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -36,6 +36,15 @@ if TYPE_CHECKING:
 
 _log = logging.getLogger(__name__)
 RETRY_BATCH = 50
+#: A failing grade is retried after 1, 2, 4 ... minutes, at most 6 hours apart, and given up
+#: after 16 attempts (about 2.5 days): an answer left provisional keeps its labelled grade.
+MAX_ATTEMPTS = 16
+MAX_BACKOFF = timedelta(hours=6)
+
+
+def backoff(attempts: int) -> timedelta:
+    """The wait after the `attempts`-th failure."""
+    return min(MAX_BACKOFF, timedelta(minutes=2 ** max(0, attempts - 1)))
 
 
 @dataclass(frozen=True)
@@ -99,7 +108,9 @@ class GradingQueue:
     async def retry(self) -> None:
         """Answers without a final grade: pending ones, then provisional ones."""
         async with self.engine.db.read() as conn:
-            owed = await q.answers_owed_a_grade(conn, RETRY_BATCH)
+            owed = await q.answers_owed_a_grade(
+                conn, self.engine.clock.now(), MAX_ATTEMPTS, RETRY_BATCH
+            )
         for answer_id in owed:
             if answer_id not in self._running:
                 self.submit(answer_id)
@@ -198,19 +209,26 @@ class GradingQueue:
                 return await self.grader.grade(request)
         except Exception as exc:
             _log.warning("grader %s failed on answer %s: %r", self.grader.name, answer.id, exc)
+        await self._failed(answer)
         if self.fallback is not None and answer.status == "pending":
             try:
                 grade = await self.fallback.grade(request)
                 return grade.model_copy(update={"provisional": True})
             except Exception:
                 _log.exception("fallback grader failed on answer %s", answer.id)
+        return None
+
+    async def _failed(self, answer: q.AnswerRow) -> None:
+        """Count a failed grading and push the next try out (exponential backoff)."""
         async with self.engine.db.write() as conn:
             await conn.execute(
                 answers.update()
                 .where(answers.c.id == answer.id)
-                .values(attempts=answers.c.attempts + 1)
+                .values(
+                    attempts=answer.attempts + 1,
+                    retry_at=self.engine.clock.now() + backoff(answer.attempts + 1),
+                )
             )
-        return None
 
     async def _store(
         self, answer: q.AnswerRow, daily: q.DailyRow | None, grade: Grade

@@ -237,11 +237,18 @@ async def answer_of(conn: AsyncConnection, daily_id: int, user_id: str) -> Answe
     return AnswerRow.of(row) if row else None
 
 
-async def answers_owed_a_grade(conn: AsyncConnection, limit: int) -> list[int]:
-    """Pending answers first (no grade at all), then provisional ones, oldest first."""
+async def answers_owed_a_grade(
+    conn: AsyncConnection, now: datetime, max_attempts: int, limit: int
+) -> list[int]:
+    """Answers whose grading is due again: pending ones first (no grade at all), then
+    provisional ones, oldest first; each failure pushes `retry_at` further out."""
     rows = await conn.execute(
         sa.select(answers.c.id)
-        .where(answers.c.status.in_(("pending", "provisional")))
+        .where(
+            answers.c.status.in_(("pending", "provisional")),
+            answers.c.attempts < max_attempts,
+            sa.or_(answers.c.retry_at.is_(None), answers.c.retry_at <= now),
+        )
         .order_by(sa.case((answers.c.status == "pending", 0), else_=1), answers.c.id)
         .limit(limit)
     )

@@ -116,6 +116,7 @@ answers = sa.Table(
     sa.Column("edited_at", UTCDateTime, nullable=True),
     sa.Column("status", sa.String(16), nullable=False),  # pending | graded
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("retry_at", UTCDateTime, nullable=True),  # failed grading: not before this
     sa.Column("score", sa.Integer, nullable=True),
     sa.Column("points", sa.Integer, nullable=True),
     # One re-grade on request per answer; an admin override is recorded with who and when.

@@ -125,6 +125,7 @@ def upgrade() -> None:
         sa.Column("edited_at", bot.store.tables.UTCDateTime(), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("retry_at", bot.store.tables.UTCDateTime(), nullable=True),
         sa.Column("score", sa.Integer(), nullable=True),
         sa.Column("points", sa.Integer(), nullable=True),
         sa.Column("regrade_used", sa.Boolean(), server_default=sa.false(), nullable=False),
