@@ -171,10 +171,15 @@ class NullAdapter:
                            thread_id: str | None = None) -> None:
         return None
 
-    async def add_reaction(self, channel: ChannelRef, message_id: str, band: str) -> None:
+    async def add_reaction(self, channel: ChannelRef, message_id: str, band: str,
+                           thread_id: str | None = None) -> None:
         return None
 
     async def notify_admins(self, channel: ChannelRef, text: str) -> None:
+        return None
+
+    async def upload_file(self, channel: ChannelRef, user_id: str, filename: str, data: bytes,
+                          title: str) -> None:
         return None
 
 

@@ -52,7 +52,9 @@ class RecordingAdapter:
     ) -> None:
         self.private.append((user_id, text))
 
-    async def add_reaction(self, channel: ChannelRef, message_id: str, band: str) -> None:
+    async def add_reaction(
+        self, channel: ChannelRef, message_id: str, band: str, thread_id: str | None = None
+    ) -> None:
         self.reactions.append((message_id, band))
 
     async def notify_admins(self, channel: ChannelRef, text: str) -> None:

@@ -71,7 +71,9 @@ class ConsoleAdapter:
     ) -> None:
         self.show(f"[to {user_id}] {text}")
 
-    async def add_reaction(self, channel: ChannelRef, message_id: str, band: str) -> None:
+    async def add_reaction(
+        self, channel: ChannelRef, message_id: str, band: str, thread_id: str | None = None
+    ) -> None:
         return None  # the band is in the feedback line; a terminal has no reactions
 
     async def notify_admins(self, channel: ChannelRef, text: str) -> None:

@@ -241,7 +241,6 @@ class Bridge:
             return
         workspace = await self._workspace(str(message.guild.id), message.guild.name)
         ref = ChannelRef(workspace, str(thread.parent_id))
-        self.adapter.remember_message(message.id, thread.id)
         key = (
             f"discord-e-{message.id}-{message.edited_at.timestamp()}"
             if edited and message.edited_at

@@ -79,15 +79,10 @@ class DiscordAdapter:
     def __init__(self, client: discord.Client, message_content: bool) -> None:
         self.client = client
         self.message_content = message_content
-        #: answer message id -> the thread it was sent in (a reaction needs the channel).
-        self.message_threads: Recent[str, int] = Recent()
         #: (user id, thread id) -> the interaction that carried the answer, for ephemerals.
         self.interactions: Recent[tuple[str, str], discord.Interaction] = Recent()
 
     # -- what the bridge tells the adapter ------------------------------------------------
-
-    def remember_message(self, message_id: int, thread_id: int) -> None:
-        self.message_threads.put(str(message_id), thread_id)
 
     def remember_interaction(
         self, user_id: str, thread_id: str, interaction: discord.Interaction
@@ -228,10 +223,13 @@ class DiscordAdapter:
     async def _user(self, user_id: int) -> discord.User:
         return self.client.get_user(user_id) or await self.client.fetch_user(user_id)
 
-    async def add_reaction(self, channel: ChannelRef, message_id: str, band: str) -> None:
-        """The band as an emoji on the answer. Never raises: the feedback that follows must not
-        be lost to a reaction Discord refused."""
-        channel_id = self.message_threads.get(message_id) or int(channel.channel_id)
+    async def add_reaction(
+        self, channel: ChannelRef, message_id: str, band: str, thread_id: str | None = None
+    ) -> None:
+        """The band as an emoji on the answer, in the daily's thread (whose id is the daily
+        message's). Never raises: the feedback that follows must not be lost to a reaction
+        Discord refused."""
+        channel_id = int(thread_id or channel.channel_id)
         message = self.client.get_partial_messageable(channel_id).get_partial_message(
             int(message_id)
         )

@@ -110,7 +110,9 @@ class SlackAdapter:
                 raise
             await self.direct_message(channel.workspace_id, user_id, message)
 
-    async def add_reaction(self, channel: ChannelRef, message_id: str, band: str) -> None:
+    async def add_reaction(
+        self, channel: ChannelRef, message_id: str, band: str, thread_id: str | None = None
+    ) -> None:
         client = await self.api.client(channel.workspace_id)
         key = (channel.workspace_id, channel.channel_id, message_id)
         earlier = self._bands.pop(key, None)

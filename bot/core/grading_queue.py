@@ -289,7 +289,7 @@ class GradingQueue:
         try:
             adapter = await self.engine.adapter_for(answer.workspace_id)
             if answer.message_id:
-                await adapter.add_reaction(ref, answer.message_id, grade.band)
+                await adapter.add_reaction(ref, answer.message_id, grade.band, thread)
             if mode == "thread" and thread and answer.kind == "daily" and answer.source == "thread":
                 await adapter.reply_in_thread(ref, thread, text)
             else:

@@ -44,7 +44,12 @@ class Adapter(Protocol):
         """Show `text` to one user only: ephemeral where possible, else a DM."""
         ...
 
-    async def add_reaction(self, channel: ChannelRef, message_id: str, band: str) -> None: ...
+    async def add_reaction(
+        self, channel: ChannelRef, message_id: str, band: str, thread_id: str | None = None
+    ) -> None:
+        """The band on the answer message; `thread_id` is the daily's message (Discord's
+        thread), where the answer lives."""
+        ...
 
     async def notify_admins(self, channel: ChannelRef, text: str) -> None: ...
 
