@@ -1,8 +1,8 @@
-"""The App Home tab: a user's streak and points per drill channel, and workspace totals.
+"""The App Home tab: a user's streak and points per drill channel, workspace totals, and the
+spaced-repetition reviews due.
 
-Built from the engine's derived views (`Engine.streak`, `queries.board`), all scoped to the
-workspace of the verified event. Due spaced-repetition reviews are not shown: the engine
-does not schedule reviews yet (that arrives with mock interviews).
+Built from the engine's derived views (`Engine.streak`, `queries.board`, the review cards),
+all scoped to the workspace of the verified event.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from bot.adapters.slack_blocks import escape, home_view
 from bot.core.engine import Engine
 from bot.core.handlers import period
+from bot.core.reviews import due_questions
 from bot.core.types import ChannelRef
 from bot.store import queries as q
 from bot.store.tables import channels
@@ -51,6 +52,7 @@ async def home(engine: Engine, team_id: str, user_id: str) -> dict[str, Any]:
         start, end = period("week", now, ZoneInfo(tz))
         week, _ = _points(await q.board(conn, team_id, None, start, end), user_id)
         total, rank = _points(await q.board(conn, team_id, None, None, None), user_id)
+        due = len(await due_questions(conn, team_id, user_id, now))
         per_channel = []
         for chan in drill:
             c_start, c_end = period("week", now, ZoneInfo(chan.timezone))
@@ -67,4 +69,10 @@ async def home(engine: Engine, team_id: str, user_id: str) -> dict[str, Any]:
         )
     if not per_channel:
         lines.append("No drill channel yet: an admin runs `/drill schedule` in a channel.")
+    lines.append(
+        f"*Reviews due:* {due} (questions you found hard, back on a spaced-repetition "
+        "schedule: `/drill practice` or `/drill mock` asks them first)."
+        if due
+        else "*Reviews due:* none right now."
+    )
     return home_view(lines, HINT)

@@ -138,6 +138,17 @@ class SlackAdapter:
             except (SlackApiError, ChannelUnavailable) as exc:
                 _log.info("cannot DM admin %s in %s: %s", user, channel.workspace_id, exc)
 
+    async def upload_file(
+        self, channel: ChannelRef, user_id: str, filename: str, data: bytes, title: str
+    ) -> None:
+        """A file in the user's DM with the bot, through files_upload_v2 (files.upload is
+        retired): only that user sees it."""
+        client = await self.api.client(channel.workspace_id)
+        dm = await self.open_dm(channel.workspace_id, user_id)
+        await client.files_upload_v2(
+            channel=dm, file=data, filename=filename, title=title, initial_comment=title
+        )
+
     # -- helpers used by the inbound side too -----------------------------------------------
 
     async def open_dm(self, team_id: str, user_id: str) -> str:

@@ -70,6 +70,8 @@ class FakeSlack:
     storms: dict[str, Storm] = field(default_factory=dict)
     responses: list[dict[str, Any]] = field(default_factory=list)
     acks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)  # by file id
+    uploads: dict[str, bytes] = field(default_factory=dict)  # file id -> bytes received
     rejected: int = 0
     url: str = ""
 
@@ -87,6 +89,7 @@ class FakeSlack:
         app.router.add_post("/api/{method}", self._api)
         app.router.add_get("/api/{method}", self._api)
         app.router.add_post("/response/{key}", self._response)
+        app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_get("/link", self._link)
         app.router.add_post("/_fake/teams", self._control_teams)
         app.router.add_get("/_fake/stats", self._control_stats)
@@ -209,6 +212,28 @@ class FakeSlack:
     async def _response(self, request: web.Request) -> web.Response:
         self.responses.append({"key": request.match_info["key"], **await request.json()})
         return web.Response(text="ok")
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        """Step 2 of files_upload_v2: the bytes, posted to the URL step 1 handed out."""
+        self.uploads[request.match_info["file_id"]] = await request.read()
+        return web.Response(text="OK")
+
+    def _files_getUploadURLExternal(self, team: Team, params: dict[str, Any]) -> dict[str, Any]:
+        file_id = f"F{len(self.uploads) + len(self.files) + 1:05d}"
+        self.files[file_id] = {"id": file_id, "name": params.get("filename"), "team": team.id}
+        return {"ok": True, "upload_url": f"{self.url}/upload/{file_id}", "file_id": file_id}
+
+    def _files_completeUploadExternal(self, team: Team, params: dict[str, Any]) -> dict[str, Any]:
+        shared = (
+            json.loads(params["files"]) if isinstance(params["files"], str) else params["files"]
+        )
+        for item in shared:
+            self.files[item["id"]].update(
+                title=item.get("title"),
+                channel=params.get("channel_id"),
+                comment=params.get("initial_comment"),
+            )
+        return {"ok": True, "files": [self.files[item["id"]] for item in shared]}
 
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from bot.store import queries as q
 from tests.slack import payloads as p
 from tests.slack.conftest import Factory
@@ -79,3 +81,16 @@ async def test_post_now_and_close_now_post_the_daily_and_its_reveal(slack: Facto
     await eventually(lambda: len(h.fake.posts("T1", "C1")) == 2)
     reveal = h.fake.posts("T1", "C1")[1]
     assert reveal["thread_ts"] == daily["ts"] and "Answers are closed" in reveal["text"]
+
+
+async def test_export_arrives_as_a_file_in_the_users_dm(slack: Factory) -> None:
+    """files_upload_v2 end to end: upload URL, the bytes, then completeUploadExternal."""
+    h = await slack()
+    await h.command("T1", "C1", "U1", "export")
+    [response] = await eventually(lambda: h.fake.responses)
+    assert "Your data:" in response["text"]
+    [(file_id, data)] = h.fake.uploads.items()
+    exported = json.loads(data)
+    assert (exported["workspace_id"], exported["user_id"]) == ("T1", "U1")
+    shared = h.fake.files[file_id]
+    assert (shared["channel"], shared["name"]) == ("DU1", "drillbot-export-U1.json")
