@@ -12,6 +12,7 @@ before it is graded, outside any transaction, and an answer whose grading failed
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from dataclasses import dataclass
@@ -54,6 +55,7 @@ DEFAULT_WINDOW = timedelta(hours=24)
 TOP_ANSWERS = 3
 MAX_ANSWER_CHARS = 4000
 EVENT_TTL = timedelta(days=7)
+POST_CONCURRENCY = 64
 RECEIVED = "Got your answer; it stays private until the reveal."
 ALREADY_ANSWERED = "You have already answered this question; your first answer counts."
 
@@ -189,15 +191,28 @@ class Engine:
             )
 
     async def post_due(self) -> None:
+        """Reserve every due slot, one short transaction each, and post them concurrently
+        (up to POST_CONCURRENCY at once): a fan-out to many channels waits on the platforms'
+        rate limits, not on one post after another."""
         now = self.clock.now()
         lookback = now - self.config.catchup - timedelta(days=1)
         async with self.db.read() as conn:
             chans = await q.scheduled_channels(conn)
             taken = await q.reserved_slots(conn, lookback - timedelta(days=1))
             unconfirmed = await q.dailies_where(conn, dailies.c.status == "reserved")
+        limit = asyncio.Semaphore(POST_CONCURRENCY)
+        sends: list[asyncio.Task[None]] = []
+
+        def send(daily: q.DailyRow) -> None:
+            async def guarded() -> None:
+                async with limit:
+                    await self._send(daily)
+
+            sends.append(asyncio.ensure_future(guarded()))
+
         for daily in unconfirmed:
             if daily.kind == "extra" or now - daily.scheduled_at <= self.config.catchup:
-                await self._send(daily)
+                send(daily)
         for chan in chans:
             start = max(chan.schedule_since, lookback)
             for slot in slots_between(
@@ -213,7 +228,8 @@ class Engine:
                     continue
                 daily = await self._reserve(chan, slot, now)
                 if daily is not None:
-                    await self._send(daily)
+                    send(daily)
+        await asyncio.gather(*sends)
 
     def _closes_at(self, chan: q.ChannelRow, slot: Slot, extra: bool) -> datetime:
         window = timedelta(minutes=chan.window_minutes) if chan.window_minutes else DEFAULT_WINDOW
