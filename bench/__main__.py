@@ -19,10 +19,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import board, ingest, memory
+from bench import board, ingest, memory, slack
 from bench.common import DATA_DIR, ROOT, Section, table
 
-BENCHES = ("ingest", "board", "memory")
+BENCHES = ("ingest", "board", "memory", "slack")
 
 
 def _args() -> argparse.Namespace:
@@ -66,6 +66,9 @@ def main() -> None:
     if "memory" in chosen:
         print("(c) memory", flush=True)
         sections.append(memory.run(args.channels or (200 if quick else 1_000), args.reps))
+    if "slack" in chosen:
+        print("(d) slack fan-out and events", flush=True)
+        sections.append(slack.run(quick))
     elapsed = time.perf_counter() - started
     print()
     print(table([f for s in sections for f in s.figures]))
