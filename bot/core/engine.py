@@ -28,7 +28,7 @@ from bot.core import render
 from bot.core.coach import Coach, OfflineCoach
 from bot.core.grading_queue import GradingQueue
 from bot.core.mock import MockInterviews
-from bot.core.picker import Asked, pick_question
+from bot.core.picker import pick_question
 from bot.core.ports import Adapter, ChannelUnavailable
 from bot.core.streaks import Streak, fold_streak
 from bot.core.types import Actor, ChannelRef, DailyPost, Reply, Reveal, TopAnswer
@@ -37,6 +37,7 @@ from bot.grading.base import Grader
 from bot.packs import Bank, Question
 from bot.store import queries as q
 from bot.store.db import Database
+from bot.store.group import GroupWriter
 from bot.store.tables import (
     answers,
     channels,
@@ -56,6 +57,8 @@ TOP_ANSWERS = 3
 MAX_ANSWER_CHARS = 4000
 EVENT_TTL = timedelta(days=7)
 POST_CONCURRENCY = 64
+#: How far back a channel's questions are read to keep the 30-day no-repeat rule.
+NO_REPEAT_LOOKBACK = timedelta(days=31)
 RECEIVED = "Got your answer; it stays private until the reveal."
 ALREADY_ANSWERED = "You have already answered this question; your first answer counts."
 
@@ -94,6 +97,9 @@ class Engine:
         self._platforms: dict[str, str] = {}
         self._maintained_at: datetime | None = None
         self._known_users: set[tuple[str, str]] = set()
+        self._confirmations: GroupWriter[tuple[int, str, datetime]] = GroupWriter(
+            db, q.confirm_posts
+        )
 
     # -- wiring -----------------------------------------------------------------------------
 
@@ -213,6 +219,7 @@ class Engine:
         for daily in unconfirmed:
             if daily.kind == "extra" or now - daily.scheduled_at <= self.config.catchup:
                 send(daily)
+        due: list[tuple[q.ChannelRow, Slot]] = []
         for chan in chans:
             start = max(chan.schedule_since, lookback)
             for slot in slots_between(
@@ -226,9 +233,9 @@ class Engine:
                         self._logged_misses.add(key)
                         _log.warning("missed_post %s/%s %s %s: outside the catch-up window", *key)
                     continue
-                daily = await self._reserve(chan, slot, now)
-                if daily is not None:
-                    send(daily)
+                due.append((chan, slot))
+        for daily in await self._reserve(due, now):
+            send(daily)
         await asyncio.gather(*sends)
 
     def _closes_at(self, chan: q.ChannelRow, slot: Slot, extra: bool) -> datetime:
@@ -241,44 +248,50 @@ class Engine:
         return closes
 
     async def _reserve(
-        self, chan: q.ChannelRow, slot: Slot, now: datetime, extra: bool = False
-    ) -> q.DailyRow | None:
-        """Record the post before sending it; None when another run reserved it first."""
+        self, due: list[tuple[q.ChannelRow, Slot]], now: datetime, extra: bool = False
+    ) -> list[q.DailyRow]:
+        """Record posts before sending them, all due slots in one transaction; a slot another
+        run reserved first is left out."""
+        reserved: list[q.DailyRow] = []
+        relaxed: list[tuple[ChannelRef, str]] = []
+        if not due:
+            return reserved
         async with self.db.write() as conn:
-            history = await q.asked_in_channel(
-                conn, chan.workspace_id, chan.id, now - timedelta(days=60)
-            )
-            pick = pick_question(
-                self.bank,
-                topics=chan.topics,
-                difficulty=chan.difficulty,
-                history=[Asked(qid, at) for qid, at in history],
-                now=now,
-                seed=f"{chan.workspace_id}/{chan.id}/{slot.local_date}/{slot.label}",
-            )
-            result = await conn.execute(
-                self.db.insert_ignore(dailies).values(
-                    workspace_id=chan.workspace_id,
-                    channel_id=chan.id,
-                    question_id=pick.question.id,
-                    local_date=slot.local_date.isoformat(),
-                    slot=slot.label,
-                    kind="extra" if extra else "scheduled",
-                    status="reserved",
-                    scheduled_at=slot.at,
-                    closes_at=self._closes_at(chan, slot, extra),
+            one = (due[0][0].workspace_id, due[0][0].id) if len(due) == 1 else None
+            history = await q.asked_since(conn, now - NO_REPEAT_LOOKBACK, one)
+            for chan, slot in due:
+                pick = pick_question(
+                    self.bank,
+                    topics=chan.topics,
+                    difficulty=chan.difficulty,
+                    history=history.get((chan.workspace_id, chan.id), []),
+                    now=now,
+                    seed=f"{chan.workspace_id}/{chan.id}/{slot.local_date}/{slot.label}",
                 )
-            )
-            if result.rowcount == 0:
-                return None
-            daily = await q.get_daily(conn, chan.workspace_id, result.inserted_primary_key[0])
-        if pick.relaxed:
-            await self._notice(
-                ChannelRef(chan.workspace_id, chan.id),
-                f"relaxed-{pick.relaxed}",
-                _RELAXED[pick.relaxed],
-            )
-        return daily
+                row = (
+                    await conn.execute(
+                        self.db.insert_ignore(dailies)
+                        .values(
+                            workspace_id=chan.workspace_id,
+                            channel_id=chan.id,
+                            question_id=pick.question.id,
+                            local_date=slot.local_date.isoformat(),
+                            slot=slot.label,
+                            kind="extra" if extra else "scheduled",
+                            status="reserved",
+                            scheduled_at=slot.at,
+                            closes_at=self._closes_at(chan, slot, extra),
+                        )
+                        .returning(*dailies.c)
+                    )
+                ).first()
+                if row is not None:
+                    reserved.append(q.DailyRow.of(row))
+                    if pick.relaxed:
+                        relaxed.append((ChannelRef(chan.workspace_id, chan.id), pick.relaxed))
+        for ref, why in relaxed:
+            await self._notice(ref, f"relaxed-{why}", _RELAXED[why])
+        return reserved
 
     async def _send(self, daily: q.DailyRow) -> None:
         """Post a reserved daily (after looking for a copy sent before a crash) and confirm it."""
@@ -304,12 +317,7 @@ class Engine:
         except Exception:
             _log.exception("posting daily %s failed; it stays reserved and is retried", daily.id)
             return
-        async with self.db.write() as conn:
-            await conn.execute(
-                dailies.update()
-                .where(dailies.c.id == daily.id)
-                .values(status="posted", message_id=message_id, posted_at=self.clock.now())
-            )
+        await self._confirmations.submit((daily.id, message_id, self.clock.now()))
 
     async def post_now(self, ref: ChannelRef) -> q.DailyRow | None:
         """An extra daily, posted at once; earlier open dailies stay open."""
@@ -320,10 +328,10 @@ class Engine:
             return None
         local = now.astimezone(ZoneInfo(chan.timezone))
         slot = Slot(local.date(), f"extra-{uuid.uuid4().hex[:12]}", now)
-        daily = await self._reserve(chan, slot, now, extra=True)
-        if daily is not None:
+        reserved = await self._reserve([(chan, slot)], now, extra=True)
+        for daily in reserved:
             await self._send(daily)
-        return daily
+        return reserved[0] if reserved else None
 
     async def close_due(self, ref: ChannelRef | None = None, force: bool = False) -> int:
         """Close dailies past their window (or every open one of `ref` when forced); reveal."""

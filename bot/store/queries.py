@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.core.picker import Asked
 from bot.core.streaks import Day
 from bot.store.db import upsert
 from bot.store.tables import (
@@ -188,17 +189,38 @@ async def dailies_where(conn: AsyncConnection, *conditions: Any) -> list[DailyRo
     return [DailyRow.of(r) for r in rows]
 
 
-async def asked_in_channel(
-    conn: AsyncConnection, workspace_id: str, channel_id: str, since: datetime
-) -> list[tuple[str, datetime]]:
-    rows = await conn.execute(
-        sa.select(dailies.c.question_id, dailies.c.scheduled_at).where(
-            dailies.c.workspace_id == workspace_id,
-            dailies.c.channel_id == channel_id,
-            dailies.c.scheduled_at >= since,
-        )
+async def confirm_posts(conn: AsyncConnection, posted: list[tuple[int, str, datetime]]) -> None:
+    """Mark reserved dailies as posted, with the platform's message id (one statement)."""
+    await conn.execute(
+        dailies.update()
+        .where(dailies.c.id == sa.bindparam("daily"))
+        .values(status="posted", message_id=sa.bindparam("message"), posted_at=sa.bindparam("at")),
+        [{"daily": d, "message": m, "at": at} for d, m, at in posted],
     )
-    return [(r.question_id, r.scheduled_at) for r in rows]
+
+
+async def asked_since(
+    conn: AsyncConnection, since: datetime, only: tuple[str, str] | None = None
+) -> dict[tuple[str, str], list[Asked]]:
+    """Which questions each channel (or `only` that one) was asked since `since`, by
+    (workspace, channel): one query for a whole fan-out instead of one per channel."""
+    conditions = [dailies.c.scheduled_at >= since]
+    if only is not None:
+        conditions += [dailies.c.workspace_id == only[0], dailies.c.channel_id == only[1]]
+    rows = await conn.execute(
+        sa.select(
+            dailies.c.workspace_id,
+            dailies.c.channel_id,
+            dailies.c.question_id,
+            dailies.c.scheduled_at,
+        ).where(*conditions)
+    )
+    asked: dict[tuple[str, str], list[Asked]] = {}
+    for r in rows:
+        asked.setdefault((r.workspace_id, r.channel_id), []).append(
+            Asked(r.question_id, r.scheduled_at)
+        )
+    return asked
 
 
 # -- answers and grades -------------------------------------------------------------------
