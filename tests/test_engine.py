@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from bot.clock import ManualClock
 from bot.core.engine import Engine, EngineConfig
 from bot.core.handlers import Commands
-from bot.core.types import Actor, ChannelRef
+from bot.core.types import Actor, ChannelRef, DailyPost, Reveal
 from bot.grading.offline import OfflineGrader
 from bot.packs import Bank
 from bot.store.db import Database
@@ -140,6 +140,10 @@ async def test_unconfirmed_post_is_found_not_resent(
     async with engine.db.read() as conn:
         assert await conn.scalar(sa.select(dailies.c.status)) == "reserved"
     clock.advance(timedelta(seconds=30))
+    await engine.tick()  # its send lease is fresh: nobody touches it yet
+    async with engine.db.read() as conn:
+        assert await conn.scalar(sa.select(dailies.c.status)) == "reserved"
+    clock.advance(timedelta(minutes=2))
     await engine.tick()
     assert len(adapter.posts) == 1  # found on the platform, confirmed, not sent again
     async with engine.db.read() as conn:
@@ -553,3 +557,48 @@ async def test_practice_cost_guard(engine: Engine, commands: Commands) -> None:
     assert "daily limit" in refused.text
     [bob] = await commands.handle(event_key="pb", actor=BOB, channel=CH, text="practice")
     assert "Practice [" in bob.text
+
+
+async def test_post_now_racing_a_tick_posts_once(
+    engine: Engine, clock: ManualClock, adapter: RecordingAdapter
+) -> None:
+    await setup_channel(engine)
+    gate = asyncio.Event()
+    original = adapter.post_daily
+
+    async def slow_post(post: DailyPost) -> str:
+        await gate.wait()  # the platform is slow to answer
+        return await original(post)
+
+    adapter.post_daily = slow_post  # type: ignore[method-assign]
+    posting = asyncio.ensure_future(engine.post_now(CH))
+    await asyncio.sleep(0.05)
+    await engine.tick()  # sees the reservation, but its send lease is held
+    gate.set()
+    await posting
+    await engine.tick()
+    assert len(adapter.posts) == 1
+
+
+async def test_failed_reveal_is_retried_and_a_failing_step_stops_nothing(
+    engine: Engine, clock: ManualClock, adapter: RecordingAdapter
+) -> None:
+    await setup_channel(engine)
+    await engine.ensure_workspace("LOCAL", "console")  # a platform this process does not serve
+    await engine.ensure_channel(ChannelRef("LOCAL", "console"))
+    await first_daily(engine, clock, adapter)
+    original = adapter.post_reveal
+
+    async def down(reveal: Reveal) -> None:
+        raise ConnectionError("platform down")
+
+    adapter.post_reveal = down  # type: ignore[method-assign]
+    clock.advance(timedelta(days=1))
+    await engine.tick()
+    assert adapter.reveals == []
+    adapter.post_reveal = original  # type: ignore[method-assign]
+    clock.advance(timedelta(minutes=1))
+    await engine.tick()
+    assert [r.daily_id for r in adapter.reveals] == [1]
+    await engine.tick()
+    assert len(adapter.reveals) == 1  # recorded: not revealed twice

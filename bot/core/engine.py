@@ -57,6 +57,10 @@ TOP_ANSWERS = 3
 MAX_ANSWER_CHARS = 4000
 EVENT_TTL = timedelta(days=7)
 POST_CONCURRENCY = 64
+#: A reserved daily whose send started this long ago without a confirmation is sent again
+#: (after looking for it on the platform).
+SEND_LEASE = timedelta(minutes=2)
+REVEAL_RETRY = timedelta(days=1)
 #: How far back a channel's questions are read to keep the 30-day no-repeat rule.
 NO_REPEAT_LOOKBACK = timedelta(days=31)
 RECEIVED = "Got your answer; it stays private until the reveal."
@@ -176,12 +180,21 @@ class Engine:
     # -- the tick ---------------------------------------------------------------------------
 
     async def tick(self) -> None:
-        """Post due slots, resend unconfirmed posts, close due dailies, retry failed grades."""
-        await self.post_due()
-        await self.close_due()
-        await self.grading.retry()
-        await self.forget_old_events()
-        await self._daily_maintenance()
+        """Post due slots, resend unconfirmed posts, close due dailies, retry reveals and
+        failed grades. Each step runs whatever the others did: one failing platform call
+        never stops closing, revealing or grading."""
+        for step in (
+            self.post_due,
+            self.close_due,
+            self.reveal_missed,
+            self.grading.retry,
+            self.forget_old_events,
+            self._daily_maintenance,
+        ):
+            try:
+                await step()
+            except Exception:
+                _log.exception("tick step %s failed; the next tick tries again", step.__name__)
 
     async def _daily_maintenance(self) -> None:
         now = self.clock.now()
@@ -202,10 +215,13 @@ class Engine:
         rate limits, not on one post after another."""
         now = self.clock.now()
         lookback = now - self.config.catchup - timedelta(days=1)
+        platforms = list(self.adapters)
         async with self.db.read() as conn:
-            chans = await q.scheduled_channels(conn)
+            chans = await q.scheduled_channels(conn, platforms)
             taken = await q.reserved_slots(conn, lookback - timedelta(days=1))
-            unconfirmed = await q.dailies_where(conn, dailies.c.status == "reserved")
+            unconfirmed = await q.stale_reservations(
+                conn, platforms, now - self.config.catchup, now - SEND_LEASE
+            )
         limit = asyncio.Semaphore(POST_CONCURRENCY)
         sends: list[asyncio.Task[None]] = []
 
@@ -217,7 +233,9 @@ class Engine:
             sends.append(asyncio.ensure_future(guarded()))
 
         for daily in unconfirmed:
-            if daily.kind == "extra" or now - daily.scheduled_at <= self.config.catchup:
+            async with self.db.write() as conn:
+                claimed = await q.claim_send(conn, daily.id, now, now - SEND_LEASE)
+            if claimed:
                 send(daily)
         due: list[tuple[q.ChannelRow, Slot]] = []
         for chan in chans:
@@ -236,11 +254,12 @@ class Engine:
                 due.append((chan, slot))
         for daily in await self._reserve(due, now):
             send(daily)
-        await asyncio.gather(*sends)
+        await asyncio.gather(*sends, return_exceptions=True)
 
     def _closes_at(self, chan: q.ChannelRow, slot: Slot, extra: bool) -> datetime:
-        window = timedelta(minutes=chan.window_minutes) if chan.window_minutes else DEFAULT_WINDOW
-        closes = slot.at + window
+        if chan.window_minutes:  # a window an admin set applies as it is
+            return slot.at + timedelta(minutes=chan.window_minutes)
+        closes = slot.at + DEFAULT_WINDOW
         if not extra and chan.cron:
             following = next_slot_after(self.spec(chan.cron), ZoneInfo(chan.timezone), slot.at)
             if following is not None:
@@ -279,6 +298,7 @@ class Engine:
                             slot=slot.label,
                             kind="extra" if extra else "scheduled",
                             status="reserved",
+                            send_started_at=now,
                             scheduled_at=slot.at,
                             closes_at=self._closes_at(chan, slot, extra),
                         )
@@ -294,7 +314,14 @@ class Engine:
         return reserved
 
     async def _send(self, daily: q.DailyRow) -> None:
-        """Post a reserved daily (after looking for a copy sent before a crash) and confirm it."""
+        """Post a reserved daily (after looking for a copy sent before a crash) and confirm it.
+        Never raises: a daily that could not be posted stays reserved for a later tick."""
+        try:
+            await self._post(daily)
+        except Exception:
+            _log.exception("posting daily %s failed; it stays reserved and is retried", daily.id)
+
+    async def _post(self, daily: q.DailyRow) -> None:
         question = self.bank.get(daily.question_id)
         if question is None:
             _log.error("daily %s refers to unknown question %s", daily.id, daily.question_id)
@@ -313,9 +340,6 @@ class Engine:
             message_id = await adapter.find_daily(post) or await adapter.post_daily(post)
         except ChannelUnavailable as exc:
             await self._channel_unavailable(exc)
-            return
-        except Exception:
-            _log.exception("posting daily %s failed; it stays reserved and is retried", daily.id)
             return
         await self._confirmations.submit((daily.id, message_id, self.clock.now()))
 
@@ -361,7 +385,24 @@ class Engine:
             await self._reveal(daily, results)
         return closed
 
+    async def reveal_missed(self) -> None:
+        """Reveals that failed (a platform error after the close) are tried again for a day."""
+        now = self.clock.now()
+        async with self.db.read() as conn:
+            missed = await q.dailies_where(
+                conn,
+                dailies.c.status == "closed",
+                dailies.c.revealed_at.is_(None),
+                dailies.c.closed_at >= now - REVEAL_RETRY,
+                dailies.c.closed_at < now,
+            )
+        for daily in missed:
+            async with self.db.read() as conn:
+                results = await q.daily_results(conn, daily.id)
+            await self._reveal(daily, results)
+
     async def _reveal(self, daily: q.DailyRow, results: list[sa.Row[Any]]) -> None:
+        """Post the reveal and record it; a failure leaves it for `reveal_missed`."""
         question = self.bank.get(daily.question_id)
         if question is None or daily.message_id is None:
             return
@@ -386,6 +427,16 @@ class Engine:
             await adapter.post_reveal(reveal)
         except ChannelUnavailable as exc:
             await self._channel_unavailable(exc)
+            return  # an inactive channel gets no reveal; its answers and grades stay
+        except Exception:
+            _log.exception("reveal of daily %s failed; retried by the next tick", daily.id)
+            return
+        async with self.db.write() as conn:
+            await conn.execute(
+                dailies.update()
+                .where(dailies.c.id == daily.id)
+                .values(revealed_at=self.clock.now())
+            )
 
     async def _channel_unavailable(self, exc: ChannelUnavailable) -> None:
         _log.warning("channel %s unavailable: %s; marked inactive", exc.channel, exc.reason)

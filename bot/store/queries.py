@@ -122,19 +122,65 @@ async def get_channel(
     return ChannelRow.of(row) if row else None
 
 
-async def scheduled_channels(conn: AsyncConnection) -> list[ChannelRow]:
-    """Channels whose schedule runs now: active, not paused, in an active workspace."""
+def _live(platforms: Sequence[str]) -> list[Any]:
+    """Conditions of a channel this process posts to: active, not paused, in an active
+    workspace of a platform it serves (a console workspace left in a shared database is not
+    the Slack process's to post)."""
+    return [
+        channels.c.active,
+        sa.not_(channels.c.paused),
+        workspaces.c.active,
+        workspaces.c.platform.in_(platforms),
+    ]
+
+
+async def scheduled_channels(conn: AsyncConnection, platforms: Sequence[str]) -> list[ChannelRow]:
+    """Channels whose schedule runs now."""
     query = (
         sa.select(channels)
         .join(workspaces, workspaces.c.id == channels.c.workspace_id)
-        .where(
-            channels.c.cron.is_not(None),
-            channels.c.active,
-            sa.not_(channels.c.paused),
-            workspaces.c.active,
-        )
+        .where(channels.c.cron.is_not(None), *_live(platforms))
     )
     return [ChannelRow.of(r) for r in await conn.execute(query)]
+
+
+async def stale_reservations(
+    conn: AsyncConnection, platforms: Sequence[str], scheduled_since: datetime, lease: datetime
+) -> list[DailyRow]:
+    """Reserved dailies whose send never confirmed, still within the catch-up window, whose
+    send lease has expired (nobody is sending them now)."""
+    query = (
+        sa.select(dailies)
+        .join(
+            channels,
+            sa.and_(
+                channels.c.workspace_id == dailies.c.workspace_id,
+                channels.c.id == dailies.c.channel_id,
+            ),
+        )
+        .join(workspaces, workspaces.c.id == dailies.c.workspace_id)
+        .where(
+            dailies.c.status == "reserved",
+            dailies.c.scheduled_at >= scheduled_since,
+            sa.or_(dailies.c.send_started_at.is_(None), dailies.c.send_started_at < lease),
+            *_live(platforms),
+        )
+    )
+    return [DailyRow.of(r) for r in await conn.execute(query)]
+
+
+async def claim_send(conn: AsyncConnection, daily_id: int, now: datetime, lease: datetime) -> bool:
+    """Take the send lease of a reserved daily; False when someone holds a fresh one."""
+    won = await conn.execute(
+        dailies.update()
+        .where(
+            dailies.c.id == daily_id,
+            dailies.c.status == "reserved",
+            sa.or_(dailies.c.send_started_at.is_(None), dailies.c.send_started_at < lease),
+        )
+        .values(send_started_at=now)
+    )
+    return bool(won.rowcount)
 
 
 async def update_channel(

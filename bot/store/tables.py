@@ -89,6 +89,10 @@ dailies = sa.Table(
     sa.Column("closes_at", UTCDateTime, nullable=False),
     sa.Column("closed_at", UTCDateTime, nullable=True),
     sa.Column("message_id", sa.String(64), nullable=True),
+    # A lease on sending: the tick re-sends a reserved daily only once this is stale, so a
+    # post in flight (post-now in another task or process) is never sent twice.
+    sa.Column("send_started_at", UTCDateTime, nullable=True),
+    sa.Column("revealed_at", UTCDateTime, nullable=True),
     sa.UniqueConstraint("workspace_id", "channel_id", "local_date", "slot", name="uq_daily_slot"),
     sa.ForeignKeyConstraint(
         ["workspace_id", "channel_id"], ["channels.workspace_id", "channels.id"], ondelete="CASCADE"
@@ -117,6 +121,10 @@ answers = sa.Table(
     sa.Column("status", sa.String(16), nullable=False),  # pending | graded
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("retry_at", UTCDateTime, nullable=True),  # failed grading: not before this
+    # How this answer is graded, kept so a retry or re-grade grades it the same way: a
+    # follow-up's narrowed rubric (key point texts) and a score cap after a hint.
+    sa.Column("rubric", sa.JSON, nullable=True),
+    sa.Column("grade_cap", sa.Integer, nullable=True),
     sa.Column("score", sa.Integer, nullable=True),
     sa.Column("points", sa.Integer, nullable=True),
     # One re-grade on request per answer; an admin override is recorded with who and when.

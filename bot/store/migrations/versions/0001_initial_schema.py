@@ -95,6 +95,8 @@ def upgrade() -> None:
         sa.Column("closes_at", bot.store.tables.UTCDateTime(), nullable=False),
         sa.Column("closed_at", bot.store.tables.UTCDateTime(), nullable=True),
         sa.Column("message_id", sa.String(length=64), nullable=True),
+        sa.Column("send_started_at", bot.store.tables.UTCDateTime(), nullable=True),
+        sa.Column("revealed_at", bot.store.tables.UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(
             ["workspace_id", "channel_id"],
             ["channels.workspace_id", "channels.id"],
@@ -126,6 +128,8 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), server_default="0", nullable=False),
         sa.Column("retry_at", bot.store.tables.UTCDateTime(), nullable=True),
+        sa.Column("rubric", sa.JSON(), nullable=True),
+        sa.Column("grade_cap", sa.Integer(), nullable=True),
         sa.Column("score", sa.Integer(), nullable=True),
         sa.Column("points", sa.Integer(), nullable=True),
         sa.Column("regrade_used", sa.Boolean(), server_default=sa.false(), nullable=False),
