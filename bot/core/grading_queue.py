@@ -17,7 +17,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -93,7 +93,7 @@ class GradingQueue:
         self.grader = grader
         self.fallback = fallback if fallback is not grader else None
         self._limit = asyncio.Semaphore(concurrency)
-        self._running: dict[int, asyncio.Task[None]] = {}
+        self._running: dict[int, asyncio.Task[Any]] = {}
 
     def submit(self, answer_id: int) -> None:
         """Grade a stored answer in the background (after any grading of it in flight)."""
@@ -116,11 +116,16 @@ class GradingQueue:
                 self.submit(answer_id)
 
     async def regrade(self, answer: q.AnswerRow) -> bool:
-        """Grade an answer once more, on its owner's request; False if already used."""
+        """Grade an answer once more, on its owner's request; False if already used or an
+        admin has overridden its score."""
         async with self.engine.db.write() as conn:
             done = await conn.execute(
                 answers.update()
-                .where(answers.c.id == answer.id, sa.not_(answers.c.regrade_used))
+                .where(
+                    answers.c.id == answer.id,
+                    sa.not_(answers.c.regrade_used),
+                    answers.c.override_by.is_(None),  # an admin's score is final
+                )
                 .values(regrade_used=True, status="pending")
             )
         if done.rowcount:
@@ -157,23 +162,21 @@ class GradingQueue:
         while self._running:
             await asyncio.gather(*list(self._running.values()), return_exceptions=True)
 
-    async def grade_now(
-        self, answer_id: int, key_points: tuple[KeyPoint, ...] = (), cap: int | None = None
-    ) -> _Outcome | None:
+    async def grade_now(self, answer_id: int) -> _Outcome | None:
         """Grade at once and return the outcome instead of telling the user (mock interviews
-        need the score to decide what comes next). `key_points` narrows the rubric (a
-        follow-up is graded on what the first answer missed); `cap` limits the score (after a
-        hint). None when grading failed: the answer stays stored and the tick retries it."""
-        return await self._grade(answer_id, key_points=key_points, cap=cap, tell=False)
+        need the score to decide what comes next). None when grading failed: the answer stays
+        stored and the tick retries it. Registered like a queued grading, so a tick never
+        grades the same answer alongside."""
+        task = asyncio.ensure_future(self._grade(answer_id, tell=False))
+        self._running[answer_id] = task
+        try:
+            return await task
+        finally:
+            self._running.pop(answer_id, None)
 
-    async def _grade(
-        self,
-        answer_id: int,
-        *,
-        key_points: tuple[KeyPoint, ...] = (),
-        cap: int | None = None,
-        tell: bool = True,
-    ) -> _Outcome | None:
+    async def _grade(self, answer_id: int, *, tell: bool = True) -> _Outcome | None:
+        """Grade one stored answer the way it asks to be graded (its narrowed rubric and score
+        cap are stored with it, so a retry or re-grade grades it the same way)."""
         async with self.engine.db.read() as conn:
             answer = await q.get_answer(conn, answer_id)
             daily = (
@@ -187,12 +190,13 @@ class GradingQueue:
         if question is None:
             _log.error("answer %s refers to unknown question %s", answer.id, answer.question_id)
             return None
-        grade = await self._run(question, answer, key_points)
+        rubric = tuple(kp for kp in question.key_points if kp.text in (answer.rubric or ()))
+        grade = await self._run(question, answer, rubric)
         if grade is None:
             return None
         update: dict[str, object] = {"graded_at": self.engine.clock.now()}
-        if cap is not None and grade.score > cap:
-            update["score"] = cap
+        if answer.grade_cap is not None and grade.score > answer.grade_cap:
+            update["score"] = answer.grade_cap
         outcome = await self._store(answer, daily, grade.model_copy(update=update))
         if outcome is not None and tell:
             await self._tell(answer, daily, question, outcome)

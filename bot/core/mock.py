@@ -237,6 +237,7 @@ class MockInterviews:
         if refusal:
             return refusal
         now = self.engine.clock.now()
+        missed = (await self._missed_so_far(session, question)) if session.follow_up else []
         async with self.engine.db.write() as conn:
             if event_key and not await self.engine.record_event(conn, actor, event_key):
                 return []
@@ -253,14 +254,14 @@ class MockInterviews:
                     text=text,
                     answered_at=now,
                     status="pending",
+                    # a follow-up is graded on what the first answer missed; a hint caps it
+                    rubric=[kp.text for kp in missed] or None,
+                    grade_cap=HINT_CAP if session.hinted else None,
                 )
                 .returning(answers.c.id)
             )
             await _update(conn, session.id, active_at=now)
-        missed = (await self._missed_so_far(session, question)) if session.follow_up else []
-        outcome = await self.engine.grading.grade_now(
-            answer_id, key_points=tuple(missed), cap=HINT_CAP if session.hinted else None
-        )
+        outcome = await self.engine.grading.grade_now(answer_id)
         if outcome is None:
             return [
                 Reply(

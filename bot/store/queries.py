@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -94,6 +94,8 @@ class AnswerRow:
     score: int | None
     points: int | None
     regrade_used: bool
+    rubric: list[str] | None
+    grade_cap: int | None
 
     @classmethod
     def of(cls, row: sa.Row[Any]) -> AnswerRow:
@@ -305,6 +307,9 @@ async def answer_of(conn: AsyncConnection, daily_id: int, user_id: str) -> Answe
     return AnswerRow.of(row) if row else None
 
 
+FRESH_GRACE = timedelta(minutes=2)
+
+
 async def answers_owed_a_grade(
     conn: AsyncConnection, now: datetime, max_attempts: int, limit: int
 ) -> list[int]:
@@ -316,6 +321,11 @@ async def answers_owed_a_grade(
             answers.c.status.in_(("pending", "provisional")),
             answers.c.attempts < max_attempts,
             sa.or_(answers.c.retry_at.is_(None), answers.c.retry_at <= now),
+            # an answer never tried yet is being graded by whoever stored it: leave it a while
+            sa.or_(
+                answers.c.attempts > 0,
+                sa.func.coalesce(answers.c.edited_at, answers.c.answered_at) < now - FRESH_GRACE,
+            ),
         )
         .order_by(sa.case((answers.c.status == "pending", 0), else_=1), answers.c.id)
         .limit(limit)

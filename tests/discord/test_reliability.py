@@ -6,6 +6,7 @@ import pytest
 
 from bot.adapters.discord_adapter import DiscordService, DrillClient
 from bot.app import StartupError, create_service
+from bot.core.engine import SEND_LEASE
 from bot.core.types import DailyPost
 from bot.store import queries as q
 from tests.discord.conftest import GOOD_ANSWER, OPEN, Harness, eventually
@@ -57,6 +58,7 @@ async def test_a_post_sent_before_a_crash_is_found_not_sent_again(harness: Harne
     async with harness.db.read() as conn:
         (reserved,) = await q.dailies_where(conn)
     assert reserved.status == "reserved"
+    harness.clock.advance(SEND_LEASE * 2)  # its send lease runs out
     await harness.engine.post_due()  # the retry finds the post and opens its thread
     (message,) = harness.fake.bot_messages(harness.channel)
     async with harness.db.read() as conn:

@@ -42,7 +42,9 @@ async def test_an_unconfirmed_daily_is_not_posted_twice_after_a_restart(slack: F
     daily = await h.engine.post_now(ref)
     assert daily is not None
     async with h.engine.db.write() as conn:  # the process died before confirming the post
-        await conn.execute(dailies.update().values(status="reserved", message_id=None))
+        await conn.execute(  # ... and its send lease has run out since
+            dailies.update().values(status="reserved", message_id=None, send_started_at=None)
+        )
     await h.engine.post_due()
     assert len(h.fake.posts("T1", "C1")) == 1
     async with h.engine.db.read() as conn:

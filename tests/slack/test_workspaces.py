@@ -147,7 +147,7 @@ async def test_uninstall_in_either_order_deletes_tokens_and_stops_schedules(
 
     async def scheduled() -> set[str]:
         async with h.engine.db.read() as conn:
-            return {c.workspace_id for c in await q.scheduled_channels(conn)}
+            return {c.workspace_id for c in await q.scheduled_channels(conn, ["slack"])}
 
     await eventually(left)
     await eventually(lambda: _is(scheduled(), {"T2"}))
