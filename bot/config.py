@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.cronspec import zone
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_PACKS = ROOT / "questions"
@@ -76,9 +77,7 @@ class Settings(BaseSettings):
     )
     slack_api_url: str = Field("https://slack.com/api/", validation_alias=_env("SLACK_API_URL"))
     discord_token: SecretStr | None = Field(None, validation_alias=_env("DISCORD_TOKEN"))
-    discord_message_content: bool = Field(
-        False, validation_alias=_env("DISCORD_MESSAGE_CONTENT")
-    )
+    discord_message_content: bool = Field(False, validation_alias=_env("DISCORD_MESSAGE_CONTENT"))
     discord_command_guilds: Annotated[list[int], NoDecode] = Field(
         [], validation_alias=_env("DISCORD_COMMAND_GUILDS")
     )
@@ -106,12 +105,7 @@ class Settings(BaseSettings):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(
-                f"unknown timezone {value!r} (use an IANA name like Europe/Berlin)"
-            ) from exc
+        zone(value)
         return value
 
     @property

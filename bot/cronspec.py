@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 MAX_SLOTS_PER_DAY = 3
 DAY_NAMES = {n: i for i, n in enumerate(["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"])}
@@ -22,6 +22,14 @@ MONTH_NAMES = {
         ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
     )
 }
+
+
+def zone(name: str) -> ZoneInfo:
+    """The IANA timezone `name`, or a ValueError that says what a valid name looks like."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown timezone {name!r}: use an IANA name like Europe/Berlin") from exc
 
 
 class CronError(ValueError):
@@ -115,8 +123,8 @@ class CronSpec:
             days,
             months,
             weekdays,
-            parts[2] != "*",
-            parts[4] != "*",
+            not parts[2].startswith("*"),
+            not parts[4].startswith("*"),
         )
         if len(minutes) * len(hours) > MAX_SLOTS_PER_DAY:
             raise CronError(

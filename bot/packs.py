@@ -76,6 +76,12 @@ class Question(BaseModel):
             return [{"text": v} if isinstance(v, str) else v for v in value]
         return value
 
+    @field_validator("answer")
+    @classmethod
+    def _letter(cls, value: str | None) -> str | None:
+        """`answer: b` means B: letters are compared and shown upper-case."""
+        return value.strip().upper() if value else value
+
     @model_validator(mode="after")
     def _type_rules(self) -> Question:
         if self.type == "open":

@@ -24,6 +24,7 @@ import discord
 from bot.adapters import discord_render as look
 from bot.adapters.discord_outbound import COMMAND, DiscordAdapter
 from bot.adapters.discord_views import form_submission
+from bot.core.commands import DM_COMMANDS
 from bot.core.engine import Engine
 from bot.core.handlers import ADMIN, Commands
 from bot.core.types import Actor, ChannelRef, Reply
@@ -33,8 +34,6 @@ from bot.store.tables import dailies
 _log = logging.getLogger(__name__)
 
 PLATFORM = "discord"
-#: Commands whose session lives in the user's DMs, wherever they are run.
-DM_COMMANDS = frozenset({"practice", "mock"})
 FAILED = "Something went wrong on drillbot's side; it has been logged. Please try again."
 
 

@@ -30,7 +30,7 @@ from bot.adapters import slack_blocks as blocks
 from bot.adapters.slack_api import SlackApi, UserDirectory
 from bot.adapters.slack_home import home
 from bot.adapters.slack_outbound import SlackAdapter
-from bot.core.commands import UsageError, parse
+from bot.core.commands import DM_COMMANDS, UsageError, parse
 from bot.core.handlers import ADMIN, Commands
 from bot.core.types import Actor, ChannelRef, Reply
 from bot.store import queries as q
@@ -38,8 +38,6 @@ from bot.store.tables import events
 
 _log = logging.getLogger(__name__)
 
-#: Commands whose conversation continues in a DM (a practice answer is a plain message).
-DM_COMMANDS = frozenset({"practice", "mock"})
 #: Message subtypes that carry a user's words.
 USER_SUBTYPES = frozenset({None, "thread_broadcast", "file_share"})
 #: Redeliveries come within minutes (Slack retries after about 0, 1 and 5 minutes).

@@ -17,30 +17,29 @@ WIDTH_IN, HEIGHT_IN, DPI = 10, 4, 100
 def stats_png(
     mastery: Mapping[str, tuple[float, int]], activity: Sequence[tuple[date, int]]
 ) -> bytes:
-    """A 1000x400 PNG: mean score per topic (left), answers per day (right)."""
-    import matplotlib
+    """A 1000x400 PNG: mean score per topic (left), answers per day (right).
 
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
+    Built on a `Figure` of its own rather than pyplot's global state, so two pictures drawn at
+    once in worker threads never share a figure."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI)
-    try:
-        topics = sorted(mastery, key=lambda t: mastery[t][0])
-        scores = [mastery[t][0] for t in topics]
-        colours = ["#c0392b" if s < 4 else "#e67e22" if s < 7 else "#27ae60" for s in scores]
-        left.barh(topics or ["(no answers yet)"], scores or [0], color=colours or ["#bbbbbb"])
-        left.set_xlim(0, 10)
-        left.set_xlabel("mean latest score")
-        left.set_title("Mastery by topic")
-        days = [d for d, _ in activity]
-        right.bar(days, [n for _, n in activity], color="#2980b9")
-        right.yaxis.set_major_locator(MaxNLocator(integer=True))
-        right.set_title("Answers, last 30 days")
-        right.tick_params(axis="x", labelrotation=45, labelsize=7)
-        fig.tight_layout()
-        out = io.BytesIO()
-        fig.savefig(out, format="png", dpi=DPI)
-        return out.getvalue()
-    finally:
-        plt.close(fig)
+    fig = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI)
+    FigureCanvasAgg(fig)
+    left, right = fig.subplots(1, 2)
+    topics = sorted(mastery, key=lambda t: mastery[t][0])
+    scores = [mastery[t][0] for t in topics]
+    colours = ["#c0392b" if s < 4 else "#e67e22" if s < 7 else "#27ae60" for s in scores]
+    left.barh(topics or ["(no answers yet)"], scores or [0], color=colours or ["#bbbbbb"])
+    left.set_xlim(0, 10)
+    left.set_xlabel("mean latest score")
+    left.set_title("Mastery by topic")
+    right.bar([d for d, _ in activity], [n for _, n in activity], color="#2980b9")
+    right.yaxis.set_major_locator(MaxNLocator(integer=True))
+    right.set_title("Answers, last 30 days")
+    right.tick_params(axis="x", labelrotation=45, labelsize=7)
+    fig.tight_layout()
+    out = io.BytesIO()
+    fig.savefig(out, format="png", dpi=DPI)
+    return out.getvalue()

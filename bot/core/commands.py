@@ -14,9 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.cronspec import CronError, CronSpec
+from bot.cronspec import CronError, CronSpec, zone
 
 DIFFICULTIES = ("easy", "medium", "hard", "mixed")
 FEEDBACK_MODES = ("private", "thread")
@@ -76,21 +75,32 @@ def _leaderboard(args: list[str]) -> dict[str, Any]:
     return result
 
 
+def _answer_number(text: str) -> int:
+    """`#12` or `12`: an answer number as `/drill history` shows it (it fits the database)."""
+    digits = text.removeprefix("#")
+    if not digits.isdecimal() or len(digits) > ANSWER_DIGITS:
+        raise UsageError(f"{text!r} is not an answer number (see `/drill history`)")
+    return int(digits)
+
+
 def _regrade(args: list[str]) -> dict[str, Any]:
-    if len(args) > 1 or (args and not args[0].lstrip("#").isdigit()):
+    if len(args) > 1:
         raise UsageError("give at most one answer number (see `/drill history`)")
-    return {"answer": int(args[0].lstrip("#"))} if args else {}
+    return {"answer": _answer_number(args[0])} if args else {}
 
 
 def _override(args: list[str]) -> dict[str, Any]:
-    if len(args) != 2 or not args[0].lstrip("#").isdigit() or not args[1].isdigit():
+    if len(args) != 2:
         raise UsageError("give an answer number and a score from 0 to 10")
-    score = int(args[1])
-    if score > 10:
-        raise UsageError(f"score {score}: scores go from 0 to 10")
-    return {"answer": int(args[0].lstrip("#")), "score": score}
+    if args[1] not in {str(n) for n in range(11)}:
+        raise UsageError(f"score {args[1]!r}: scores go from 0 to 10")
+    return {"answer": _answer_number(args[0]), "score": int(args[1])}
 
 
+ANSWER_DIGITS = 12
+#: Commands whose conversation continues in the user's DM, wherever they are run (their
+#: answers are plain messages there).
+DM_COMMANDS = frozenset({"practice", "mock"})
 MOCK_WORDS = ("hint", "skip", "stop", "resume", "again")
 MOCK_MAX = 10
 
@@ -105,7 +115,7 @@ def _mock(args: list[str]) -> dict[str, Any]:
     result: dict[str, Any] = {"count": 5}
     for word in words:
         number = word.removeprefix("n=")
-        if number.isdigit():
+        if number.isdecimal():
             result["count"] = int(number)
         elif word in ("easy", "medium", "hard"):
             result["difficulty"] = word
@@ -132,7 +142,7 @@ def _privacy(args: list[str]) -> dict[str, Any]:
 
 def parse_window(text: str) -> int:
     """`24h`, `90m`, `1h30m` -> minutes (5 minutes to 7 days)."""
-    match = re.fullmatch(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?", text.strip().lower())
+    match = re.fullmatch(r"(?:(\d{1,3})d)?(?:(\d{1,4})h)?(?:(\d{1,6})m)?", text.strip().lower())
     if not text.strip() or not match:
         raise UsageError(f"window {text!r}: use hours and minutes like `24h`, `90m` or `1h30m`")
     days, hours, minutes = (int(g) if g else 0 for g in match.groups())
@@ -144,9 +154,9 @@ def parse_window(text: str) -> int:
 
 def check_timezone(name: str) -> str:
     try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise UsageError(f"unknown timezone {name!r}: use an IANA name like Europe/Berlin") from exc
+        zone(name)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
     return name
 
 
@@ -301,5 +311,5 @@ def parse(text: str) -> Command:
         raise UsageError(f"unknown command {name!r}\n\n{usage()}")
     try:
         return Command(name, spec.parse(args))
-    except UsageError as exc:
+    except (ValueError, OverflowError) as exc:  # UsageError is a ValueError
         raise UsageError(f"{exc}\n{usage(name)}") from exc

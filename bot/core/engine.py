@@ -61,6 +61,7 @@ POST_CONCURRENCY = 64
 #: (after looking for it on the platform).
 SEND_LEASE = timedelta(minutes=2)
 REVEAL_RETRY = timedelta(days=1)
+PRACTICE_TTL = timedelta(days=1)
 #: How far back a channel's questions are read to keep the 30-day no-repeat rule.
 NO_REPEAT_LOOKBACK = timedelta(days=31)
 RECEIVED = "Got your answer; it stays private until the reveal."
@@ -100,7 +101,6 @@ class Engine:
         self._logged_misses: set[tuple[str, str, str, str]] = set()
         self._platforms: dict[str, str] = {}
         self._maintained_at: datetime | None = None
-        self._known_users: set[tuple[str, str]] = set()
         self._confirmations: GroupWriter[tuple[int, str, datetime]] = GroupWriter(
             db, q.confirm_posts
         )
@@ -252,6 +252,8 @@ class Engine:
                         _log.warning("missed_post %s/%s %s %s: outside the catch-up window", *key)
                     continue
                 due.append((chan, slot))
+        oldest = (lookback - timedelta(days=1)).date().isoformat()
+        self._logged_misses = {k for k in self._logged_misses if k[2] >= oldest}
         for daily in await self._reserve(due, now):
             send(daily)
         await asyncio.gather(*sends, return_exceptions=True)
@@ -517,18 +519,17 @@ class Engine:
         """A plain message outside a thread (the console, a DM): it goes to the user's active
         mock interview, else answers their practice question if one is waiting, else the
         channel's most recent open daily."""
-        session = await self.mock.current(actor)
-        if self.mock.wants(session, text):
-            assert session is not None
-            return await self.mock.handle(
-                event_key=event_key, actor=actor, session=session, text=text
-            )
+        in_session = await self.mock.route(event_key=event_key, actor=actor, text=text)
+        if in_session is not None:
+            return in_session
         async with self.db.read() as conn:
             pending = (
                 await conn.execute(
                     sa.select(practice).where(
                         practice.c.workspace_id == actor.workspace_id,
                         practice.c.user_id == actor.user_id,
+                        # a question left unanswered for a day stops capturing plain lines
+                        practice.c.started_at >= self.clock.now() - PRACTICE_TTL,
                     )
                 )
             ).first()
@@ -657,20 +658,14 @@ class Engine:
         )
         if seen.rowcount == 0:
             return False
-        if (actor.workspace_id, actor.user_id) not in self._known_users:
-            await conn.execute(
-                self.db.insert_ignore(users).values(
-                    workspace_id=actor.workspace_id,
-                    id=actor.user_id,
-                    name=actor.name or actor.user_id,
-                )
+        await conn.execute(
+            self.db.insert_ignore(users).values(
+                workspace_id=actor.workspace_id,
+                id=actor.user_id,
+                name=actor.name or actor.user_id,
             )
-            self._known_users.add((actor.workspace_id, actor.user_id))
+        )
         return True
-
-    def forget_user(self, workspace_id: str, user_id: str) -> None:
-        """After forget-me: the next event of this user records them afresh."""
-        self._known_users.discard((workspace_id, user_id))
 
     async def start_practice(self, actor: Actor, channel: ChannelRef, question: Question) -> None:
         async with self.db.write() as conn:
@@ -690,6 +685,22 @@ class Engine:
                 )
             )
 
+    async def practice_quota_left(self, actor: Actor) -> int:
+        """Cost guard: graded practice/mock answers still allowed in the rolling 24 hours."""
+        since = self.clock.now() - timedelta(days=1)
+        async with self.db.read() as conn:
+            used = await q.practice_answers_since(conn, actor.workspace_id, actor.user_id, since)
+        return max(0, self.config.practice_limit - used)
+
+    def limit_reached(self, question_kept: bool = False) -> list[Reply]:
+        kept = " Your question waits for you: answer it again tomorrow." if question_kept else ""
+        return [
+            Reply(
+                f"You have had {self.config.practice_limit} graded practice answers in the "
+                f"last 24 hours, the daily limit; the daily question still counts.{kept}"
+            )
+        ]
+
     async def answer_practice(
         self, *, event_key: str, actor: Actor, row: sa.Row[Any], text: str
     ) -> list[Reply]:
@@ -699,6 +710,8 @@ class Engine:
         text, refusal = self.check_text(question, text)
         if refusal:
             return refusal
+        if not await self.practice_quota_left(actor):
+            return self.limit_reached(question_kept=True)
         async with self.db.write() as conn:
             if not await self.record_event(conn, actor, event_key):
                 return []

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,10 +23,7 @@ from bot.core.types import Actor, ChannelRef, Reply
 from bot.store import queries as q
 from bot.store.tables import users
 
-LIMIT_REACHED = (
-    "You have had {limit} graded practice answers in the last 24 hours, the daily limit; "
-    "the daily question still counts."
-)
+_log = logging.getLogger(__name__)
 Handler = Callable[["Commands", Actor, ChannelRef, Command], Awaitable[list[Reply]]]
 
 
@@ -65,19 +63,18 @@ class Commands:
         async with self.engine.db.write() as conn:
             if not await self.engine.record_event(conn, actor, event_key):
                 return []
-        return await HANDLERS[command.name](self, actor, channel, command)
+        try:
+            return await HANDLERS[command.name](self, actor, channel, command)
+        except Exception:
+            # The event is recorded, so a platform retry will not run it twice; the user is
+            # told plainly and the trace goes to the log, never to the chat.
+            _log.exception("/drill %s failed for %s", command.name, actor.user_id)
+            return [Reply(f"Sorry, `/drill {command.name}` failed on our side; try again.")]
 
     # -- everyone ---------------------------------------------------------------------------
 
     async def help(self, actor: Actor, channel: ChannelRef, cmd: Command) -> list[Reply]:
         return [Reply(usage(cmd.args.get("topic")))]
-
-    async def _quota_left(self, actor: Actor) -> int:
-        """Graded practice/mock answers the cost guard still allows in the next 24 hours."""
-        since = self.engine.clock.now() - timedelta(days=1)
-        async with self.engine.db.read() as conn:
-            used = await q.practice_answers_since(conn, actor.workspace_id, actor.user_id, since)
-        return max(0, self.engine.config.practice_limit - used)
 
     def _unknown_topic(self, topic: str | None) -> list[Reply]:
         topics = {question.topic for question in self.engine.bank}
@@ -90,8 +87,8 @@ class Commands:
         topic = cmd.args.get("topic")
         if refused := self._unknown_topic(topic):
             return refused
-        if not await self._quota_left(actor):
-            return [Reply(LIMIT_REACHED.format(limit=self.engine.config.practice_limit))]
+        if not await self.engine.practice_quota_left(actor):
+            return self.engine.limit_reached()
         async with self.engine.db.read() as conn:
             planned = await plan_questions(
                 conn,
@@ -121,9 +118,9 @@ class Commands:
             return await self.engine.mock.command(actor, action)
         if refused := self._unknown_topic(cmd.args.get("topic")):
             return refused
-        left = await self._quota_left(actor)
+        left = await self.engine.practice_quota_left(actor)
         if not left:
-            return [Reply(LIMIT_REACHED.format(limit=self.engine.config.practice_limit))]
+            return self.engine.limit_reached()
         return await self.engine.mock.start(
             actor,
             channel,
@@ -281,7 +278,6 @@ class Commands:
             ]
         async with self.engine.db.write() as conn:
             gone = await q.forget_user(conn, actor.workspace_id, actor.user_id)
-        self.engine.forget_user(actor.workspace_id, actor.user_id)
         return [
             Reply(
                 f"Done: {gone} answer(s) and everything about you in this workspace "

@@ -13,6 +13,7 @@ finished. Words the session understands: hint, skip, stop, resume.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,7 +38,6 @@ if TYPE_CHECKING:
 IDLE = timedelta(minutes=30)
 HINT_CAP = 7
 PARTIAL = range(4, 7)
-WORDS = ("hint", "skip", "stop", "resume")
 
 
 @dataclass(frozen=True)
@@ -61,13 +61,14 @@ class MockInterviews:
     def __init__(self, engine: Engine, coach: Coach) -> None:
         self.engine = engine
         self.coach = coach
+        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
 
     # -- lookup -------------------------------------------------------------------------
 
     async def current(self, actor: Actor) -> Session | None:
         """The user's unfinished session; an active one idle for 30 minutes becomes paused."""
         now = self.engine.clock.now()
-        async with self.engine.db.write() as conn:
+        async with self.engine.db.read() as conn:
             row = (
                 await conn.execute(
                     sa.select(mock_sessions)
@@ -80,17 +81,29 @@ class MockInterviews:
                     .limit(1)
                 )
             ).first()
-            if row is not None and row.state == "active" and now - row.active_at >= IDLE:
+        if row is None:
+            return None
+        if row.state == "active" and now - row.active_at >= IDLE:
+            async with self.engine.db.write() as conn:
                 await _update(conn, row.id, state="paused")
-                return dataclasses.replace(Session.of(row), state="paused")
-        return Session.of(row) if row else None
+            return dataclasses.replace(Session.of(row), state="paused")
+        return Session.of(row)
 
-    def wants(self, session: Session | None, text: str) -> bool:
-        """Whether a plain line belongs to the session: every line while it is active, only
-        `resume` and `stop` while it is paused."""
-        if session is None:
-            return False
-        return session.state == "active" or text.strip().lower() in ("resume", "stop")
+    def _lock(self, actor: Actor) -> asyncio.Lock:
+        """One user's session moves one step at a time: two quick messages (Slack delivers
+        them concurrently) never both answer the same question."""
+        return self._locks.setdefault((actor.workspace_id, actor.user_id), asyncio.Lock())
+
+    async def route(self, *, event_key: str, actor: Actor, text: str) -> list[Reply] | None:
+        """Handle a plain line if it belongs to the user's session (every line while it is
+        active; only `resume` and `stop` while it is paused); None when it does not."""
+        async with self._lock(actor):
+            session = await self.current(actor)
+            if session is None:
+                return None
+            if session.state != "active" and text.strip().lower() not in ("resume", "stop"):
+                return None
+            return await self.handle(event_key=event_key, actor=actor, session=session, text=text)
 
     # -- starting -----------------------------------------------------------------------
 
@@ -103,6 +116,18 @@ class MockInterviews:
         count: int,
         difficulty: str | None,
         again: bool = False,
+    ) -> list[Reply]:
+        async with self._lock(actor):
+            return await self._start(actor, channel, topic, count, difficulty, again)
+
+    async def _start(
+        self,
+        actor: Actor,
+        channel: ChannelRef,
+        topic: str | None,
+        count: int,
+        difficulty: str | None,
+        again: bool,
     ) -> list[Reply]:
         session = await self.current(actor)
         if session is not None:
@@ -181,10 +206,11 @@ class MockInterviews:
 
     async def command(self, actor: Actor, word: str) -> list[Reply]:
         """`/drill mock hint|skip|stop|resume`: the same words, as commands."""
-        session = await self.current(actor)
-        if session is None:
-            return [Reply("No mock interview in progress; `/drill mock` starts one.")]
-        return await self.handle(event_key="", actor=actor, session=session, text=word)
+        async with self._lock(actor):
+            session = await self.current(actor)
+            if session is None:
+                return [Reply("No mock interview in progress; `/drill mock` starts one.")]
+            return await self.handle(event_key="", actor=actor, session=session, text=word)
 
     def _question(self, session: Session) -> Question:
         question = self.engine.bank.get(session.question_ids[session.position])
@@ -236,6 +262,8 @@ class MockInterviews:
         text, refusal = self.engine.check_text(question, text)
         if refusal:
             return refusal
+        if not await self.engine.practice_quota_left(actor):
+            return self.engine.limit_reached(question_kept=True)
         now = self.engine.clock.now()
         missed = (await self._missed_so_far(session, question)) if session.follow_up else []
         async with self.engine.db.write() as conn:
