@@ -58,3 +58,18 @@ def test_window_units() -> None:
     assert parse_window("2d") == 2880
     with pytest.raises(UsageError):
         parse_window("1m")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "config window=99999999999d",
+        "regrade 99999999999999999999999",
+        "override 1 11",
+        "override x 5",
+        "mock n=²",
+    ],
+)
+def test_out_of_range_numbers_get_usage_not_a_crash(text: str) -> None:
+    with pytest.raises(UsageError, match="Usage: /drill"):
+        parse(text)

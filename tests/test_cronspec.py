@@ -103,3 +103,9 @@ def test_next_slot_skips_weekend() -> None:
     spec = CronSpec.parse("0 9 * * MON-FRI")
     nxt = next_slot_after(spec, ZoneInfo("UTC"), utc(2026, 11, 20, 9, 0))
     assert nxt is not None and nxt.at == utc(2026, 11, 23, 9, 0)
+
+
+def test_a_stepped_star_is_unrestricted_like_vixie_cron() -> None:
+    spec = CronSpec.parse("0 9 */2 * MON")  # odd days that are Mondays
+    assert not spec.runs_on(date(2026, 11, 25))  # an odd Wednesday
+    assert spec.runs_on(date(2026, 11, 23)) and not spec.runs_on(date(2026, 11, 30))

@@ -602,3 +602,21 @@ async def test_failed_reveal_is_retried_and_a_failing_step_stops_nothing(
     assert [r.daily_id for r in adapter.reveals] == [1]
     await engine.tick()
     assert len(adapter.reveals) == 1  # recorded: not revealed twice
+
+
+async def test_an_override_is_final_and_a_failing_command_is_answered(
+    engine: Engine, clock: ManualClock, adapter: RecordingAdapter, commands: Commands
+) -> None:
+    await setup_channel(engine)
+    thread = await first_daily(engine, clock, adapter)
+    await answer(engine, ALICE, thread, "An answer about the topic with several words", "r")
+    await commands.handle(event_key="o", actor=ADMIN, channel=CH, text="override 1 9")
+    [refused] = await commands.handle(event_key="rg", actor=ALICE, channel=CH, text="regrade")
+    assert "an admin set its score" in refused.text
+
+    async def upload_refused(*_: object) -> None:
+        raise ConnectionError("the platform refused the file")
+
+    adapter.upload_file = upload_refused  # type: ignore[method-assign]
+    [sorry] = await commands.handle(event_key="ex", actor=ALICE, channel=CH, text="export")
+    assert "failed on our side" in sorry.text

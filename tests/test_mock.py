@@ -235,3 +235,13 @@ async def test_follow_up_and_hint_written_by_the_llm_with_offline_fallback(
     finally:
         await llm.aclose()
         await server.stop()
+
+
+async def test_two_quick_lines_answer_one_question_each(engine: Engine) -> None:
+    engine.grading.grader = FixedGrader(8)
+    chat = await start(engine, "3")
+    first, second = await asyncio.gather(chat.say("answer one"), chat.say("answer two"))
+    assert "Question 2/3" in first + second and "Question 3/3" in first + second
+    async with engine.db.read() as conn:
+        rows = (await conn.execute(sa.select(answers.c.question_id))).scalars().all()
+    assert len(rows) == 2 and len(set(rows)) == 2

@@ -74,9 +74,7 @@ questions:
     reference_answer: The probability of data at least this extreme under the null.
     key_points: [one, two]
 """,
-            [
-                "question few-points: field (pack): key_points: an open question needs 3-7 key"
-            ],
+            ["question few-points: field (pack): key_points: an open question needs 3-7 key"],
         ),
         (
             """
@@ -142,3 +140,22 @@ def test_lint_and_schema_commands(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert "questions" in schema["properties"]
     assert main(["questions", "stats", str(SHIPPED_PACKS)]) == 0
     assert "total" in capsys.readouterr().out
+
+
+def test_a_lower_case_mcq_letter_means_the_upper_case_one(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "mcq.yaml",
+        """
+questions:
+  - id: mcq-lower
+    topic: statistics
+    difficulty: easy
+    type: mcq
+    prompt: Which of these is a measure of spread?
+    choices: [mean, variance]
+    answer: b
+    explanation: Variance measures spread.
+""",
+    )
+    assert load_bank([path]).get("mcq-lower").answer == "B"

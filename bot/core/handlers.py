@@ -254,6 +254,8 @@ class Commands:
         question = self.engine.bank.get(answer.question_id)
         if question is None or question.type == "mcq":
             return [Reply("Multiple-choice answers are exact; there is nothing to re-grade.")]
+        if answer.override_by is not None:
+            return [Reply(f"Answer #{answer.id} is final: an admin set its score.")]
         if not await self.engine.grading.regrade(answer):
             return [Reply(f"Answer #{answer.id} was already re-graded once.")]
         return [Reply(f"Re-grading answer #{answer.id}; the result comes to you privately.")]

@@ -96,6 +96,7 @@ class AnswerRow:
     regrade_used: bool
     rubric: list[str] | None
     grade_cap: int | None
+    override_by: str | None
 
     @classmethod
     def of(cls, row: sa.Row[Any]) -> AnswerRow:
