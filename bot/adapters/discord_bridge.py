@@ -34,6 +34,8 @@ from bot.store.tables import dailies
 _log = logging.getLogger(__name__)
 
 PLATFORM = "discord"
+#: Commands about all of a user's data: run in the server and in the user's DM workspace.
+USER_WIDE = frozenset({"forget-me", "export"})
 FAILED = "Something went wrong on drillbot's side; it has been logged. Please try again."
 
 
@@ -133,7 +135,14 @@ class Bridge:
         if name in ADMIN and actor.is_admin and channel_id is not None:
             parent = self.client.get_channel(channel_id)
             await self.engine.ensure_channel(ref, name=getattr(parent, "name", ""), cron=None)
-        return await self.commands.handle(event_key=key, actor=actor, channel=ref, text=text)
+        replies = await self.commands.handle(event_key=key, actor=actor, channel=ref, text=text)
+        if name in USER_WIDE:
+            # The user's practice and mock data lives in their DM workspace: cover it too.
+            dm_actor, dm_ref, _dm = await self._dm(user)
+            replies += await self.commands.handle(
+                event_key=f"{key}-dm", actor=dm_actor, channel=dm_ref, text=text
+            )
+        return replies
 
     async def _moved_to_dm(self, dm: discord.DMChannel, replies: list[Reply]) -> list[Reply]:
         try:

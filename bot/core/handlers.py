@@ -180,7 +180,7 @@ class Commands:
         await adapter.upload_file(
             channel,
             actor.user_id,
-            f"drillbot-export-{actor.user_id}.json",
+            f"drillbot-export-{actor.workspace_id}-{actor.user_id}.json",
             body,
             "Your drillbot data",
         )

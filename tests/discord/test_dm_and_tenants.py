@@ -66,10 +66,17 @@ async def test_a_mock_interview_runs_in_dms(harness: Harness) -> None:
 async def test_export_is_a_file_only_the_user_sees(harness: Harness) -> None:
     await harness.start()
     call = await harness.fake.slash(harness.alice, harness.channel, "export")
-    await eventually(lambda: len(harness.fake.replies(call)) >= 2)
-    ((filename, data),) = harness.fake.files
-    assert filename == f"drillbot-export-{harness.alice['id']}.json"
-    assert json.loads(data)["answers"] == []
+    await eventually(lambda: len(harness.fake.files) >= 2)
+    alice = harness.alice["id"]
+    # The server's data and the user's DM data (practice, mock interviews): one file each.
+    names = sorted(name for name, _ in harness.fake.files)
+    assert names == sorted(
+        [
+            f"drillbot-export-{harness.guild}-{alice}.json",
+            f"drillbot-export-discord-dm-{alice}-{alice}.json",
+        ]
+    )
+    assert all(json.loads(data)["answers"] == [] for _, data in harness.fake.files)
     assert all(f["flags"] & 64 for f in harness.fake.followups[call["token"]])
 
 

@@ -93,4 +93,4 @@ async def test_export_arrives_as_a_file_in_the_users_dm(slack: Factory) -> None:
     exported = json.loads(data)
     assert (exported["workspace_id"], exported["user_id"]) == ("T1", "U1")
     shared = h.fake.files[file_id]
-    assert (shared["channel"], shared["name"]) == ("DU1", "drillbot-export-U1.json")
+    assert (shared["channel"], shared["name"]) == ("DU1", "drillbot-export-T1-U1.json")
