@@ -176,18 +176,10 @@ class InstallationStore(AsyncInstallationStore):
         team_id: str | None,
         is_enterprise_install: bool | None = False,
     ) -> Bot | None:
-        found = await self.find(team_id) if team_id else None
-        if found is None:
-            return None
-        return Bot(
-            enterprise_id=enterprise_id,
-            team_id=found.team_id,
-            team_name=found.team_name,
-            bot_token=found.bot_token,
-            bot_id=found.bot_id,
-            bot_user_id=found.bot_user_id,
-            installed_at=0.0,
+        installation = await self.async_find_installation(
+            enterprise_id=enterprise_id, team_id=team_id
         )
+        return installation.to_bot() if installation else None
 
     async def async_find_installation(
         self,
