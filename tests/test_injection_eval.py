@@ -143,11 +143,6 @@ def test_pre_filter_false_positives_at_most_5_percent(
     assert measured[0].false_positive_rate <= 0.05
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot/grading/prefilter.py (not the LLM grader's module) flags 78 % of the corpus; "
-    "`drillbot eval injection` lists the strings it misses",
-)
 def test_pre_filter_recall_at_least_90_percent(
     measured: tuple[InjectionReport, FakeModel, Counting],
 ) -> None:

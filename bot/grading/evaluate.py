@@ -5,13 +5,13 @@ the answer text alone. The labels (score, label, feedback, grader1/2) are read o
 with; the one thing fitted on them is a linear calibration for the RMSE, out of fold and grouped
 by question, as the data's README asks.
 
-Questions of these sets come without a rubric, so `question_for` derives one: the reference
-answer split into clauses (`derive_key_points`), 3-7 key points of weight 1. A reference too
-short to yield three (a two-word answer) keeps the one or two pieces it has; such a Question is
-built with `model_construct`, skipping the pack rule of 3-7 key points that exists for authors.
-SemEval's `all_reference_answers` are other correct answers a teacher wrote; they are appended
-to the reference text (not to the key points, since any one of them is a full answer), where the
-offline grader does not use them but an LLM grader reads them.
+Questions of these sets come without a rubric, so `question_for` derives one, weight 1 each: the
+reference answer cut into 3-7 clauses (`derive_key_points`: a one-sentence reference becomes its
+three thirds), then SemEval's `all_reference_answers` (other correct answers a teacher wrote,
+reference material, not labels) as key points of their own up to seven in all; they are also
+appended to the reference text an LLM grader reads. A reference too short to cut into three
+(two content words) keeps the one or two pieces it has: Questions are built with
+`model_construct`, which skips the pack rule of 3-7 key points written for pack authors.
 
 Metrics, all pure Python: Pearson r of the integer score with score/score_max and its 95 %
 interval from a question-level bootstrap (questions resampled with replacement, seeded), Spearman
@@ -22,7 +22,6 @@ grader's continuous coverage, when it has one, is reported alongside; the headli
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import csv
 import json
@@ -45,6 +44,7 @@ BOOTSTRAP_RESAMPLES = 1000
 CALIBRATION_FOLDS = 5
 PROGRESS_MIN_ROWS = 200
 ALTERNATIVES_SEPARATOR = "||"
+MAX_KEY_POINTS = 7
 
 
 @dataclass(frozen=True)
@@ -120,19 +120,23 @@ def _slug(text: str) -> str:
 
 
 def question_for(row: Row) -> Question:
-    """A `type: open` Question for a CSV question, its key points derived from the reference."""
+    """A `type: open` Question for a CSV question, its key points derived from the reference.
+
+    The reference's clauses give the first key points (`derive_key_points`); the other correct
+    answers a teacher listed, if any, are added as key points of their own up to the pack limit
+    of seven: an answer that matches one of them states part of what is wanted.
+    """
     extra = [a for a in row.alternatives if a != row.reference.strip()]
-    reference = " ".join([row.reference.strip(), *(f"Also correct: {a}" for a in extra)])
-    key_points = [KeyPoint.model_construct(text=t, weight=1.0)
-                  for t in derive_key_points(row.reference)]
+    texts = derive_key_points(row.reference)
+    texts += extra[: max(0, MAX_KEY_POINTS - len(texts))]
     return Question.model_construct(
         id=_slug(row.question_id),
         topic="evaluation",
         difficulty="medium",
         type="open",
         prompt=row.question,
-        reference_answer=reference,
-        key_points=key_points,
+        reference_answer="\n".join([row.reference.strip(), *extra]),
+        key_points=[KeyPoint.model_construct(text=t, weight=1.0) for t in texts],
         tags=[], follow_ups=[], choices=[],
     )
 
@@ -338,23 +342,3 @@ def format_report(report: EvalReport) -> str:
     if report.coverage is not None:
         lines.append(_metric_line("coverage", report.coverage))
     return "\n".join(lines)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m bot.grading.evaluate CSV [--limit N] [--seed S] [--json]` with the offline
-    grader (the only one that needs no configuration)."""
-    from bot.grading.offline import OfflineGrader
-
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("csv", type=Path)
-    parser.add_argument("--limit", type=int, default=None, help="a seeded sample of N answers")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--json", action="store_true", help="print the report as JSON")
-    args = parser.parse_args(argv)
-    report = asyncio.run(evaluate(OfflineGrader(), args.csv, limit=args.limit, seed=args.seed))
-    print(report.to_json() if args.json else format_report(report))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,34 +1,41 @@
 """The offline grader: rubric coverage from lexical evidence, no network, no model.
 
-What it measures. For every key point of the rubric the grader asks how much of the key point's
-content the answer states, word by word: both sides are tokenised, stemmed and folded onto
-synonym groups (`bot.grading.text`), stopwords dropped. Each key-point word carries a weight:
-words of the question prompt count little (answers echo the question, so echoing proves nothing),
-generic words count less than specific ones, and a word that recurs in many key points of one
-rubric counts less than one that singles its key point out (an idf over the rubric). The
-key point's coverage is the weighted share of its words found in the answer (an inflected or
-longer form of the word counts most of a match), blended with the share of its adjacent word
-pairs found next to each other in the answer, which rewards stating the idea rather than
-scattering its words. Coverage >= 0.6 is "covered", >= 0.3 "partly", below "missed"; the score
-is `compute_score` (the one DESIGN.md formula), so offline and LLM scores compare.
+What it measures. For each key point of the rubric, how much of the key point's content the
+answer states. Two kinds of evidence are blended (1:3): the key point's content words found in
+the answer (tokenised, stemmed and folded onto synonym groups by `bot.grading.text`, stopwords
+dropped), and its character trigrams found in the answer's words, which credit what stemming
+misses: compounds and hyphenation ("self-clocking"), derived forms ("retransmission"),
+misspellings. Each word or trigram carries a weight: what the question prompt already says counts
+a quarter (answers echo the question, so echoing proves little), and a word shared by many key
+points of one rubric counts less than one that singles its key point out (an idf over the
+rubric). Coverage saturates: stating about eight words' worth of a long key point covers it,
+since a key point cut from a reference sentence can list more facts than one answer needs.
+Coverage >= 0.6 is "covered", >= 0.3 "partly", else "missed", and the score is `compute_score`
+(the one DESIGN.md formula), so offline and LLM scores compare. `coverage()` is the continuous
+counterpart (weighted mean key-point coverage) that evaluation correlates too.
 
-Contradiction. A statement that flips the key point's polarity ("not connected" against
-"connected", "decreases" against "increases") is the opposite of the key point, not evidence for
-it: when the answer clause that best matches a reference statement has the other polarity
-(negators and antonym pairs counted together, so "separated" agrees with "not connected"), the
-key points of that statement get no credit. Offline misconceptions stay empty: a polarity flip is
-the only cheap signal of a wrong statement and it is already priced in as a missed key point;
-counting it again as a misconception would charge a noisy lexical guess twice.
+Contradiction. Words are not enough when the answer says the opposite: "terminal 1 is connected
+to the positive terminal" shares every word with "terminal 1 and the positive terminal are
+separated". Each reference clause is cut into propositions (at punctuation and conjunctions);
+the answer proposition closest to each is compared, counting negators and antonym flips
+("separated" is "connected" with the opposite sign) on both sides. An odd count is a
+contradiction, so "not connected" agrees with "separated" and "a shorter string gives a higher
+pitch" agrees with "a longer string gives a lower pitch". The key points of a contradicted clause
+get no credit, unless the same answer proposition agrees at least as closely with another part
+of the reference (references state one fact from both sides, or list alternatives).
+Offline misconceptions stay empty: a polarity flip is the only cheap signal of a wrong statement,
+it is already priced in as missed key points, and charging a noisy lexical guess a second time
+(-1 per misconception) would cost honest answers more than it catches.
 
 Floors. Empty, whitespace-only, "idk"/"N/A"-style non-answers, answers under 4 words and copies
-of the question (no content word beyond the prompt's) score 0 without further work.
+of the question (the prompt's word order, at most one new content word) score 0 at once.
 
 Known limits. A lexical grader rewards words, not understanding: an answer that names every
-concept in the wrong relation, or paraphrases a key point in other words, is misjudged. Keyword
-stuffing is the obvious attack; it is damped because a bare list of terms has almost no function
-words (prose has 40-50 %), and such an answer's coverage is cut by a third, so it cannot reach 10.
-Injection attempts are handled by the shared pre-filter: flagged text is removed before grading
-and the score is capped at 5.
+concept in the wrong relation, or says a key point in other words, is misjudged; answers in
+another language get little credit. Keyword stuffing is the obvious attack: a bare list of terms
+has almost no function words (prose has 40-50 %), so such an answer gets at most "partly" on any
+key point and cannot score above 5. Injection attempts go through the shared pre-filter: flagged
+sentences are removed before grading and the score is capped at 5.
 """
 
 from __future__ import annotations
@@ -39,237 +46,310 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import cached_property, lru_cache
+from itertools import pairwise
 
 from bot.grading.base import Grade, GradeRequest, Judgment, compute_score
 from bot.grading.prefilter import scan, strip_flagged
 from bot.grading.text import (
+    BREAK,
+    Proposition,
     Token,
+    char_grams,
     clauses,
-    content_tokens,
-    negation_count,
+    content_of,
+    gram_set,
     normalise,
-    sentences,
+    propositions,
     stopword_share,
+    tokens,
     words,
 )
 from bot.packs import KeyPoint
 
-#: A word of the question prompt is worth this much of a word the question does not give away.
+#: A word (or trigram) of the question prompt is worth this much of one the prompt lacks.
 QUESTION_WORD_WEIGHT = 0.25
-#: Generic content words: they occur in any answer, so they say little about a key point.
-GENERIC_WEIGHT = 0.5
-GENERIC_WORDS: frozenset[str] = frozenset(
-    """thing things way ways time times make makes made get gets got good bad well many much
-    lot lots kind kinds type types part parts case cases example important example also example
-    able work works working like need needs other another different certain each every
-    something someone done give given take takes mean means called call""".split()
+#: The evidence blend: exact (stemmed) words, each key-point word's closest answer word by
+#: trigram similarity, and the key point's trigrams anywhere in the answer.
+WORD_SHARE, FUZZY_SHARE, GRAM_SHARE = 0.25, 0.25, 0.5
+GRAM = 3
+#: A key-point word counts as (partly) said when an answer word of at least FUZZY_MIN_LEN
+#: letters reaches this trigram Dice similarity with it; shorter words must match exactly.
+FUZZY_AT = 0.3
+FUZZY_MIN_LEN = 5
+#: The commonest English trigrams ("ing", "ion", " th") turn up in any text: a match on one is
+#: weak evidence, and a padded answer would collect them by chance.
+COMMON_GRAM_WEIGHT = 0.2
+COMMON_GRAMS: frozenset[str] = frozenset(
+    """the and ing ion tio ent ati for her ter hat tha ere ate his con res ver all ons nce men
+    ith ted ers pro thi wit are ess not ive was ect rea com eve per int est sta cti ica ist ear
+    ain one our iti rat ble ity nte str ste tra ani der ove ame red ned ran ide pre ser tin ced
+    lin ort ous sti cal nal man pla ind""".split()
+) | frozenset(
+    [" th", "ng ", "ed ", "es ", "ly ", " co", " in", " re", "er ", " pr", "al ", " de", "nt ",
+     "on ", "ts ", "rs ", "te ", "se ", "ce ", "le ", "ne ", " st", " di", " ex", " wh", " ma",
+     " pa", " ca", " tr", " se", " fo", " be", " mo", " un", " ha", " al", "ty ", "ns ", "ry ",
+     "st ", "re ", "at ", "ic ", "is ", "ve ", "ge ", "ds "]
 )
-#: A longer or inflected form of a word ("transmission" for "transmitter") counts this much.
-PREFIX_MATCH = 0.7
-PREFIX_LEN = 5
-#: How coverage blends word matches with adjacent-pair matches.
-PAIR_SHARE = 0.2
+#: A key point is covered by this much weighted content, however long it is; one word is about
+#: GRAMS_PER_WORD trigrams.
+WORDS_ENOUGH = 8.0
+GRAMS_PER_WORD = 7
 COVERED_AT = 0.6
 PARTLY_AT = 0.3
 #: Below this share of function words (with at least STUFFING_MIN_WORDS words) an answer reads
-#: as a list of keywords, and its coverage is multiplied by STUFFING_FACTOR.
+#: as a list of keywords: no key point of it counts as more than STUFFING_CAP covered ("partly").
 STUFFING_SHARE = 0.15
 STUFFING_MIN_WORDS = 8
-STUFFING_FACTOR = 0.67
+STUFFING_CAP = 0.5
 MIN_WORDS = 4
-#: Share of the answer's content words that must be new (not in the prompt) for it not to be a
-#: copy of the question.
-COPY_NEW_SHARE = 0.15
+#: An answer whose word pairs are at least this share the prompt's, and that adds at most one
+#: content word, is a copy of the question.
+COPY_PAIR_SHARE = 0.7
 NON_ANSWER = re.compile(
-    r"^\W*(?:n/?a|idk|i\s+(?:do\s*n[o']?t|dont)\s+know|no\s+idea|pass|skip|dunno|not\s+sure"
-    r"|no\s+clue|i\s+give\s+up|nothing|none|no\s+answer|\?+|-+|\.+|i\s+have\s+no\s+idea"
-    r"|i\s+(?:am|'m)\s+not\s+sure|don'?t\s+know|no\s+comment)\W*$"
+    r"^\W*(?:n/?a|idk|i\s+do\s+not\s+know|no\s+idea|pass|skip|dunno|not\s+sure|no\s+clue"
+    r"|i\s+give\s+up|nothing|none|no\s+answer|\?+|-+|\.+|i\s+have\s+no\s+idea"
+    r"|i\s+(?:am|'m)\s+not\s+sure|do\s+not\s+know|no\s+comment)\W*$"
 )
 
 
 @dataclass(frozen=True)
 class _Point:
-    """A key point prepared for matching: its weighted words, pairs and reference statement."""
+    """A key point prepared for matching."""
 
     key_point: KeyPoint
-    weights: dict[str, float]
-    pairs: frozenset[frozenset[str]]
-    statement: int  # index of the reference statement it restates, for the contradiction check
-
-
-@dataclass(frozen=True)
-class _Statement:
-    """A sentence of the reference (or a key point standing alone) and its polarity."""
-
-    keys: frozenset[str]
-    signs: dict[str, int]
-    negated: bool
+    weights: dict[str, float]  # content word key -> weight
+    spellings: dict[str, str]  # content word key -> the word as written
+    grams: dict[str, float]  # character trigram -> weight
+    clauses: tuple[int, ...]  # the reference clauses it restates, for the contradiction check
 
 
 @dataclass(frozen=True)
 class _Rubric:
-    """Everything the grader derives from a question and its key points, cached per rubric."""
+    """Everything derived from a question and its key points, cached per rubric."""
 
     question_keys: frozenset[str]
+    question_pairs: frozenset[tuple[str, str]]
     points: tuple[_Point, ...]
-    statements: tuple[_Statement, ...]
+    clauses: tuple[tuple[Proposition, ...], ...]
+    propositions: tuple[Proposition, ...]
 
 
-@dataclass(frozen=True)
 class _Answer:
-    """Everything the grader derives from one answer text."""
+    """Everything derived from one answer text; its propositions only when first needed (most
+    answers share too little with any reference clause to need the contradiction check)."""
 
-    keys: frozenset[str]
-    prefixes: frozenset[str]
-    pairs: frozenset[frozenset[str]]
-    clauses: tuple[_Statement, ...]
-    stuffed: bool
+    def __init__(self, answer: str) -> None:
+        self.tokens = tokens(answer)
+        self.words = tuple(t for t in self.tokens if t != BREAK)
+        self.content = tuple(content_of(self.words))
+        self.keys = frozenset(t.key for t in self.content)
+        self.grams = frozenset(_grams_of(self.content))
+        self.closest: dict[str, float] = {}  # key-point word -> `_closest_word`, memoised
+
+    @cached_property
+    def surfaces(self) -> frozenset[str]:
+        return frozenset(t.surface for t in self.content)
+
+    @cached_property
+    def gram_index(self) -> dict[str, tuple[str, ...]]:
+        """Character trigram -> the answer's words (as written) that hold it."""
+        found: dict[str, set[str]] = {}
+        for surface in self.surfaces:
+            for gram in char_grams(surface, GRAM):
+                found.setdefault(gram, set()).add(surface)
+        return {g: tuple(v) for g, v in found.items()}
+
+    @cached_property
+    def propositions(self) -> tuple[Proposition, ...]:
+        return tuple(propositions(self.tokens))
+
+    @cached_property
+    def postings(self) -> dict[str, tuple[int, ...]]:
+        """Content word key -> indices of the propositions holding it."""
+        found: dict[str, list[int]] = {}
+        for index, prop in enumerate(self.propositions):
+            for key in prop.keys:
+                found.setdefault(key, []).append(index)
+        return {k: tuple(v) for k, v in found.items()}
 
 
 @dataclass(frozen=True)
 class Assessment:
-    """Per-key-point coverage in [0, 1] (after penalties) or the floor that stopped grading."""
+    """Per-key-point coverage in [0, 1], or the floor that stopped grading (all zeros)."""
 
     coverages: tuple[float, ...]
+    flags: tuple[str, ...] = ()
     floor: str | None = None
 
 
-def _pairs(tokens: Sequence[Token], window: int) -> frozenset[frozenset[str]]:
-    """Unordered pairs of content words standing within `window` words of each other."""
-    keys = [t.key for t in tokens]
-    return frozenset(
-        frozenset((a, b))
-        for i, a in enumerate(keys)
-        for b in keys[i + 1 : i + 1 + window]
-        if a != b
-    )
-
-
-def _statement(text: str) -> _Statement:
-    """Read a sentence's content words, the signs of its antonym words and its negation."""
-    tokens = content_tokens(text)
-    return _Statement(
-        keys=frozenset(t.key for t in tokens),
-        signs={t.key: t.sign for t in tokens},
-        negated=negation_count(text) % 2 == 1,
-    )
+def _grams_of(content: Sequence[Token]) -> set[str]:
+    """Character trigrams of the content words (surface forms: trigrams do their own stemming)."""
+    out: set[str] = set()
+    for token in content:
+        out.update(char_grams(token.surface, GRAM))
+    return out
 
 
 def _squash(text: str) -> str:
     return " ".join(words(text))
 
 
-def _statement_index(text: str, reference_sentences: Sequence[str]) -> int:
-    """The reference sentence a key point was cut from, or -1 when it stands on its own."""
+def _clause_indices(text: str, reference_clauses: Sequence[str]) -> tuple[int, ...]:
+    """The reference clauses a key point restates: the first it lies within, else all that lie
+    within it (a key point merged from several clauses); () for a key point of its own."""
     needle = _squash(text)
-    for index, sentence in enumerate(reference_sentences):
-        if needle and needle in _squash(sentence):
-            return index
-    return -1
+    if not needle:
+        return ()
+    hays = [_squash(c) for c in reference_clauses]
+    within = next((i for i, hay in enumerate(hays) if needle in hay), None)
+    if within is not None:
+        return (within,)
+    return tuple(i for i, hay in enumerate(hays) if hay and hay in needle)
 
 
-def _point_weights(tokens: Sequence[Token], question_keys: frozenset[str],
-                   rubric_df: Counter[str], n_points: int) -> dict[str, float]:
-    """Importance of each word of a key point (see the module docstring)."""
+def _word_weights(content: Sequence[Token], question_keys: frozenset[str],
+                  rubric_df: Counter[str], n_points: int) -> dict[str, float]:
+    """Weight of each content word of a key point: idf over the rubric, prompt words discounted."""
     weights: dict[str, float] = {}
-    for token in tokens:
+    for token in content:
         weight = math.log(1 + n_points / rubric_df[token.key]) / math.log(1 + n_points)
         if token.key in question_keys:
             weight *= QUESTION_WORD_WEIGHT
-        if token.surface in GENERIC_WORDS:
-            weight *= GENERIC_WEIGHT
         weights[token.key] = max(weights.get(token.key, 0.0), weight)
     return weights
 
 
 @lru_cache(maxsize=512)
 def _rubric(prompt: str, reference: str, key_points: tuple[KeyPoint, ...]) -> _Rubric:
-    """Prepare a rubric once: graders see the same question for many answers."""
-    question_keys = frozenset(t.key for t in content_tokens(prompt))
-    reference_sentences = sentences(reference)
-    point_tokens = [content_tokens(kp.text) for kp in key_points]
-    rubric_df: Counter[str] = Counter(k for toks in point_tokens for k in {t.key for t in toks})
-    statements = [_statement(s) for s in reference_sentences]
+    """Prepare a rubric once: a grader sees the same question for many answers."""
+    prompt_words = words(prompt)
+    prompt_content = content_of(prompt_words)
+    question_keys = frozenset(t.key for t in prompt_content)
+    question_grams = frozenset(_grams_of(prompt_content))
+    reference_clauses = clauses(reference)
+    clause_props = [tuple(propositions(tokens(c))) for c in reference_clauses]
+    point_content = [content_of(words(kp.text)) for kp in key_points]
+    rubric_df: Counter[str] = Counter(k for content in point_content
+                                      for k in {t.key for t in content})
     points: list[_Point] = []
-    for kp, tokens in zip(key_points, point_tokens, strict=True):
-        index = _statement_index(kp.text, reference_sentences)
-        if index < 0:
-            statements.append(_statement(kp.text))
-            index = len(statements) - 1
-        weights = _point_weights(tokens, question_keys, rubric_df, len(key_points))
-        points.append(_Point(kp, weights, _pairs(tokens, 1), index))
-    return _Rubric(question_keys, tuple(points), tuple(statements))
-
-
-def _read_answer(answer: str) -> _Answer:
-    tokens = content_tokens(answer)
-    keys = frozenset(t.key for t in tokens)
-    n_words = len(words(answer))
-    return _Answer(
-        keys=keys,
-        prefixes=frozenset(k[:PREFIX_LEN] for k in keys if len(k) > PREFIX_LEN),
-        pairs=_pairs(tokens, 2),
-        clauses=tuple(_statement(c) for c in clauses(answer)),
-        stuffed=n_words >= STUFFING_MIN_WORDS and stopword_share(answer) < STUFFING_SHARE,
+    for kp, content in zip(key_points, point_content, strict=True):
+        indices = _clause_indices(kp.text, reference_clauses)
+        if not indices:
+            indices = (len(clause_props),)
+            clause_props.append(tuple(propositions(tokens(kp.text))))
+        grams = {g: (QUESTION_WORD_WEIGHT if g in question_grams else 1.0)
+                 * (COMMON_GRAM_WEIGHT if g in COMMON_GRAMS else 1.0) for g in _grams_of(content)}
+        weights = _word_weights(content, question_keys, rubric_df, len(key_points))
+        spellings = {t.key: t.surface for t in reversed(content)}
+        points.append(_Point(kp, weights, spellings, grams, indices))
+    return _Rubric(
+        question_keys=question_keys,
+        question_pairs=frozenset(pairwise(prompt_words)),
+        points=tuple(points),
+        clauses=tuple(clause_props),
+        propositions=tuple(p for props in clause_props for p in props),
     )
 
 
-def _word_match(key: str, answer: _Answer) -> float:
-    if key in answer.keys:
-        return 1.0
-    if len(key) > PREFIX_LEN and key[:PREFIX_LEN] in answer.prefixes:
-        return PREFIX_MATCH
-    return 0.0
+def _saturating_share(weights: dict[str, float], present: frozenset[str], enough: float) -> float:
+    total = sum(weights.values())
+    if total <= 0:
+        return 0.0
+    found = sum(w for k, w in weights.items() if k in present)
+    return min(1.0, found / min(total, enough))
 
 
-def _point_coverage(point: _Point, answer: _Answer) -> float:
-    """Weighted share of the key point's words in the answer, blended with its word pairs."""
+def _closest_word(word: str, answer: _Answer) -> float:
+    """Dice similarity of trigram sets between a key-point word and its closest answer word."""
+    if len(word) < FUZZY_MIN_LEN:
+        return 0.0
+    known = answer.closest.get(word)
+    if known is None:
+        mine = gram_set(word, GRAM)
+        shared = Counter(a for g in mine for a in answer.gram_index.get(g, ()))
+        known = max((2 * n / (len(mine) + len(gram_set(a, GRAM))) for a, n in shared.items()),
+                    default=0.0)
+        answer.closest[word] = known
+    return known
+
+
+def _fuzzy_share(point: _Point, answer: _Answer) -> float:
+    """Weighted share of the key point's words said in the answer, allowing near-spellings."""
     total = sum(point.weights.values())
     if total <= 0:
         return 0.0
-    words_found = sum(w * _word_match(k, answer) for k, w in point.weights.items()) / total
-    if not point.pairs:
-        return words_found
-    pairs_found = len(point.pairs & answer.pairs) / len(point.pairs)
-    return (1 - PAIR_SHARE) * words_found + PAIR_SHARE * pairs_found
+    found = 0.0
+    for key, weight in point.weights.items():
+        similarity = 1.0 if key in answer.keys else _closest_word(point.spellings[key], answer)
+        if similarity >= FUZZY_AT:
+            found += weight * similarity
+    return min(1.0, found / min(total, WORDS_ENOUGH))
 
 
-def _polarity(statement: _Statement, shared: frozenset[str]) -> bool:
-    """True when the statement, read on the shared words, says the negative."""
-    flips = sum(1 for k in shared if statement.signs.get(k, 1) < 0)
-    return (flips + statement.negated) % 2 == 1
+def _point_coverage(point: _Point, answer: _Answer) -> float:
+    """Blend of the key point's words and trigrams found in the answer, in [0, 1]."""
+    by_words = _saturating_share(point.weights, answer.keys, WORDS_ENOUGH)
+    by_grams = _saturating_share(point.grams, answer.grams, WORDS_ENOUGH * GRAMS_PER_WORD)
+    by_fuzzy = _fuzzy_share(point, answer)
+    return WORD_SHARE * by_words + FUZZY_SHARE * by_fuzzy + GRAM_SHARE * by_grams
 
 
-def _contradicts(statement: _Statement, answer: _Answer) -> bool:
-    """Does the answer clause closest to this statement say its opposite?
+def _disagree(a: Proposition, b: Proposition) -> bool | None:
+    """Whether two propositions about the same thing say opposite things; None if unrelated.
 
-    Only a clause that shares at least half of the statement's words (and at least two) is
-    compared, so a negation about something else does not count against the key point.
+    Related means sharing at least two content words and at least half of `b`'s. They disagree
+    when the negations of both and the antonym flips of the shared words add up to an odd number.
     """
-    if not statement.keys:
-        return False
-    best = max(answer.clauses, key=lambda c: len(c.keys & statement.keys), default=None)
-    if best is None:
-        return False
-    shared = best.keys & statement.keys
-    if len(shared) < 2 or 2 * len(shared) < len(statement.keys):
-        return False
-    return _polarity(best, shared) != _polarity(statement, shared)
+    shared = a.keys & b.keys
+    if len(shared) < 2 or 2 * len(shared) < len(b.keys):
+        return None
+    flips = sum(1 for k in shared if not (a.signs[k] & b.signs[k]))
+    return (flips + a.negated + b.negated) % 2 == 1
 
 
-def _floor(question_keys: frozenset[str], answer: str) -> str | None:
+def _contradicted(rubric: _Rubric, answer: _Answer) -> set[int]:
+    """Indices of the reference clauses the answer contradicts (see the module docstring)."""
+    out: set[int] = set()
+    for index, clause in enumerate(rubric.clauses):
+        for prop in clause:
+            if 2 * len(prop.keys & answer.keys) < max(len(prop.keys), 4):
+                continue  # no answer proposition can be related to it (a cheap first test)
+            shared = Counter(i for k in prop.keys for i in answer.postings.get(k, ()))
+            closest = min(shared, key=lambda i: (-shared[i], i))
+            best = answer.propositions[closest]
+            if not _disagree(best, prop):
+                continue
+            overlap = len(best.keys & prop.keys)
+            if not any(_disagree(best, other) is False and len(best.keys & other.keys) >= overlap
+                       for other in rubric.propositions):
+                out.add(index)
+                break
+    return out
+
+
+def _is_copy(rubric: _Rubric, answer: _Answer) -> bool:
+    """Nearly all the answer's word pairs are the prompt's and it adds at most one content word.
+
+    Using the prompt's vocabulary is not copying (a scenario question names everything its
+    answer needs), so the test is on word order, not on the words alone.
+    """
+    pairs = list(pairwise(answer.words))
+    copied = sum(1 for p in pairs if p in rubric.question_pairs)
+    new = sum(1 for t in answer.content if t.key not in rubric.question_keys)
+    return copied >= COPY_PAIR_SHARE * len(pairs) and new <= 1
+
+
+def _floor(rubric: _Rubric, text: str, answer: _Answer) -> str | None:
     """Why an answer scores 0 without grading, or None when it deserves a look."""
-    text = normalise(answer).strip()
-    if not text:
+    plain = normalise(text).strip()
+    if not plain:
         return "The answer is empty."
-    if NON_ANSWER.match(text):
+    if NON_ANSWER.match(plain) or NON_ANSWER.match(" ".join(answer.words)):
         return "That is not an answer yet: say what you know, even if it is partial."
-    if len(words(text)) < MIN_WORDS:
+    if len(answer.words) < MIN_WORDS:
         return "The answer is too short to show understanding: explain it in a few sentences."
-    keys = [t.key for t in content_tokens(text)]
-    new = sum(1 for k in keys if k not in question_keys)
-    if keys and new < COPY_NEW_SHARE * len(keys) + 0.5:
+    if _is_copy(rubric, answer):
         return "The answer repeats the question: say what you know about it."
     return None
 
@@ -281,8 +361,15 @@ def _credit(coverage: float) -> float:
 
 
 def _short(text: str, limit: int = 80) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
+    """A key point as a sentence of feedback: whitespace tidied, cut at a word, full stop."""
+    text = " ".join(text.split()).rstrip(" .;:")
+    if len(text) > limit:
+        text = text[:limit].rsplit(" ", 1)[0].rstrip(" ,;:") + "..."
+    return text
+
+
+def _sentence(text: str) -> str:
+    return text if text.endswith("...") else text + "."
 
 
 class OfflineGrader:
@@ -295,19 +382,22 @@ class OfflineGrader:
         """Coverage of each key point of `request.rubric`, on the answer minus flagged text."""
         question = request.question
         rubric = _rubric(question.prompt, question.reference_answer or "", request.rubric)
-        answer = strip_flagged(request.answer)
-        floor = _floor(rubric.question_keys, answer)
+        flags = tuple(scan(request.answer))
+        text = strip_flagged(request.answer) if flags else request.answer
+        answer = _Answer(text)
+        floor = _floor(rubric, text, answer)
+        if floor is not None and flags and not text.strip():
+            floor = "The answer only addressed the grader: there is nothing about the topic."
         if floor is not None:
-            return Assessment(tuple(0.0 for _ in rubric.points), floor)
-        read = _read_answer(answer)
-        contradicted = {
-            i for i, s in enumerate(rubric.statements) if _contradicts(s, read)
-        }
-        factor = STUFFING_FACTOR if read.stuffed else 1.0
+            return Assessment(tuple(0.0 for _ in rubric.points), flags, floor)
+        contradicted = _contradicted(rubric, answer)
+        stuffed = (len(answer.words) >= STUFFING_MIN_WORDS
+                   and stopword_share(answer.words) < STUFFING_SHARE)
+        limit = STUFFING_CAP if stuffed else 1.0
         return Assessment(tuple(
-            0.0 if p.statement in contradicted else factor * _point_coverage(p, read)
+            0.0 if contradicted.intersection(p.clauses) else min(limit, _point_coverage(p, answer))
             for p in rubric.points
-        ))
+        ), flags)
 
     def coverage(self, request: GradeRequest) -> float:
         """The continuous grade in [0, 1]: weighted mean key-point coverage (0 on a floor).
@@ -317,27 +407,28 @@ class OfflineGrader:
         points = request.rubric
         total = sum(kp.weight for kp in points)
         values = self.assess(request).coverages
-        return sum(kp.weight * v for kp, v in zip(points, values, strict=True)) / total
+        weighted = sum(kp.weight * v for kp, v in zip(points, values, strict=True))
+        return weighted / total if total > 0 else 0.0
 
     async def grade(self, request: GradeRequest) -> Grade:
-        """Grade one answer; pure CPU, deterministic."""
-        flags = scan(request.answer)
+        """Grade one answer; pure CPU and deterministic (apart from `graded_at`)."""
         assessment = self.assess(request)
+        flagged = bool(assessment.flags)
         judgments = [
             Judgment(key_point=kp.text, credit=_credit(c))
             for kp, c in zip(request.rubric, assessment.coverages, strict=True)
         ]
         weights = {kp.text: kp.weight for kp in request.rubric}
-        score = compute_score(judgments, weights, 0, bool(flags))
+        score = compute_score(judgments, weights, 0, flagged)
         by_credit = {c: [j.key_point for j in judgments if j.credit == c] for c in (1.0, 0.5, 0.0)}
         return Grade(
             score=score,
             covered=by_credit[1.0],
             partly=by_credit[0.5],
             missed=by_credit[0.0],
-            feedback=_feedback(assessment.floor, judgments, weights, bool(flags)),
-            flagged=bool(flags),
-            flags=flags,
+            feedback=_feedback(assessment.floor, judgments, weights, flagged),
+            flagged=flagged,
+            flags=list(assessment.flags),
             grader=self.name,
             grader_version=self.version,
             graded_at=datetime.now(UTC),
@@ -350,18 +441,18 @@ def _feedback(floor: str | None, judgments: Sequence[Judgment], weights: dict[st
     parts: list[str] = []
     if floor is not None:
         parts.append(floor)
+    elif not judgments:
+        parts.append("This question has no key points to grade the answer against.")
+    elif all(j.credit == 1.0 for j in judgments):
+        parts.append("You covered every key point.")
     else:
         covered = [j.key_point for j in judgments if j.credit == 1.0]
         if covered:
-            parts.append("You covered: " + "; ".join(_short(k, 60) for k in covered[:2]) + ".")
-        open_points = [j for j in judgments if j.credit < 1.0]
-        if open_points:
-            top = max(open_points, key=lambda j: (weights.get(j.key_point, 1.0), -j.credit))
-            verb = "Expand on" if top.credit else "The most important point you missed"
-            parts.append(f"{verb}: {_short(top.key_point)}.")
-        else:
-            parts.append("Every key point is there.")
+            parts.append(_sentence("You covered: " + "; ".join(_short(k, 70) for k in covered[:2])))
+        top = max((j for j in judgments if j.credit < 1.0),
+                  key=lambda j: (weights.get(j.key_point, 1.0), -j.credit))
+        lead = "Say more about" if top.credit else "The most important point you missed"
+        parts.append(_sentence(f"{lead}: {_short(top.key_point)}"))
     if flagged:
-        parts.append("Parts of the answer addressed the grader; they were ignored and the score "
-                     "is capped at 5.")
-    return " ".join(parts[:3])
+        parts.append("Text addressed to the grader was ignored; a flagged answer scores at most 5.")
+    return " ".join(parts)

@@ -2,8 +2,12 @@
 
 The offline grader compares an answer with key points word by word, so two spellings of one
 idea must meet on one token: "Acknowledgements" and "acknowledgment" must both become
-`acknowledg`, "NN" must become "neural network", "can't" must keep its "not". Everything here is
-pure Python and memoised, because the grader runs thousands of answers a second on one core.
+`acknowledg`, "NN" must become "neural network", "can't" must keep its "not". `tokens` is the one
+tokenising pass (punctuation kept as BREAK); on top of it: a small stopword list, a Porter-lite
+stemmer, synonym groups and abbreviations of ML/backend/science writing, character trigrams,
+propositions (the units a negation belongs to) and the sentence/clause splitting that derives key
+points from a reference answer. Everything is pure Python and memoised: the grader runs
+thousands of answers a second on one core.
 
 Antonyms are folded onto one token with a sign ("disconnected" is `connect` with sign -1), so a
 lexical match still finds the topic while the grader can see that the polarity flipped.
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -23,8 +28,8 @@ STOPWORDS: frozenset[str] = frozenset(
     its itself just may me might more most must my of off on once only or other our ours out over
     own same she should so some such than that the their theirs them then there these they this
     those through thus to too under until up very via was we were what when where whether which
-    while who whom why will with would yes you your yours e g ie eg i.e e.g therefore hence
-    however instead use used using one s""".split()
+    while who whom why will with would yes you your yours e g ie eg therefore hence however
+    instead use used using one s since although though unless whereas whenever""".split()
 )
 #: Words that flip the polarity of the clause they stand in.
 NEGATORS: frozenset[str] = frozenset(
@@ -32,6 +37,8 @@ NEGATORS: frozenset[str] = frozenset(
 )
 #: Whole-token expansions: abbreviations and number words, so "NN" meets "neural network".
 EXPANSIONS: dict[str, tuple[str, ...]] = {
+    "ca": ("can",),
+    "wo": ("will",),
     "nn": ("neural", "network"),
     "nns": ("neural", "network"),
     "ml": ("machine", "learning"),
@@ -49,8 +56,6 @@ EXPANSIONS: dict[str, tuple[str, ...]] = {
     "max": ("maximum",),
     "min": ("minimum",),
     "approx": ("approximately",),
-    "w": ("with",),
-    "wo": ("without",),
     "two": ("2",),
     "three": ("3",),
     "four": ("4",),
@@ -67,9 +72,11 @@ EXPANSIONS: dict[str, tuple[str, ...]] = {
 SYNONYMS: tuple[tuple[str, ...], ...] = (
     ("increase", "grow", "rise", "raise", "increment"),
     ("decrease", "reduce", "shrink", "decline", "decrement", "diminish"),
-    ("large", "big", "huge", "high", "great", "more"),
+    ("large", "big", "huge", "high", "great"),
     ("small", "little", "tiny", "low", "less", "few"),
     ("fast", "quick", "rapid", "speedy"),
+    ("good", "well", "better"),
+    ("bad", "poor", "worse"),
     ("same", "identical", "equal"),
     ("different", "differ", "distinct"),
     ("disconnected", "separate", "separated", "isolated"),
@@ -91,6 +98,7 @@ ANTONYMS: tuple[tuple[str, str], ...] = (
     ("increase", "decrease"),
     ("large", "small"),
     ("fast", "slow"),
+    ("good", "bad"),
     ("same", "different"),
     ("closed", "open"),
     ("closed", "incomplete"),
@@ -107,15 +115,30 @@ ANTONYMS: tuple[tuple[str, str], ...] = (
     ("attract", "repel"),
     ("conductor", "insulator"),
     ("accept", "reject"),
-    ("complete", "empty"),
     ("always", "never"),
+    ("long", "short"),
+    ("tight", "loose"),
+    ("heavy", "light"),
     ("synchronous", "asynchronous"),
     ("connectionless", "connection"),
 )
 
-_WORD = re.compile(r"[a-z0-9]+(?:\.[0-9]+)*")
-_NOT_CONTRACTION = re.compile(r"\b(can|won|shan)'?t\b|n't\b")
-_INVISIBLE_CATEGORIES = frozenset({"Cf", "Cc"})
+#: What a tokeniser keeps: words (numbers with their decimals) and punctuation that ends a
+#: proposition, the latter as BREAK.
+_TOKEN = re.compile(r"[a-z0-9]+(?:\.[0-9]+)*|[,;:.!?()\n]")
+_BREAK_MARKS = frozenset(",;:.!?()\n")
+BREAK = "|"
+_NOT_CONTRACTION = re.compile(
+    r"\b(is|are|was|were|do|does|did|has|have|had|could|would|should|ca|wo|need|must)"
+    r"(?:n['\"^`\u2019]?t)\b|n['\"^`\u2019]t\b"
+)
+_NO_LONGER = re.compile(r"\bno\s+longer\b|\bnot\s+(?:anymore|any\s+more)\b")
+#: Invisible format characters (soft hyphen, zero-width space and joiners, direction marks,
+#: variation selectors, tag characters): only ever used to split or disguise words.
+FORMAT_CHARS = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb\U000e0000-\U000e007f]"
+)
 
 
 def normalise(text: str) -> str:
@@ -125,27 +148,35 @@ def normalise(text: str) -> str:
     compare equal to plain ones; format characters (zero-width space, joiners, direction marks)
     are invisible to a reader and only ever used to split words apart.
     """
-    folded = unicodedata.normalize("NFKC", text)
-    kept = "".join(
-        ch if ch in "\n\t" or unicodedata.category(ch) not in _INVISIBLE_CATEGORIES else ""
-        for ch in folded
-    )
-    return kept.casefold()
+    if text.isascii():
+        return text.lower()
+    return FORMAT_CHARS.sub("", unicodedata.normalize("NFKC", text)).casefold()
 
 
 def _expand_not(match: re.Match[str]) -> str:
-    """`can't` -> `can not`, `doesn't` -> ` not`: negation must survive tokenising."""
-    head = match.group(1)
-    return f"{head} not" if head else " not"
+    """`doesn't`, `dont`, `isn"t` -> `does not`...: negation must survive tokenising."""
+    return f"{match.group(1) or ''} not"
+
+
+def tokens(text: str) -> list[str]:
+    """Lower-cased words, contractions and abbreviations expanded, with BREAK for punctuation.
+
+    The one tokenising pass everything else reads from: the grader tokenises an answer once.
+    """
+    plain = _NOT_CONTRACTION.sub(_expand_not, normalise(text).replace("cannot", "can not"))
+    plain = _NO_LONGER.sub(" not ", plain)
+    out: list[str] = []
+    for token in _TOKEN.findall(plain):
+        if token in _BREAK_MARKS:
+            out.append(BREAK)
+        else:
+            out.extend(EXPANSIONS.get(token, (token,)))
+    return out
 
 
 def words(text: str) -> list[str]:
-    """Lower-cased word tokens with contractions and abbreviations expanded."""
-    plain = _NOT_CONTRACTION.sub(_expand_not, normalise(text).replace("\u2019", "'"))
-    out: list[str] = []
-    for token in _WORD.findall(plain.replace("cannot", "can not")):
-        out.extend(EXPANSIONS.get(token, (token,)))
-    return out
+    """The word tokens of a text (`tokens` without the breaks)."""
+    return [t for t in tokens(text) if t != BREAK]
 
 
 _STEP1: tuple[tuple[str, str], ...] = (
@@ -157,9 +188,9 @@ _STEP2: tuple[tuple[str, str], ...] = (
     ("iveness", "ive"), ("fulness", "ful"), ("ousness", "ous"), ("ations", "ate"),
     ("ation", "ate"), ("ators", "ate"), ("ator", "ate"), ("ements", ""), ("ement", ""),
     ("ments", ""), ("ment", ""), ("ness", ""), ("ously", "ous"), ("ally", "al"), ("ity", ""),
-    ("ively", "ive"), ("ize", ""), ("ise", ""), ("able", ""), ("ible", ""),
-    ("ful", ""), ("ly", ""), ("ency", ""), ("ancy", ""), ("ence", ""), ("ance", ""), ("ent", ""), ("ant", ""), ("al", ""),
-    ("er", ""), ("our", "or"),
+    ("ively", "ive"), ("ize", ""), ("ise", ""), ("able", ""), ("ible", ""), ("ful", ""),
+    ("ly", ""), ("ency", ""), ("ancy", ""), ("ence", ""), ("ance", ""), ("ent", ""), ("ant", ""),
+    ("al", ""), ("er", ""), ("our", "or"),
 )
 _VOWEL = re.compile(r"[aeiouy]")
 _NO_S_STRIP = ("ss", "us", "is", "ous")
@@ -185,10 +216,7 @@ def stem(word: str) -> str:
     """
     if len(word) <= 3 or not word.isalpha():
         return word
-    if word.endswith("s") and word.endswith(_NO_S_STRIP):
-        base = word
-    else:
-        base = _strip(word, _STEP1)
+    base = word if word.endswith(_NO_S_STRIP) else _strip(word, _STEP1)
     if len(base) > 3 and base[-1] == base[-2] and base[-1] not in "lsz" and base != word:
         base = base[:-1]
     base = _strip(base, _STEP2)
@@ -243,28 +271,85 @@ class Token:
     surface: str
 
 
+@lru_cache(maxsize=65536)
+def _content(word: str) -> Token | None:
+    if word == BREAK or word in STOPWORDS or word in NEGATORS:
+        return None
+    key, sign = polar(canonical(word))
+    return Token(key, sign, word)
+
+
+def content_of(word_list: Iterable[str]) -> list[Token]:
+    """The content words among word tokens (stopwords, negators and breaks left out)."""
+    return [t for t in map(_content, word_list) if t is not None]
+
+
 def content_tokens(text: str) -> list[Token]:
-    """The content words of a text (stopwords and negators left out), as comparison tokens."""
-    out: list[Token] = []
-    for word in words(text):
-        if word in STOPWORDS or word in NEGATORS:
-            continue
-        key, sign = polar(canonical(word))
-        out.append(Token(key, sign, word))
+    """The content words of a text, as comparison tokens."""
+    return content_of(words(text))
+
+
+@lru_cache(maxsize=65536)
+def char_grams(word: str, n: int = 3) -> tuple[str, ...]:
+    """Character n-grams of a word padded with spaces (" cat " -> " ca", "cat", "at ")."""
+    padded = f" {word} "
+    return tuple(padded[i : i + n] for i in range(max(1, len(padded) - n + 1)))
+
+
+@lru_cache(maxsize=65536)
+def gram_set(word: str, n: int = 3) -> frozenset[str]:
+    """`char_grams` as a set, for similarity between two words."""
+    return frozenset(char_grams(word, n))
+
+
+#: Words that start a new proposition: a negation or antonym belongs to the part it stands in.
+CONJUNCTIONS: frozenset[str] = frozenset(
+    """and but or so because if when whenever then than while whereas although though unless
+    which that where since as""".split()
+)
+
+
+@dataclass(frozen=True)
+class Proposition:
+    """The smallest statement unit: its content words with their antonym signs, and whether
+    a negator stands in it."""
+
+    signs: dict[str, frozenset[int]]
+    negated: bool
+    keys: frozenset[str]
+
+
+def _proposition(word_list: Sequence[str]) -> Proposition:
+    found: dict[str, set[int]] = {}
+    for token in content_of(word_list):
+        found.setdefault(token.key, set()).add(token.sign)
+    negations = sum(1 for w in word_list if w in NEGATORS)
+    return Proposition({k: frozenset(v) for k, v in found.items()}, negations % 2 == 1,
+                       frozenset(found))
+
+
+def propositions(token_list: Sequence[str]) -> list[Proposition]:
+    """Cut tokens at every break and conjunction: "the penny cannot scratch the paperclip"
+    inside a longer sentence is negated on its own. Units without content words are dropped."""
+    out: list[Proposition] = []
+    current: list[str] = []
+    for token in [*token_list, BREAK]:
+        if token == BREAK or token in CONJUNCTIONS:
+            if current:
+                prop = _proposition(current)
+                if prop.keys:
+                    out.append(prop)
+            current = []
+        else:
+            current.append(token)
     return out
 
 
-def negation_count(text: str) -> int:
-    """How many negators a text holds; odd means the statement is negated."""
-    return sum(1 for word in words(text) if word in NEGATORS)
-
-
-def stopword_share(text: str) -> float:
+def stopword_share(word_list: Sequence[str]) -> float:
     """Share of function words: about 0.4-0.5 in prose, near 0 in a bare list of keywords."""
-    tokens = words(text)
-    if not tokens:
+    if not word_list:
         return 0.0
-    return sum(1 for t in tokens if t in STOPWORDS or t in NEGATORS) / len(tokens)
+    return sum(1 for w in word_list if w in STOPWORDS or w in NEGATORS) / len(word_list)
 
 
 _SENTENCE_BREAK = re.compile(
@@ -273,7 +358,8 @@ _SENTENCE_BREAK = re.compile(
 )
 _CLAUSE_BREAK = re.compile(
     r"\s*[:,]\s+(?=(?:and|but|while|whereas|which|because|so|since|although|then|or)\b)"
-    r"|\s+(?=(?:while|whereas|because|although|since)\b)|:\s+|,\s+(?=[A-Z])"
+    r"|\s+(?=(?:while|whereas|because|although|since|which|who|unless|so\s+that)\b)|:\s+"
+    r"|,\s+(?=[A-Z])"
 )
 
 
@@ -298,13 +384,14 @@ def _merge_smallest(pieces: list[str]) -> list[str]:
     """Join the adjacent pair with the fewest content words (keeps order and all the text)."""
     sizes = [_content_size(p) for p in pieces]
     best = min(range(len(pieces) - 1), key=lambda i: sizes[i] + sizes[i + 1])
-    return pieces[:best] + [f"{pieces[best]}; {pieces[best + 1]}"] + pieces[best + 2 :]
+    return [*pieces[:best], f"{pieces[best]}; {pieces[best + 1]}", *pieces[best + 2 :]]
 
 
 def _split_largest(pieces: list[str], parts: int) -> list[str] | None:
     """Cut the piece with the most content words into `parts` pieces of equal content.
 
-    Returns None when no piece has two content words to share out.
+    Returns None when the largest piece cannot be cut (fewer than two content words, or all
+    of them in one surface word such as "back-and-forth").
     """
     sizes = [_content_size(p) for p in pieces]
     best = max(range(len(pieces)), key=lambda i: sizes[i])
@@ -320,7 +407,9 @@ def _split_largest(pieces: list[str], parts: int) -> list[str] | None:
             chunks.append([])
         chunks[-1].append(word)
         running += count
-    return pieces[:best] + [" ".join(c) for c in chunks] + pieces[best + 1 :]
+    if len(chunks) < 2:
+        return None
+    return [*pieces[:best], *(" ".join(c) for c in chunks), *pieces[best + 1 :]]
 
 
 def derive_key_points(reference: str, low: int = 3, high: int = 7) -> list[str]:

@@ -1,0 +1,186 @@
+"""The evaluation harness: CSV reading, derived questions, metrics checked by hand."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from bot.grading.base import Grade, GradeRequest
+from bot.grading.evaluate import (
+    EvalReport,
+    calibrated_rmse,
+    evaluate,
+    format_report,
+    load_rows,
+    pearson,
+    question_for,
+    roc_auc,
+    sample,
+    spearman,
+)
+
+FIELDS = ["id", "question_id", "question", "reference_answer", "answer", "score", "score_max",
+          "feedback", "all_reference_answers", "placeholder_answer"]
+#: (question_id, answer, score, score_max): the fake grader reads the score from the answer.
+ROWS = [
+    ("q1", "grade 0", 0, 2, "False"),
+    ("q1", "grade 5", 2, 2, "False"),
+    ("q1", "No response.", 2, 2, "True"),  # a placeholder: must be dropped
+    ("q2", "grade 10 first", 0, 1, "False"),
+    ("q2", "grade 10 second", 1, 1, "False"),
+]
+SECRET = "SECRET tutor feedback"
+
+
+class ScoreFromText:
+    """A fake grader: the score is the number after "grade"; it records every request."""
+
+    name = "fake"
+    version = "0"
+
+    def __init__(self) -> None:
+        self.seen: list[GradeRequest] = []
+
+    async def grade(self, request: GradeRequest) -> Grade:
+        self.seen.append(request)
+        return Grade(score=int(request.answer.split()[1]), grader=self.name,
+                     grader_version=self.version)
+
+    def coverage(self, request: GradeRequest) -> float:
+        return int(request.answer.split()[1]) / 10
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> Path:
+    path = tmp_path / "graded.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=FIELDS)
+        writer.writeheader()
+        for i, (qid, answer, score, score_max, placeholder) in enumerate(ROWS):
+            writer.writerow({
+                "id": f"r{i}", "question_id": qid,
+                "question": f"Explain the idea behind question {qid}, briefly?",
+                "reference_answer": "The cache keeps hot rows in memory so reads are fast.",
+                "answer": answer, "score": score, "score_max": score_max, "feedback": SECRET,
+                "all_reference_answers": (
+                    "The cache keeps hot rows in memory so reads are fast. || Hot rows are "
+                    "served from memory." if qid == "q2" else ""
+                ),
+                "placeholder_answer": placeholder,
+            })
+    return path
+
+
+# Hand-computed for scores x = [0, 5, 10, 10] against targets y = [0, 1, 0, 1]:
+# Pearson: sxy = 2.5, sxx = 68.75, syy = 1.
+PEARSON = 2.5 / math.sqrt(68.75)
+# Spearman: ranks x = [1, 2, 3.5, 3.5], y = [1.5, 3.5, 1.5, 3.5]: sxy = 1, sxx = 4.5, syy = 4.
+SPEARMAN = 1 / math.sqrt(18)
+# AUC: positives 5 and 10 against negatives 0 and 10: wins 5>0, 10>0, tie 10=10: 2.5 of 4.
+AUC = 0.625
+# Calibration by question (two questions, so each is a fold): fitted on q2 alone (x constant)
+# the line is flat at 0.5, predicting q1's 0 and 1 with errors 0.5, 0.5; fitted on q1 alone
+# (y = 0.2x) it predicts 2 for both q2 answers, errors 2 and 1.
+RMSE = math.sqrt((0.25 + 0.25 + 4 + 1) / 4)
+
+
+@pytest.mark.asyncio
+async def test_metrics_match_hand_computed_values(data: Path) -> None:
+    report = await evaluate(ScoreFromText(), data, progress=False)
+    assert report.n_answers == 4 and report.n_questions == 2
+    assert report.score.pearson == pytest.approx(PEARSON)
+    assert report.score.spearman == pytest.approx(SPEARMAN)
+    assert report.score.auc == pytest.approx(AUC)
+    assert report.score.rmse == pytest.approx(RMSE)
+    low, high = report.score.pearson_ci
+    assert -1.0 <= low <= high <= 1.0
+    assert report.answers_per_second > 0
+    assert report.coverage is not None
+    assert report.coverage.pearson == pytest.approx(PEARSON)
+
+
+def test_metric_functions_directly() -> None:
+    xs, ys, groups = [0.0, 5.0, 10.0, 10.0], [0.0, 1.0, 0.0, 1.0], ["q1", "q1", "q2", "q2"]
+    assert pearson(xs, ys) == pytest.approx(PEARSON)
+    assert spearman(xs, ys) == pytest.approx(SPEARMAN)
+    assert roc_auc(xs, ys) == pytest.approx(AUC)
+    assert calibrated_rmse(xs, ys, groups) == pytest.approx(RMSE)
+    assert roc_auc(xs, [0.0, 0.5, 1.0, 1.0]) is None  # not a binary target
+    assert pearson([1.0, 1.0, 1.0], [0.0, 1.0, 0.5]) == 0.0  # a constant grader
+
+
+@pytest.mark.asyncio
+async def test_placeholder_rows_are_dropped_and_labels_never_reach_the_grader(
+    data: Path,
+) -> None:
+    grader = ScoreFromText()
+    await evaluate(grader, data, progress=False)
+    answers = [r.answer for r in grader.seen]
+    assert "No response." not in answers and len(answers) == 4
+    shown = " ".join(f"{r.question.prompt} {r.question.reference_answer} "
+                     f"{' '.join(k.text for k in r.question.key_points)}" for r in grader.seen)
+    assert SECRET not in shown
+
+
+def test_targets_are_score_over_score_max(data: Path) -> None:
+    assert [r.target for r in load_rows(data)] == [0.0, 1.0, 0.0, 1.0]
+
+
+def test_question_is_derived_from_the_reference(data: Path) -> None:
+    rows = load_rows(data)
+    plain, with_alternatives = question_for(rows[0]), question_for(rows[2])
+    assert plain.type == "open" and plain.prompt == rows[0].question
+    assert len(plain.key_points) == 3
+    assert " ".join(k.text for k in plain.key_points).replace(" ", "") == (
+        rows[0].reference.rstrip(".").replace(" ", ""))
+    assert len(with_alternatives.key_points) == 4
+    assert with_alternatives.key_points[-1].text == "Hot rows are served from memory."
+    assert "Hot rows are served from memory." in (with_alternatives.reference_answer or "")
+
+
+@pytest.mark.asyncio
+async def test_limit_is_a_seeded_sample(data: Path) -> None:
+    rows = load_rows(data)
+    first, again = sample(rows, 2, seed=3), sample(rows, 2, seed=3)
+    assert first == again and len(first) == 2
+    assert [rows.index(r) for r in first] == sorted(rows.index(r) for r in first)
+    assert {tuple(r.id for r in sample(rows, 2, seed=s)) for s in range(10)} != {
+        tuple(r.id for r in first)}
+    assert sample(rows, None, seed=0) == rows
+    report = await evaluate(ScoreFromText(), data, limit=2, seed=3, progress=False)
+    assert report.n_answers == 2
+
+
+@pytest.mark.asyncio
+async def test_bootstrap_is_seeded(data: Path) -> None:
+    one = await evaluate(ScoreFromText(), data, seed=1, progress=False)
+    two = await evaluate(ScoreFromText(), data, seed=1, progress=False)
+    assert one.score.pearson_ci == two.score.pearson_ci
+
+
+@pytest.mark.asyncio
+async def test_report_formats_and_serialises(data: Path) -> None:
+    report = await evaluate(ScoreFromText(), data, progress=False)
+    text = format_report(report)
+    assert "graded.csv" in text and "pearson" in text and "coverage" in text
+    loaded = json.loads(report.to_json())
+    assert loaded["score"]["auc"] == pytest.approx(AUC)
+    assert loaded["n_answers"] == 4
+    assert isinstance(report, EvalReport)
+
+
+@pytest.mark.asyncio
+async def test_a_grader_without_coverage_reports_the_score_only(data: Path) -> None:
+    class ScoreOnly:
+        name, version = "plain", "0"
+
+        async def grade(self, request: GradeRequest) -> Grade:
+            return Grade(score=int(request.answer.split()[1]), grader="plain", grader_version="0")
+
+    report = await evaluate(ScoreOnly(), data, progress=False)
+    assert report.coverage is None
+    assert "coverage" not in format_report(report)
