@@ -264,6 +264,7 @@ def calibrated_rmse(xs: Sequence[float], ys: Sequence[float], groups: Sequence[s
 
 
 def metrics(xs: Sequence[float], ys: Sequence[float], groups: Sequence[str], seed: int) -> Metrics:
+    """Every agreement figure of one prediction series (grouped by question where it matters)."""
     return Metrics(
         pearson=pearson(xs, ys),
         pearson_ci=bootstrap_ci(xs, ys, groups, seed=seed),
@@ -302,7 +303,8 @@ async def evaluate(grader: Grader, csv_path: Path, *, limit: int | None = None, 
         raise ValueError(f"{csv_path}: no gradable answers")
     questions: dict[str, Question] = {}
     for row in rows:
-        questions.setdefault(row.question_id, question_for(row))
+        if row.question_id not in questions:
+            questions[row.question_id] = question_for(row)
     requests = [GradeRequest(question=questions[r.question_id], answer=r.answer) for r in rows]
     started = time.perf_counter()
     scores = await _grade_all(grader, requests, concurrency, progress)

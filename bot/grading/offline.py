@@ -1,18 +1,24 @@
 """The offline grader: rubric coverage from lexical evidence, no network, no model.
 
 What it measures. For each key point of the rubric, how much of the key point's content the
-answer states. Two kinds of evidence are blended (1:3): the key point's content words found in
-the answer (tokenised, stemmed and folded onto synonym groups by `bot.grading.text`, stopwords
-dropped), and its character trigrams found in the answer's words, which credit what stemming
-misses: compounds and hyphenation ("self-clocking"), derived forms ("retransmission"),
-misspellings. Each word or trigram carries a weight: what the question prompt already says counts
-a quarter (answers echo the question, so echoing proves little), and a word shared by many key
+answer states. Three kinds of evidence are blended (1:1:2): the key point's content words found
+in the answer exactly (tokenised, stemmed and folded onto synonym groups by `bot.grading.text`,
+stopwords dropped); the same words allowing near-spellings (each key-point word's closest answer
+word by trigram Dice similarity, >= 0.3, words of 5+ letters: typos, inflections, derivations);
+and the key point's character trigrams anywhere in the answer (compounds and hyphenation,
+"self-clocking"). Each word or trigram carries a weight: what the question prompt already says
+counts a quarter (answers echo the question, so echoing proves little), a word shared by many key
 points of one rubric counts less than one that singles its key point out (an idf over the
-rubric). Coverage saturates: stating about eight words' worth of a long key point covers it,
-since a key point cut from a reference sentence can list more facts than one answer needs.
-Coverage >= 0.6 is "covered", >= 0.3 "partly", else "missed", and the score is `compute_score`
-(the one DESIGN.md formula), so offline and LLM scores compare. `coverage()` is the continuous
-counterpart (weighted mean key-point coverage) that evaluation correlates too.
+rubric), and the commonest English trigrams ("ing", "ion", " th") count a fifth. Coverage
+saturates: about eight words' worth of a long key point covers it, since a key point cut from a
+reference sentence can list more facts than one answer needs. Coverage >= 0.6 is "covered",
+>= 0.3 "partly", else "missed", and the score is `compute_score` (the one DESIGN.md formula), so
+offline and LLM scores compare. `coverage()` is the continuous counterpart (weighted mean
+key-point coverage) that evaluation correlates too.
+
+Measured with `bot.grading.evaluate` (reference answers cut into key points, no labels used):
+Pearson r of the score 0.33 on SAF v2 and 0.44 (ROC-AUC 0.75) on SemEval-2013, against 0.305
+and 0.365 / 0.712 for the best similarity baselines of the data's README.
 
 Contradiction. Words are not enough when the answer says the opposite: "terminal 1 is connected
 to the positive terminal" shares every word with "terminal 1 and the positive terminal are
@@ -34,8 +40,14 @@ Known limits. A lexical grader rewards words, not understanding: an answer that 
 concept in the wrong relation, or says a key point in other words, is misjudged; answers in
 another language get little credit. Keyword stuffing is the obvious attack: a bare list of terms
 has almost no function words (prose has 40-50 %), so such an answer gets at most "partly" on any
-key point and cannot score above 5. Injection attempts go through the shared pre-filter: flagged
-sentences are removed before grading and the score is capped at 5.
+key point and cannot score above 5. Padding is the subtler one: trigrams found "anywhere in the
+answer" also come from unrelated words, so a longer answer collects some credit by chance.
+That is why near-spellings are judged word by word and common trigrams count little; appending a
+generic 30-word sentence still adds about 0.3 points on average (0.6 when the filler holds
+on-topic words such as "system" or "performance"), where trigrams alone gave 0.6 and 1.0.
+Trigrams alone also correlated better with SAF's tutors (r 0.35), partly because tutors there
+favour longer answers: a gain not worth the exploit. Injection attempts go through the shared
+pre-filter: flagged sentences are removed before grading and the score is capped at 5.
 """
 
 from __future__ import annotations
@@ -123,6 +135,18 @@ class _Point:
     grams: dict[str, float]  # character trigram -> weight
     clauses: tuple[int, ...]  # the reference clauses it restates, for the contradiction check
 
+    @cached_property
+    def word_total(self) -> float:
+        return sum(self.weights.values())
+
+    @cached_property
+    def gram_total(self) -> float:
+        return sum(self.grams.values())
+
+    @cached_property
+    def gram_keys(self) -> frozenset[str]:
+        return frozenset(self.grams)
+
 
 @dataclass(frozen=True)
 class _Rubric:
@@ -152,13 +176,13 @@ class _Answer:
         return frozenset(t.surface for t in self.content)
 
     @cached_property
-    def gram_index(self) -> dict[str, tuple[str, ...]]:
-        """Character trigram -> the answer's words (as written) that hold it."""
-        found: dict[str, set[str]] = {}
+    def by_initial(self) -> dict[str, list[str]]:
+        """The answer's words (as written) by first letter: near-spellings keep their first
+        letter (typos, inflections, derivations), so only those are compared."""
+        found: dict[str, list[str]] = {}
         for surface in self.surfaces:
-            for gram in char_grams(surface, GRAM):
-                found.setdefault(gram, set()).add(surface)
-        return {g: tuple(v) for g, v in found.items()}
+            found.setdefault(surface[0], []).append(surface)
+        return found
 
     @cached_property
     def propositions(self) -> tuple[Proposition, ...]:
@@ -176,7 +200,8 @@ class _Answer:
 
 @dataclass(frozen=True)
 class Assessment:
-    """Per-key-point coverage in [0, 1], or the floor that stopped grading (all zeros)."""
+    """Per-key-point coverage in [0, 1], the pre-filter's flags, and the floor that stopped
+    grading (coverages all 0), if any."""
 
     coverages: tuple[float, ...]
     flags: tuple[str, ...] = ()
@@ -216,7 +241,7 @@ def _word_weights(content: Sequence[Token], question_keys: frozenset[str],
         weight = math.log(1 + n_points / rubric_df[token.key]) / math.log(1 + n_points)
         if token.key in question_keys:
             weight *= QUESTION_WORD_WEIGHT
-        weights[token.key] = max(weights.get(token.key, 0.0), weight)
+        weights[token.key] = weight
     return weights
 
 
@@ -252,12 +277,12 @@ def _rubric(prompt: str, reference: str, key_points: tuple[KeyPoint, ...]) -> _R
     )
 
 
-def _saturating_share(weights: dict[str, float], present: frozenset[str], enough: float) -> float:
-    total = sum(weights.values())
-    if total <= 0:
+def _gram_share(point: _Point, answer: _Answer) -> float:
+    """Weighted share of the key point's trigrams found anywhere in the answer (saturating)."""
+    if point.gram_total <= 0:
         return 0.0
-    found = sum(w for k, w in weights.items() if k in present)
-    return min(1.0, found / min(total, enough))
+    found = sum(point.grams[g] for g in point.gram_keys & answer.grams)
+    return min(1.0, found / min(point.gram_total, WORDS_ENOUGH * GRAMS_PER_WORD))
 
 
 def _closest_word(word: str, answer: _Answer) -> float:
@@ -267,32 +292,41 @@ def _closest_word(word: str, answer: _Answer) -> float:
     known = answer.closest.get(word)
     if known is None:
         mine = gram_set(word, GRAM)
-        shared = Counter(a for g in mine for a in answer.gram_index.get(g, ()))
-        known = max((2 * n / (len(mine) + len(gram_set(a, GRAM))) for a, n in shared.items()),
-                    default=0.0)
+        if 2 * len(mine & answer.grams) < FUZZY_AT * (len(mine) + GRAM):
+            answer.closest[word] = 0.0  # too few of its trigrams anywhere: no near-spelling
+            return 0.0
+        candidates = answer.by_initial.get(word[0], ())
+        known = max((_dice(mine, gram_set(a, GRAM)) for a in candidates), default=0.0)
         answer.closest[word] = known
     return known
 
 
-def _fuzzy_share(point: _Point, answer: _Answer) -> float:
-    """Weighted share of the key point's words said in the answer, allowing near-spellings."""
-    total = sum(point.weights.values())
-    if total <= 0:
-        return 0.0
-    found = 0.0
+def _dice(a: frozenset[str], b: frozenset[str]) -> float:
+    return 2 * len(a & b) / (len(a) + len(b))
+
+
+def _word_shares(point: _Point, answer: _Answer) -> tuple[float, float]:
+    """Weighted shares of the key point's words in the answer: exactly (stemmed, synonyms
+    folded), and allowing near-spellings (saturating, see WORDS_ENOUGH)."""
+    if point.word_total <= 0:
+        return 0.0, 0.0
+    exact = near = 0.0
     for key, weight in point.weights.items():
-        similarity = 1.0 if key in answer.keys else _closest_word(point.spellings[key], answer)
+        if key in answer.keys:
+            exact += weight
+            near += weight
+            continue
+        similarity = _closest_word(point.spellings[key], answer)
         if similarity >= FUZZY_AT:
-            found += weight * similarity
-    return min(1.0, found / min(total, WORDS_ENOUGH))
+            near += weight * similarity
+    enough = min(point.word_total, WORDS_ENOUGH)
+    return min(1.0, exact / enough), min(1.0, near / enough)
 
 
 def _point_coverage(point: _Point, answer: _Answer) -> float:
-    """Blend of the key point's words and trigrams found in the answer, in [0, 1]."""
-    by_words = _saturating_share(point.weights, answer.keys, WORDS_ENOUGH)
-    by_grams = _saturating_share(point.grams, answer.grams, WORDS_ENOUGH * GRAMS_PER_WORD)
-    by_fuzzy = _fuzzy_share(point, answer)
-    return WORD_SHARE * by_words + FUZZY_SHARE * by_fuzzy + GRAM_SHARE * by_grams
+    """The blend of the three kinds of evidence for one key point, in [0, 1]."""
+    exact, near = _word_shares(point, answer)
+    return WORD_SHARE * exact + FUZZY_SHARE * near + GRAM_SHARE * _gram_share(point, answer)
 
 
 def _disagree(a: Proposition, b: Proposition) -> bool | None:
@@ -361,7 +395,8 @@ def _credit(coverage: float) -> float:
 
 
 def _short(text: str, limit: int = 80) -> str:
-    """A key point as a sentence of feedback: whitespace tidied, cut at a word, full stop."""
+    """A key point quoted in feedback: whitespace tidied, trailing stop dropped, and a long one
+    cut at a word boundary with "..." (chat messages should stay short)."""
     text = " ".join(text.split()).rstrip(" .;:")
     if len(text) > limit:
         text = text[:limit].rsplit(" ", 1)[0].rstrip(" ,;:") + "..."
@@ -369,6 +404,7 @@ def _short(text: str, limit: int = 80) -> str:
 
 
 def _sentence(text: str) -> str:
+    """End a feedback sentence with a full stop, unless it already trails off with "..."."""
     return text if text.endswith("...") else text + "."
 
 

@@ -110,18 +110,19 @@ RULES: tuple[Rule, ...] = (
           r"\b(?:dear|hey|hi)\s+(?:grader|evaluator)\b"
           r"|\b(?:as|to)\s+(?:the|an?)\s+(?:ai\s+|llm\s+)?(?:grader|evaluator),?\s+you\b"
           r"|\bas\s+an?\s+(?:\w+\s+)?(?:grader|examiner|evaluator|marker)\b"),
-    _rule("persona_switch", "admin|teacher|instructor|developer|dear|hey|hi ",
+    _rule("persona_switch", "admin|teacher|instructor|developer|dear|hey",
           r"\b(?:approved|authori[sz]ed|sent|signed)\s+by\s+the\s+(?:admin|administrator"
           r"|teacher|instructor|grader|developers?)\b|\b(?:it|this)\s+is\s+from\s+the\s+"
           r"(?:admin|administrator|teacher|instructor|developers?)\b"
-          r"|\b(?:dear|hey|hi)\s+(?:ai|model|gpt|chatgpt|llm)\b"),
-    _rule("score_request", "/|out of",
+          r"|\b(?:dear|hey)\s+(?:ai|model|gpt|chatgpt|llm)\b"),
+    _rule("score_request", "10|1o|l0|ten",
           r"(?<![\d.])" + _TEN + r"\s*/\s*" + _TEN + r"\b|\b" + _TEN + r"\s+out\s+of\s+" + _TEN
           + r"\b"),
-    _rule("score_request", ":|=",
+    _rule("score_request", "score|grade|mark|rating|point",
           r"\b(?:score|grade|mark|rating|points?)[\"']?\s*[:=]\s*[\"']?(?:" + _TEN
-          + r"|full|max|maximum|perfect)(?![\d.]*\d)"
-          r"|(?:^|[:.!?]\s*)(?:full|perfect|maximum)\s+(?:marks|credit|points|score)\s*"
+          + r"|full|max|maximum|perfect)(?![\d.]*\d)"),
+    _rule("score_request", "full|perfect|maximum",
+          r"(?:^|[:.!?]\s*)(?:full|perfect|maximum)\s+(?:marks|credit|points|score)\s*"
           r"(?:[.!]|$)"),
     _rule("score_request", "give|award|assign|grant",
           r"\b" + _VERB + r"\s+(?:" + _OBJECT + r"\s+)?(?:(?:a|an|the)\s+)?" + _TOP + r"\s+"
@@ -158,6 +159,7 @@ RULES: tuple[Rule, ...] = (
           r"\bdecode\s+(?:this|it|that|the\s+following)\b[^.\n]{0,40}?\b(?:follow|obey"
           r"|execute|do|run)\b"),
 )
+_ALL_TRIGGERS: frozenset[str] = frozenset(t for rule in RULES for t in rule.triggers)
 #: Flag names in a stable order, for `scan`'s result.
 FLAGS: tuple[str, ...] = tuple(dict.fromkeys(rule.flag for rule in RULES))
 
@@ -165,8 +167,8 @@ _LOOKALIKES = str.maketrans(
     "аеорсухіјѕԁɡαοιкνρτυχѵԛԝһӏ",
     "aeopcyxijsdgaoikvptuxvqwhl",
 )
-#: A run that may be base64 (mixed case or digits, 16+ characters, optional padding).
-_BASE64 = re.compile(r"(?<![A-Za-z0-9+/])(?=[A-Za-z0-9+/]*[A-Z0-9+/])[A-Za-z0-9+/]{16,}={0,2}")
+#: A run that may be base64: 16+ characters of its alphabet, optional padding.
+_BASE64 = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}")
 _PRINTABLE_SHARE = 0.9
 _BREAK = re.compile(r"[.!?](?=\s)|\n")
 _LEAD = "\n\t .!?:;,\"'[("
@@ -200,9 +202,10 @@ def _matches(text: str) -> list[tuple[str, int, int]]:
     A match may begin with the punctuation that anchors it (the end of the sentence before);
     that lead is skipped so removing the match never takes the previous sentence with it.
     """
+    present = {trigger for trigger in _ALL_TRIGGERS if trigger in text}
     found: list[tuple[str, int, int]] = []
     for rule in RULES:
-        if not any(trigger in text for trigger in rule.triggers):
+        if present.isdisjoint(rule.triggers):
             continue
         for m in rule.pattern.finditer(text):
             start = m.start() + len(m.group()) - len(m.group().lstrip(_LEAD))
@@ -225,6 +228,8 @@ def _encoded_spans(answer: str) -> list[tuple[str, int, int]]:
     """Base64 runs of the (original, case-kept) answer whose decoded text would be flagged."""
     found: list[tuple[str, int, int]] = []
     for m in _BASE64.finditer(answer):
+        if m.group().isalpha() and m.group().islower():
+            continue  # a long plain word ("telecommunications"), not an encoding
         text = _decoded(m.group())
         if text is not None and _matches(_fold(text)):
             found.append(("encoded_instruction", m.start(), m.end()))
