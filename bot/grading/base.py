@@ -9,9 +9,10 @@ escape it for their platform.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Literal, Protocol
+from datetime import UTC, datetime
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel
 
@@ -95,6 +96,37 @@ def compute_score(
     got = sum(weights.get(j.key_point, 1.0) * j.credit for j in judgments)
     score = max(0, round(10 * got / total) - misconceptions)
     return min(score, FLAG_CAP) if flagged else min(score, 10)
+
+
+def rubric_weights(rubric: Sequence[KeyPoint]) -> dict[str, float]:
+    return {kp.text: kp.weight for kp in rubric}
+
+
+def graded(
+    judgments: Sequence[Judgment],
+    rubric: Sequence[KeyPoint],
+    *,
+    misconceptions: Sequence[str] = (),
+    flags: Sequence[str] = (),
+    **fields: Any,
+) -> Grade:
+    """The Grade of per-key-point judgments under the one formula, for every grader: the
+    score is computed here from the judgments, never taken from a grader's own total."""
+    score = compute_score(
+        list(judgments), rubric_weights(rubric), len(misconceptions), bool(flags)
+    )
+    by_credit = {c: [j.key_point for j in judgments if j.credit == c] for c in (1.0, 0.5, 0.0)}
+    return Grade(
+        score=score,
+        covered=by_credit[1.0],
+        partly=by_credit[0.5],
+        missed=by_credit[0.0],
+        misconceptions=list(misconceptions),
+        flagged=bool(flags),
+        flags=list(flags),
+        graded_at=datetime.now(UTC),
+        **fields,
+    )
 
 
 BANDS: tuple[tuple[int, str], ...] = (

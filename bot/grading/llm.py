@@ -33,7 +33,6 @@ import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 
 import httpx2
@@ -42,7 +41,14 @@ from openai.types.chat import ChatCompletionMessageParam
 from pydantic import BaseModel, Field, ValidationError
 
 from bot.config import Settings
-from bot.grading.base import Grade, GradeRequest, GraderUnavailable, Judgment, compute_score
+from bot.grading.base import (
+    Grade,
+    GradeRequest,
+    GraderUnavailable,
+    Judgment,
+    graded,
+    rubric_weights,
+)
 from bot.grading.breaker import CircuitBreaker
 from bot.grading.evidence import allowed_credit, quoted
 from bot.grading.offline import OfflineGrader
@@ -389,25 +395,18 @@ class LLMGrader:
         """Assemble the Grade; with no judgments (a floor) every key point is missed."""
         if not judgments:
             judgments = [Judgment(key_point=p.text, credit=0.0) for p in request.rubric]
-        weights = {p.text: p.weight for p in request.rubric}
-        score = compute_score(judgments, weights, len(misconceptions), bool(flags))
-        by_credit = {c: [j.key_point for j in judgments if j.credit == c] for c in (1.0, 0.5, 0.0)}
-        return Grade(
-            score=score,
-            covered=by_credit[1.0],
-            partly=by_credit[0.5],
-            missed=by_credit[0.0],
+        return graded(
+            judgments,
+            request.rubric,
             misconceptions=misconceptions,
-            feedback=feedback or _plain_feedback(judgments, weights),
-            flagged=bool(flags),
             flags=flags,
+            feedback=feedback or _plain_feedback(judgments, rubric_weights(request.rubric)),
             grader=self.name,
             grader_version=self.version,
             model=model,
             prompt_version=prompt_version,
             tokens_in=usage.tokens_in,
             tokens_out=usage.tokens_out,
-            graded_at=datetime.now(UTC),
         )
 
     # --- mock interviews -----------------------------------------------------------------

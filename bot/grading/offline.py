@@ -57,11 +57,10 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import cached_property, lru_cache
 from itertools import pairwise
 
-from bot.grading.base import Grade, GradeRequest, Judgment, compute_score
+from bot.grading.base import Grade, GradeRequest, Judgment, graded, rubric_weights
 from bot.grading.prefilter import scan, strip_flagged
 from bot.grading.text import (
     BREAK,
@@ -454,20 +453,14 @@ class OfflineGrader:
             Judgment(key_point=kp.text, credit=_credit(c))
             for kp, c in zip(request.rubric, assessment.coverages, strict=True)
         ]
-        weights = {kp.text: kp.weight for kp in request.rubric}
-        score = compute_score(judgments, weights, 0, flagged)
-        by_credit = {c: [j.key_point for j in judgments if j.credit == c] for c in (1.0, 0.5, 0.0)}
-        return Grade(
-            score=score,
-            covered=by_credit[1.0],
-            partly=by_credit[0.5],
-            missed=by_credit[0.0],
+        weights = rubric_weights(request.rubric)
+        return graded(
+            judgments,
+            request.rubric,
+            flags=assessment.flags,
             feedback=_feedback(assessment.floor, judgments, weights, flagged),
-            flagged=flagged,
-            flags=list(assessment.flags),
             grader=self.name,
             grader_version=self.version,
-            graded_at=datetime.now(UTC),
         )
 
 
