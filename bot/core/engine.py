@@ -724,21 +724,17 @@ class Engine:
             )
             if gone.rowcount == 0:
                 return []
-            result = await conn.execute(
-                answers.insert().values(
-                    workspace_id=actor.workspace_id,
-                    channel_id=row.channel_id,
-                    daily_id=None,
-                    user_id=actor.user_id,
-                    question_id=question.id,
-                    kind="practice",
-                    source="dm",
-                    text=text,
-                    answered_at=self.clock.now(),
-                    status="pending",
-                )
+            answer_id = await q.insert_practice_answer(
+                conn,
+                actor_workspace=actor.workspace_id,
+                channel_id=row.channel_id,
+                user_id=actor.user_id,
+                question_id=question.id,
+                source="dm",
+                text=text,
+                at=self.clock.now(),
             )
-        self.grading.submit(result.inserted_primary_key[0])
+        self.grading.submit(answer_id)
         return []
 
     async def drain(self) -> None:

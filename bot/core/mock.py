@@ -30,7 +30,8 @@ from bot.core.reviews import record_review
 from bot.core.types import Actor, ChannelRef, Reply
 from bot.grading.base import band
 from bot.packs import KeyPoint, Question
-from bot.store.tables import answers, mock_items, mock_sessions
+from bot.store import queries as q
+from bot.store.tables import mock_items, mock_sessions
 
 if TYPE_CHECKING:
     from bot.core.engine import Engine
@@ -149,7 +150,7 @@ class MockInterviews:
                     .order_by(mock_sessions.c.id.desc())
                     .limit(1)
                 )
-                questions = [q for q in map(self.engine.bank.get, ids or []) if q is not None]
+                questions = [x for x in map(self.engine.bank.get, ids or []) if x is not None]
             else:
                 questions = await plan_questions(
                     conn,
@@ -175,7 +176,7 @@ class MockInterviews:
                     user_id=actor.user_id,
                     channel_id=channel.channel_id,
                     state="active",
-                    question_ids=[q.id for q in questions],
+                    question_ids=[question.id for question in questions],
                     position=0,
                     started_at=now,
                     active_at=now,
@@ -269,24 +270,18 @@ class MockInterviews:
         async with self.engine.db.write() as conn:
             if event_key and not await self.engine.record_event(conn, actor, event_key):
                 return []
-            answer_id = await conn.scalar(
-                answers.insert()
-                .values(
-                    workspace_id=actor.workspace_id,
-                    channel_id=session.channel_id,
-                    daily_id=None,
-                    user_id=actor.user_id,
-                    question_id=question.id,
-                    kind="practice",
-                    source="mock",
-                    text=text,
-                    answered_at=now,
-                    status="pending",
-                    # a follow-up is graded on what the first answer missed; a hint caps it
-                    rubric=[kp.text for kp in missed] or None,
-                    grade_cap=HINT_CAP if session.hinted else None,
-                )
-                .returning(answers.c.id)
+            answer_id = await q.insert_practice_answer(
+                conn,
+                actor_workspace=actor.workspace_id,
+                channel_id=session.channel_id,
+                user_id=actor.user_id,
+                question_id=question.id,
+                source="mock",
+                text=text,
+                at=now,
+                # a follow-up is graded on what the first answer missed; a hint caps it
+                rubric=[kp.text for kp in missed] or None,
+                grade_cap=HINT_CAP if session.hinted else None,
             )
             await _update(conn, session.id, active_at=now)
         outcome = await self.engine.grading.grade_now(answer_id)

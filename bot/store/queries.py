@@ -287,6 +287,42 @@ async def get_answer(
     return AnswerRow.of(row) if row else None
 
 
+async def insert_practice_answer(
+    conn: AsyncConnection,
+    *,
+    actor_workspace: str,
+    channel_id: str,
+    user_id: str,
+    question_id: str,
+    source: str,
+    text: str,
+    at: datetime,
+    rubric: list[str] | None = None,
+    grade_cap: int | None = None,
+) -> int:
+    """Store a practice or mock answer (no daily; it counts on no board); its id."""
+    return int(
+        await conn.scalar(
+            answers.insert()
+            .values(
+                workspace_id=actor_workspace,
+                channel_id=channel_id,
+                daily_id=None,
+                user_id=user_id,
+                question_id=question_id,
+                kind="practice",
+                source=source,
+                text=text,
+                answered_at=at,
+                status="pending",
+                rubric=rubric,
+                grade_cap=grade_cap,
+            )
+            .returning(answers.c.id)
+        )
+    )
+
+
 async def latest_answer(conn: AsyncConnection, workspace_id: str, user_id: str) -> AnswerRow | None:
     row = (
         await conn.execute(
