@@ -33,6 +33,12 @@ def rating(score: int) -> Rating:
     return Rating.Good if score <= 8 else Rating.Easy
 
 
+def _card_id(now: datetime) -> int:
+    """fsrs's own scheme (creation time in epoch milliseconds), minus the sleep; the id is
+    informational, the row's key is (workspace, user, question)."""
+    return int(now.timestamp() * 1000)
+
+
 async def record_review(
     conn: AsyncConnection,
     workspace_id: str,
@@ -49,7 +55,9 @@ async def record_review(
             reviews.c.question_id == question_id,
         )
     )
-    card = Card.from_dict(stored) if stored else Card(due=now)
+    # A new card gets its id from our keys: without one, fsrs sleeps 1 ms (on the event loop)
+    # to make a timestamp id unique.
+    card = Card.from_dict(stored) if stored else Card(card_id=_card_id(now), due=now)
     card, _log = SCHEDULER.review_card(card, rating(score), now)
     values = {
         "workspace_id": workspace_id,
