@@ -620,3 +620,35 @@ async def test_an_override_is_final_and_a_failing_command_is_answered(
     adapter.upload_file = upload_refused  # type: ignore[method-assign]
     [sorry] = await commands.handle(event_key="ex", actor=ALICE, channel=CH, text="export")
     assert "failed on our side" in sorry.text
+
+
+async def test_a_late_delivery_of_an_answer_sent_in_time_still_counts(
+    engine: Engine, clock: ManualClock, adapter: RecordingAdapter
+) -> None:
+    await setup_channel(engine, cron="0 9 * * *")
+    thread = await first_daily(engine, clock, adapter)
+    closes = adapter.posts[0].closes_at
+    clock.set(closes + timedelta(minutes=5))
+    await engine.tick()  # closed and revealed
+    sent = closes - timedelta(minutes=1)  # a retry, or a replay after a reconnect
+    await engine.on_thread_message(
+        event_key="in-time",
+        actor=ALICE,
+        channel=CH,
+        thread_id=thread,
+        text="an answer that was sent before the close",
+        sent_at=sent,
+    )
+    await engine.on_thread_message(
+        event_key="too-late",
+        actor=BOB,
+        channel=CH,
+        thread_id=thread,
+        text="an answer that was sent after the close",
+        sent_at=closes + timedelta(minutes=2),
+    )
+    await engine.drain()
+    async with engine.db.read() as conn:
+        rows = {r.user_id: r for r in await conn.execute(sa.select(answers))}
+    assert (rows["alice"].kind, rows["alice"].answered_at) == ("daily", sent)
+    assert rows["bob"].kind == "late"

@@ -263,6 +263,7 @@ class Bridge:
             text=message.content,
             message_id=str(message.id),
             edited=edited,
+            sent_at=(message.edited_at if edited else None) or message.created_at,
         )
         for reply in replies:  # a refusal (too long...) is for the author only: by DM
             await self.adapter.direct_message(message.author.id, reply.text)

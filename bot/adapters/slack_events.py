@@ -21,6 +21,7 @@ import re
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -155,6 +156,7 @@ class SlackEvents:
                 text=text,
                 message_id=ts,
                 edited=edited,
+                sent_at=_slack_time(message["edited"]["ts"] if edited else ts),
             )
             await self._reply_privately(key, actor, channel, replies, thread_ts)
         elif event.get("channel_type") == "im" and not edited:
@@ -326,3 +328,11 @@ def _container(body: dict[str, Any]) -> tuple[str, str]:
     container = body.get("container") or {}
     channel = container.get("channel_id") or (body.get("channel") or {}).get("id", "")
     return str(channel), str(container.get("message_ts", ""))
+
+
+def _slack_time(ts: str) -> datetime | None:
+    """A Slack `ts` ("1700000000.000100") as the moment it stands for."""
+    try:
+        return datetime.fromtimestamp(float(ts), UTC)
+    except (TypeError, ValueError):
+        return None

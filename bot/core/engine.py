@@ -62,6 +62,8 @@ POST_CONCURRENCY = 64
 SEND_LEASE = timedelta(minutes=2)
 REVEAL_RETRY = timedelta(days=1)
 PRACTICE_TTL = timedelta(days=1)
+#: A platform's own send time is trusted this far back (retries, a replay after a reconnect).
+MAX_DELIVERY_DELAY = timedelta(hours=6)
 #: How far back a channel's questions are read to keep the 30-day no-repeat rule.
 NO_REPEAT_LOOKBACK = timedelta(days=31)
 RECEIVED = "Got your answer; it stays private until the reveal."
@@ -479,8 +481,11 @@ class Engine:
         text: str,
         message_id: str | None = None,
         edited: bool = False,
+        sent_at: datetime | None = None,
     ) -> list[Reply]:
-        """A message in a thread: the first one of a user under a daily is their answer."""
+        """A message in a thread: the first one of a user under a daily is their answer.
+        `sent_at` is when the platform says it was sent (a retry or a replay after a reconnect
+        arrives later than that)."""
         async with self.db.read() as conn:
             daily = await q.daily_by_message(conn, channel.workspace_id, thread_id)
         if daily is None or daily.channel_id != channel.channel_id:
@@ -493,6 +498,7 @@ class Engine:
             source="thread",
             message_id=message_id,
             edited=edited,
+            sent_at=sent_at,
         )
 
     async def on_private_answer(
@@ -588,6 +594,7 @@ class Engine:
         source: str,
         message_id: str | None = None,
         edited: bool = False,
+        sent_at: datetime | None = None,
     ) -> list[Reply]:
         question = self.bank.get(daily.question_id)
         if question is None:
@@ -597,7 +604,8 @@ class Engine:
             # In a thread a non-answer to an MCQ is discussion; elsewhere the user is told.
             return [] if source == "thread" and question.type == "mcq" else refusal
         now = self.clock.now()
-        kind = "daily" if daily.is_open(now) else "late"
+        at = _sent(sent_at, now)
+        kind = "daily" if daily.on_time(at) else "late"
         async with self.db.write() as conn:
             if not await self.record_event(conn, actor, event_key):
                 return []
@@ -613,7 +621,7 @@ class Engine:
                     source=source,
                     text=text,
                     message_id=message_id,
-                    answered_at=now,
+                    answered_at=at,
                     status="pending",
                 )
                 .returning(answers.c.id)
@@ -746,6 +754,14 @@ class Engine:
     async def streak(self, ref: ChannelRef, user_id: str) -> Streak:
         async with self.db.read() as conn:
             return fold_streak(await q.streak_days(conn, ref.workspace_id, ref.channel_id, user_id))
+
+
+def _sent(sent_at: datetime | None, now: datetime) -> datetime:
+    """When an answer counts as given: the platform's send time when it is plausible (not in
+    the future, at most MAX_DELIVERY_DELAY old), else the time it reached us."""
+    if sent_at is None or sent_at > now or now - sent_at > MAX_DELIVERY_DELAY:
+        return now
+    return sent_at
 
 
 _RELAXED = {

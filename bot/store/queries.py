@@ -75,6 +75,13 @@ class DailyRow:
     def is_open(self, now: datetime) -> bool:
         return self.status == "posted" and now < self.closes_at
 
+    def on_time(self, at: datetime) -> bool:
+        """Whether an answer sent at `at` came before this daily closed (its window's end, or
+        an earlier `close-now`)."""
+        if self.status not in ("posted", "closed") or at >= self.closes_at:
+            return False
+        return self.closed_at is None or at < self.closed_at
+
 
 @dataclass(frozen=True)
 class AnswerRow:
