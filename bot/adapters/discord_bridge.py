@@ -25,7 +25,7 @@ from bot.adapters import discord_render as look
 from bot.adapters.discord_outbound import COMMAND, DiscordAdapter
 from bot.adapters.discord_views import form_submission
 from bot.core.commands import DM_COMMANDS
-from bot.core.engine import Engine
+from bot.core.engine import MAX_DELIVERY_DELAY, Engine
 from bot.core.handlers import ADMIN, Commands
 from bot.core.types import Actor, ChannelRef, Reply
 from bot.store import queries as q
@@ -272,20 +272,25 @@ class Bridge:
 
     async def catch_up(self, shard_id: int) -> None:
         """After a (re)connect that started a new session, Discord does not replay what was
-        said meanwhile: read the threads of this shard's open dailies and feed every message
-        to the engine (its idempotency keys skip what was already seen)."""
+        said meanwhile: read the threads of this shard's open dailies, and of those closed
+        while we may have been away, and feed every message to the engine (its idempotency
+        keys skip what was already seen; a message's own send time decides if it was on
+        time)."""
         if not self.message_content:
             return  # thread replies are not answers without the Message Content intent
         guilds = {str(g.id) for g in self.client.guilds if g.shard_id == shard_id}
         if not guilds:
             return
-        async with self.engine.db.read() as conn:
-            posted = await q.dailies_where(
-                conn, dailies.c.status == "posted", dailies.c.workspace_id.in_(guilds)
-            )
         now = self.engine.clock.now()
-        for daily in posted:
-            if daily.message_id is None or not daily.is_open(now):
+        async with self.engine.db.read() as conn:
+            recent = await q.dailies_where(
+                conn,
+                dailies.c.status.in_(("posted", "closed")),
+                dailies.c.closes_at >= now - MAX_DELIVERY_DELAY,
+                dailies.c.workspace_id.in_(guilds),
+            )
+        for daily in recent:
+            if daily.message_id is None:
                 continue
             try:
                 await self._replay_thread(int(daily.message_id))
