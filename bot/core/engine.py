@@ -54,6 +54,9 @@ _log = logging.getLogger(__name__)
 DEFAULT_CRON = "0 9 * * MON-FRI"
 DEFAULT_WINDOW = timedelta(hours=24)
 TOP_ANSWERS = 3
+#: Only answers graded "good" or better are shown as the day's best: a 0/10 "no idea" is
+#: nobody's model to learn from.
+TOP_ANSWER_MIN = 7
 MAX_ANSWER_CHARS = 4000
 EVENT_TTL = timedelta(days=7)
 POST_CONCURRENCY = 64
@@ -414,7 +417,7 @@ class Engine:
         top = [
             TopAnswer(render.display_name(r.name, r.privacy, r.user_id), r.score, r.text)
             for r in counted
-            if r.status == "graded"
+            if r.status == "graded" and r.score >= TOP_ANSWER_MIN
         ][:TOP_ANSWERS]
         ref = ChannelRef(daily.workspace_id, daily.channel_id)
         reveal = Reveal(

@@ -85,6 +85,8 @@ def reveal_text(reveal: Reveal) -> str:
     if q.key_points:
         lines.append("Key points:")
         lines += [f"  - {kp.text}" for kp in q.key_points]
+    if not reveal.top and reveal.answered:
+        lines.append("No answer reached 7/10 this time; the model answer above shows the way.")
     if reveal.top:
         lines.append("Top answers:")
         for i, top in enumerate(reveal.top, 1):

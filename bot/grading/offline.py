@@ -393,7 +393,7 @@ def _credit(coverage: float) -> float:
     return 0.5 if coverage >= PARTLY_AT else 0.0
 
 
-def _short(text: str, limit: int = 80) -> str:
+def _short(text: str, limit: int = 160) -> str:
     """A key point quoted in feedback: whitespace tidied, trailing stop dropped, and a long one
     cut at a word boundary with "..." (chat messages should stay short)."""
     text = " ".join(text.split()).rstrip(" .;:")
