@@ -239,19 +239,17 @@ class GradingQueue:
     ) -> _Outcome | None:
         """Save the grade and the points it earns, unless the answer changed meanwhile."""
         async with self.engine.db.write() as conn:
-            current = await q.get_answer(conn, answer.id)
-            if current is None or current.text != answer.text or current.status != answer.status:
-                return None  # forgotten, edited or regraded meanwhile: that grading stores its own
             points, streak = await _points(conn, answer, daily, grade.score)
             status = "provisional" if grade.provisional else "graded"
-            await q.save_grade(
+            if not await q.save_grade(
                 conn,
                 answer,
                 grade.model_dump(mode="json"),
                 points.total if points else None,
                 status,
                 grade.graded_at or self.engine.clock.now(),
-            )
+            ):
+                return None  # forgotten, edited or regraded meanwhile: that grading stores its own
             if status == "graded":
                 await record_review(
                     conn,

@@ -384,41 +384,35 @@ async def streak_days(
     user_id: str,
     until: date | None = None,
 ) -> list[Day]:
-    """The channel's days with a posted daily, and whether the user answered each in time."""
-    day_rows = await conn.execute(
+    """The channel's days with a posted daily (up to `until`), and whether the user answered
+    one of each day's dailies in time: one grouped query."""
+    mine = sa.and_(
+        answers.c.daily_id == dailies.c.id,
+        answers.c.user_id == user_id,
+        answers.c.kind == "daily",
+    )
+    conditions = [
+        dailies.c.workspace_id == workspace_id,
+        dailies.c.channel_id == channel_id,
+        dailies.c.status.in_(("posted", "closed")),
+    ]
+    if until is not None:
+        conditions.append(dailies.c.local_date <= until.isoformat())
+    rows = await conn.execute(
         sa.select(
             dailies.c.local_date,
             sa.func.max(sa.case((dailies.c.kind == "scheduled", 1), else_=0)).label("sched"),
             sa.func.max(sa.case((dailies.c.status == "posted", 1), else_=0)).label("open"),
+            sa.func.max(sa.case((answers.c.id.is_not(None), 1), else_=0)).label("answered"),
         )
-        .where(
-            dailies.c.workspace_id == workspace_id,
-            dailies.c.channel_id == channel_id,
-            dailies.c.status.in_(("posted", "closed")),
-        )
+        .select_from(dailies.outerjoin(answers, mine))
+        .where(*conditions)
         .group_by(dailies.c.local_date)
         .order_by(dailies.c.local_date)
     )
-    answered = set(
-        (
-            await conn.execute(
-                sa.select(dailies.c.local_date)
-                .distinct()
-                .join(answers, answers.c.daily_id == dailies.c.id)
-                .where(
-                    answers.c.workspace_id == workspace_id,
-                    answers.c.channel_id == channel_id,
-                    answers.c.user_id == user_id,
-                    answers.c.kind == "daily",
-                )
-            )
-        ).scalars()
-    )
-    limit = until.isoformat() if until else None
     return [
-        Day(date.fromisoformat(r.local_date), bool(r.sched), r.local_date in answered, bool(r.open))
-        for r in day_rows
-        if limit is None or r.local_date <= limit
+        Day(date.fromisoformat(r.local_date), bool(r.sched), bool(r.answered), bool(r.open))
+        for r in rows
     ]
 
 
@@ -429,8 +423,21 @@ async def save_grade(
     points: int | None,
     status: str,
     graded_at: datetime,
-) -> None:
-    """Store the grade (replacing an earlier one) and copy score and points to the answer."""
+) -> bool:
+    """Copy score and points to the answer and store the grade (replacing an earlier one),
+    unless the answer changed since it was read for grading (forgotten, edited, regraded):
+    then nothing is written and the result is False."""
+    changed = await conn.execute(
+        answers.update()
+        .where(
+            answers.c.id == answer.id,
+            answers.c.status == answer.status,
+            answers.c.text == answer.text,
+        )
+        .values(status=status, score=detail["score"], points=points)
+    )
+    if changed.rowcount == 0:
+        return False
     values = {
         "answer_id": answer.id,
         "workspace_id": answer.workspace_id,
@@ -447,11 +454,7 @@ async def save_grade(
         "graded_at": graded_at,
     }
     await conn.execute(upsert(conn, grades, values, ["answer_id"]))
-    await conn.execute(
-        answers.update()
-        .where(answers.c.id == answer.id)
-        .values(status=status, score=detail["score"], points=points)
-    )
+    return True
 
 
 async def daily_results(conn: AsyncConnection, daily_id: int) -> list[sa.Row[Any]]:
