@@ -612,36 +612,41 @@ class Engine:
         async with self.db.write() as conn:
             if not await self.record_event(conn, actor, event_key):
                 return []
-            answer_id = await conn.scalar(
-                self.db.insert_ignore(answers)
-                .values(
-                    workspace_id=daily.workspace_id,
-                    channel_id=daily.channel_id,
-                    daily_id=daily.id,
-                    user_id=actor.user_id,
-                    question_id=question.id,
-                    kind=kind,
-                    source=source,
-                    text=text,
-                    message_id=message_id,
-                    answered_at=at,
-                    status="pending",
+            row = (
+                await conn.execute(
+                    self.db.insert_ignore(answers)
+                    .values(
+                        workspace_id=daily.workspace_id,
+                        channel_id=daily.channel_id,
+                        daily_id=daily.id,
+                        user_id=actor.user_id,
+                        question_id=question.id,
+                        kind=kind,
+                        source=source,
+                        text=text,
+                        message_id=message_id,
+                        answered_at=at,
+                        status="pending",
+                    )
+                    .returning(*answers.c)
                 )
-                .returning(answers.c.id)
-            )
-            if answer_id is None:
+            ).first()
+            if row is None:
                 existing = await q.answer_of(conn, daily.id, actor.user_id)
                 if existing is None or not self._replaces(
                     existing, source, message_id, edited, kind, question
                 ):
                     return [] if source == "thread" else [Reply(ALREADY_ANSWERED)]
-                await conn.execute(
-                    answers.update()
-                    .where(answers.c.id == existing.id)
-                    .values(text=text, edited_at=now, status="pending", score=None, points=None)
-                )
-                answer_id = existing.id
-        self.grading.submit(answer_id)
+                row = (
+                    await conn.execute(
+                        answers.update()
+                        .where(answers.c.id == existing.id)
+                        .values(text=text, edited_at=now, status="pending", score=None, points=None)
+                        .returning(*answers.c)
+                    )
+                ).first()
+        answer = q.AnswerRow.of(row)
+        self.grading.submit(answer.id, (answer, daily))
         return [Reply(RECEIVED)] if source == "form" else []
 
     @staticmethod

@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 
 _log = logging.getLogger(__name__)
 RETRY_BATCH = 50
+#: An answer row and its daily's, as just written by whoever submits it for grading.
+Known = tuple[q.AnswerRow, q.DailyRow | None]
 #: A failing grade is retried after 1, 2, 4 ... minutes, at most 6 hours apart, and given up
 #: after 16 attempts (about 2.5 days): an answer left provisional keeps its labelled grade.
 MAX_ATTEMPTS = 16
@@ -95,13 +97,14 @@ class GradingQueue:
         self._limit = asyncio.Semaphore(concurrency)
         self._running: dict[int, asyncio.Task[Any]] = {}
 
-    def submit(self, answer_id: int) -> None:
-        """Grade a stored answer in the background (after any grading of it in flight)."""
+    def submit(self, answer_id: int, known: Known | None = None) -> None:
+        """Grade a stored answer in the background (after any grading of it in flight).
+        `known`: the answer and daily rows just written, which spares reading them back."""
         running = self._running.get(answer_id)
         if running is not None:
             running.add_done_callback(lambda _t: self.submit(answer_id))
             return
-        task = asyncio.get_running_loop().create_task(self._grade(answer_id))
+        task = asyncio.get_running_loop().create_task(self._grade(answer_id, known=known))
         self._running[answer_id] = task
         task.add_done_callback(lambda _t: self._running.pop(answer_id, None))
 
@@ -174,16 +177,21 @@ class GradingQueue:
         finally:
             self._running.pop(answer_id, None)
 
-    async def _grade(self, answer_id: int, *, tell: bool = True) -> _Outcome | None:
+    async def _grade(
+        self, answer_id: int, *, tell: bool = True, known: Known | None = None
+    ) -> _Outcome | None:
         """Grade one stored answer the way it asks to be graded (its narrowed rubric and score
         cap are stored with it, so a retry or re-grade grades it the same way)."""
-        async with self.engine.db.read() as conn:
-            answer = await q.get_answer(conn, answer_id)
-            daily = (
-                await q.get_daily(conn, answer.workspace_id, answer.daily_id)
-                if answer and answer.daily_id
-                else None
-            )
+        if known is not None:
+            answer, daily = known
+        else:
+            async with self.engine.db.read() as conn:
+                answer = await q.get_answer(conn, answer_id)
+                daily = (
+                    await q.get_daily(conn, answer.workspace_id, answer.daily_id)
+                    if answer and answer.daily_id
+                    else None
+                )
         if answer is None or answer.status == "graded":
             return None
         question = self.engine.bank.get(answer.question_id)
