@@ -742,7 +742,7 @@ class Engine:
                 return []
             answer_id = await q.insert_practice_answer(
                 conn,
-                actor_workspace=actor.workspace_id,
+                workspace_id=actor.workspace_id,
                 channel_id=row.channel_id,
                 user_id=actor.user_id,
                 question_id=question.id,

@@ -297,7 +297,7 @@ async def get_answer(
 async def insert_practice_answer(
     conn: AsyncConnection,
     *,
-    actor_workspace: str,
+    workspace_id: str,
     channel_id: str,
     user_id: str,
     question_id: str,
@@ -312,7 +312,7 @@ async def insert_practice_answer(
         await conn.scalar(
             answers.insert()
             .values(
-                workspace_id=actor_workspace,
+                workspace_id=workspace_id,
                 channel_id=channel_id,
                 daily_id=None,
                 user_id=user_id,
