@@ -4,10 +4,11 @@ Adapters call `on_*` methods with platform-free values and get `Reply` lists bac
 calls adapters (through `bot.core.ports.Adapter`) only to post, reveal and give feedback.
 
 Correctness lives in the database, not in memory: a post is reserved under (workspace,
-channel, local date, slot) before it is sent and confirmed after; every inbound event is
-recorded under its idempotency key in the same transaction as its effect; an answer is stored
-before it is graded, outside any transaction, and an answer whose grading failed stays
-`pending` and is retried by the tick. Streaks and points derive from stored answers.
+channel, local date, slot) before it is sent and confirmed after (a send lease keeps two
+senders apart); every inbound event is recorded under its idempotency key before it takes
+effect, in the same transaction for answers; an answer is stored before it is graded, outside
+any transaction (`bot.core.grading_queue`), and a failed grading is retried by the tick.
+Streaks and points derive from stored answers.
 """
 
 from __future__ import annotations

@@ -76,11 +76,15 @@ class Commands:
     async def help(self, actor: Actor, channel: ChannelRef, cmd: Command) -> list[Reply]:
         return [Reply(usage(cmd.args.get("topic")))]
 
-    def _unknown_topic(self, topic: str | None) -> list[Reply]:
-        topics = {question.topic for question in self.engine.bank}
-        if topic is None or topic in topics:
+    def _unknown_topic(self, *topics: str | None, saved: bool = False) -> list[Reply]:
+        """Refuse topics no question has (a declared but empty topic could never be asked)."""
+        known = {question.topic for question in self.engine.bank}
+        unknown = sorted(t for t in topics if t is not None and t not in known)
+        if not unknown:
             return []
-        return [Reply(f"Unknown topic {topic!r}. Topics: {', '.join(sorted(topics))}")]
+        nothing = "; nothing saved" if saved else ""
+        named = ", ".join(repr(t) for t in unknown)
+        return [Reply(f"Unknown topic {named}{nothing}. Topics: {', '.join(sorted(known))}")]
 
     async def practice(self, actor: Actor, channel: ChannelRef, cmd: Command) -> list[Reply]:
         """Due reviews first, then a new question from the user's weakest topic."""
@@ -300,16 +304,8 @@ class Commands:
         return chan
 
     async def _update(self, channel: ChannelRef, values: dict[str, Any]) -> list[Reply] | None:
-        topics = values.get("topics")
-        if topics:
-            unknown = sorted(set(topics) - set(self.engine.bank.topics))
-            if unknown:
-                return [
-                    Reply(
-                        f"Unknown topic(s) {', '.join(unknown)}; nothing saved. "
-                        f"Topics: {', '.join(sorted(self.engine.bank.topics))}"
-                    )
-                ]
+        if refused := self._unknown_topic(*values.get("topics", ()), saved=True):
+            return refused
         await self._channel_or_create(channel)
         async with self.engine.db.write() as conn:
             await q.update_channel(conn, channel.workspace_id, channel.channel_id, **values)

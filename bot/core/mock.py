@@ -118,75 +118,64 @@ class MockInterviews:
         difficulty: str | None,
         again: bool = False,
     ) -> list[Reply]:
-        async with self._lock(actor):
-            return await self._start(actor, channel, topic, count, difficulty, again)
-
-    async def _start(
-        self,
-        actor: Actor,
-        channel: ChannelRef,
-        topic: str | None,
-        count: int,
-        difficulty: str | None,
-        again: bool,
-    ) -> list[Reply]:
-        session = await self.current(actor)
-        if session is not None:
-            return [
-                Reply(
-                    "You have a mock interview in progress: say `resume` to go on or "
-                    "`stop` to end it first."
-                )
-            ]
-        now = self.engine.clock.now()
-        async with self.engine.db.write() as conn:
-            if again:
-                ids = await conn.scalar(
-                    sa.select(mock_sessions.c.question_ids)
-                    .where(
-                        mock_sessions.c.workspace_id == actor.workspace_id,
-                        mock_sessions.c.user_id == actor.user_id,
-                    )
-                    .order_by(mock_sessions.c.id.desc())
-                    .limit(1)
-                )
-                questions = [x for x in map(self.engine.bank.get, ids or []) if x is not None]
-            else:
-                questions = await plan_questions(
-                    conn,
-                    self.engine.bank,
-                    workspace_id=actor.workspace_id,
-                    user_id=actor.user_id,
-                    now=now,
-                    count=count,
-                    topic=topic,
-                    difficulty=difficulty,
-                )
-            if not questions:
+        async with self._lock(actor):  # one session per user, even on a double click
+            session = await self.current(actor)
+            if session is not None:
                 return [
                     Reply(
-                        "No questions match; try another topic or difficulty."
-                        if not again
-                        else "You have no earlier mock interview to repeat."
+                        "You have a mock interview in progress: say `resume` to go on or "
+                        "`stop` to end it first."
                     )
                 ]
-            await conn.execute(
-                mock_sessions.insert().values(
-                    workspace_id=actor.workspace_id,
-                    user_id=actor.user_id,
-                    channel_id=channel.channel_id,
-                    state="active",
-                    question_ids=[question.id for question in questions],
-                    position=0,
-                    started_at=now,
-                    active_at=now,
+            now = self.engine.clock.now()
+            async with self.engine.db.write() as conn:
+                if again:
+                    ids = await conn.scalar(
+                        sa.select(mock_sessions.c.question_ids)
+                        .where(
+                            mock_sessions.c.workspace_id == actor.workspace_id,
+                            mock_sessions.c.user_id == actor.user_id,
+                        )
+                        .order_by(mock_sessions.c.id.desc())
+                        .limit(1)
+                    )
+                    questions = [x for x in map(self.engine.bank.get, ids or []) if x is not None]
+                else:
+                    questions = await plan_questions(
+                        conn,
+                        self.engine.bank,
+                        workspace_id=actor.workspace_id,
+                        user_id=actor.user_id,
+                        now=now,
+                        count=count,
+                        topic=topic,
+                        difficulty=difficulty,
+                    )
+                if not questions:
+                    return [
+                        Reply(
+                            "No questions match; try another topic or difficulty."
+                            if not again
+                            else "You have no earlier mock interview to repeat."
+                        )
+                    ]
+                await conn.execute(
+                    mock_sessions.insert().values(
+                        workspace_id=actor.workspace_id,
+                        user_id=actor.user_id,
+                        channel_id=channel.channel_id,
+                        state="active",
+                        question_ids=[question.id for question in questions],
+                        position=0,
+                        started_at=now,
+                        active_at=now,
+                    )
                 )
+            intro = (
+                f"Mock interview: {len(questions)} question(s). Answer each in a message; say "
+                "`hint` for a nudge (caps that question at 7), `skip`, or `stop`."
             )
-        intro = (
-            f"Mock interview: {len(questions)} question(s). Answer each in a message; say "
-            "`hint` for a nudge (caps that question at 7), `skip`, or `stop`."
-        )
-        return [Reply(intro), Reply(_ask(questions[0], 1, len(questions)))]
+            return [Reply(intro), Reply(_ask(questions[0], 1, len(questions)))]
 
     # -- a line in the session ----------------------------------------------------------
 

@@ -50,43 +50,28 @@ def pick_question(
     seed: str,
 ) -> Pick:
     rng = random.Random(seed)
-    last_asked: dict[str, datetime] = {}
+    never = datetime.min.replace(tzinfo=now.tzinfo)
+    # A question's family key is its family, or its own id: one map covers both rules.
     family_last: dict[str, datetime] = {}
     topic_last: dict[str, datetime] = {}
     for item in history:
-        q = bank.get(item.question_id)
-        last_asked[item.question_id] = max(
-            item.asked_at, last_asked.get(item.question_id, item.asked_at)
-        )
-        if q is not None:
-            family_last[q.family_key] = max(
-                item.asked_at, family_last.get(q.family_key, item.asked_at)
+        asked = bank.get(item.question_id)
+        if asked is not None:
+            family_last[asked.family_key] = max(
+                item.asked_at, family_last.get(asked.family_key, never)
             )
-            topic_last[q.topic] = max(item.asked_at, topic_last.get(q.topic, item.asked_at))
+            topic_last[asked.topic] = max(item.asked_at, topic_last.get(asked.topic, never))
 
     relaxed: str | None = None
     candidates = _filtered(bank, topics, difficulty)
     if not candidates:
         candidates, relaxed = list(bank), "filters"
     cutoff = now - NO_REPEAT
-    fresh = [
-        q
-        for q in candidates
-        if family_last.get(q.family_key, cutoff) <= cutoff
-        and last_asked.get(q.id, cutoff) <= cutoff
-    ]
+    fresh = [q for q in candidates if family_last.get(q.family_key, never) <= cutoff]
     if not fresh:
-        oldest = min(
-            family_last.get(q.family_key, datetime.min.replace(tzinfo=now.tzinfo))
-            for q in candidates
-        )
-        fresh = [
-            q
-            for q in candidates
-            if family_last.get(q.family_key, datetime.min.replace(tzinfo=now.tzinfo)) == oldest
-        ]
+        oldest = min(family_last.get(q.family_key, never) for q in candidates)
+        fresh = [q for q in candidates if family_last.get(q.family_key, never) == oldest]
         relaxed = relaxed or "repeat"
-    never = datetime.min.replace(tzinfo=now.tzinfo)
     by_topic: dict[str, list[Question]] = {}
     for q in fresh:
         by_topic.setdefault(q.topic, []).append(q)
