@@ -1,7 +1,7 @@
-"""(a) Answers ingested and graded per second through the engine, against raw inserts.
+"""(a) Answers ingested and graded per second through the core, against raw inserts.
 
-The engine path is the real one: a posted daily, N distinct users answering once each in its
-thread through `Engine.on_thread_message`, the offline grader, then `drain()`; the clock stops
+The core path is the real one: a posted daily, N distinct users answering once each in its
+thread through `Core.on_thread_message`, the offline grader, then `drain()`; the clock stops
 when every answer is graded and stored. The baseline writes the same answer rows with bare
 aiosqlite, one transaction per answer, with the pragmas the bot's connections use, into a schema
 made by the project's migrations: the floor any durable per-answer ingest pays on this disk.
@@ -32,9 +32,9 @@ from bench.common import (
     shipped_bank,
     sqlite_url,
 )
+from bot.app import build_core
 from bot.clock import ManualClock
-from bot.core.engine import Engine
-from bot.core.types import Actor, ChannelRef
+from bot.domain.types import Actor, ChannelRef
 from bot.grading.base import GradeRequest
 from bot.grading.offline import OfflineGrader
 from bot.packs import Bank, Question
@@ -57,18 +57,18 @@ class Batch:
 
 
 async def _engine_run(workdir: Path, bank: Bank, n: int, seed: int) -> tuple[float, Batch]:
-    """Seconds to ingest and grade `n` answers through the engine, on a fresh database."""
+    """Seconds to ingest and grade `n` answers through the core, on a fresh database."""
     clock = ManualClock(SLOT - timedelta(minutes=1))
-    db = Database(sqlite_url(workdir / "engine.db"))
+    db = Database(sqlite_url(workdir / "core.db"))
     try:
         await db.migrate()
-        engine = Engine(db=db, bank=bank, grader=OfflineGrader(), clock=clock)
+        core = build_core(db=db, bank=bank, grader=OfflineGrader(), clock=clock)
         adapter = NullAdapter()
-        engine.attach(adapter)
-        await engine.ensure_workspace(WS, adapter.platform, "bench")
-        await engine.ensure_channel(CHANNEL, name="bench", cron="0 9 * * *")
+        core.platforms.attach(adapter)
+        await core.tenants.ensure_workspace(WS, adapter.platform, "bench")
+        await core.tenants.ensure_channel(CHANNEL, name="bench", cron="0 9 * * *")
         clock.set(ANSWERED_AT)
-        await engine.tick()
+        await core.tick.run()
         assert adapter.last is not None, "the daily was not posted"
         thread = f"m{adapter.last.daily_id}"
         rng = random.Random(seed)
@@ -76,15 +76,15 @@ async def _engine_run(workdir: Path, bank: Bank, n: int, seed: int) -> tuple[flo
                       [answer_text(adapter.last.question, rng) for _ in range(n)])
         start = time.perf_counter()
         for i, text in enumerate(batch.texts):
-            await engine.on_thread_message(
+            await core.inbound.on_thread_message(
                 event_key=f"ev-{i}", actor=Actor(WS, f"u{i:05d}", f"User {i}"), channel=CHANNEL,
                 thread_id=thread, text=text, message_id=f"a{i}")
-        await engine.drain()
+        await core.grading.drain()
         elapsed = time.perf_counter() - start
         async with db.read() as conn:
             graded = await conn.scalar(sa.select(sa.func.count()).select_from(answers)
                                        .where(answers.c.status == "graded"))
-        assert graded == n, f"engine graded {graded} of {n} answers"
+        assert graded == n, f"core graded {graded} of {n} answers"
         return elapsed, batch
     finally:
         await db.close()
@@ -138,12 +138,12 @@ async def _grader_only(batch: Batch) -> float:
 
 
 def run(n: int, reps: int, log: bool = True) -> Section:
-    """Ingest `n` answers per repetition through the engine and raw; medians of `reps`."""
+    """Ingest `n` answers per repetition through the core and raw; medians of `reps`."""
     return asyncio.run(_run(n, reps, log))
 
 
 async def _run(n: int, reps: int, log: bool) -> Section:
-    """Interleave engine and raw repetitions, so a noisy neighbour hits both alike."""
+    """Interleave core and raw repetitions, so a noisy neighbour hits both alike."""
     bank = open_bank(shipped_bank())
     engine_s: list[float] = []
     raw_s: list[float] = []
@@ -160,7 +160,7 @@ async def _run(n: int, reps: int, log: bool) -> Section:
             raw_s.append(await _raw_run(workdir, batch))
             grade_s.append(await _grader_only(batch))
             if log:
-                print(f"  ingest rep {rep + 1}/{reps}: engine {n / engine_s[-1]:,.0f}/s, "
+                print(f"  ingest rep {rep + 1}/{reps}: core {n / engine_s[-1]:,.0f}/s, "
                       f"raw {n / raw_s[-1]:,.0f}/s, grader alone {n / grade_s[-1]:,.0f}/s",
                       flush=True)
     engine_rate, raw_rate, grade_rate = (n / median(s) for s in (engine_s, raw_s, grade_s))
@@ -168,7 +168,7 @@ async def _run(n: int, reps: int, log: bool) -> Section:
     figures = [
         Figure("ingest", "answers/s (ingest+grade)", engine_rate, "/s", raw_rate,
                "raw aiosqlite", share, ">= 0.333x raw", share >= GOAL_SHARE,
-               f"{n} answers, median of {reps}; ratio = engine rate / raw insert rate"),
+               f"{n} answers, median of {reps}; ratio = core rate / raw insert rate"),
         Figure("ingest", "offline grader alone", grade_rate, "/s", raw_rate, "raw aiosqlite",
                grade_rate / raw_rate, note="CPU floor of grading, no database (informational)"),
     ]

@@ -13,7 +13,8 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from bot.config import Settings
-from bot.packs import PackError, load_bank, pack_json_schema
+from bot.errors import PackError
+from bot.packs import load_bank, pack_json_schema
 
 PLATFORMS = ("console", "slack", "discord")
 
@@ -117,8 +118,8 @@ def cmd_stats(settings: Settings, paths: Sequence[Path]) -> int:
 
 def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     """`eval grading` and `eval injection` with the chosen (or configured) grader."""
-    from bot.app import StartupError, make_grader
-    from bot.grading.base import GraderUnavailable
+    from bot.app import make_grader
+    from bot.errors import GraderUnavailable, StartupError
     from bot.grading.evaluate import evaluate, format_report
     from bot.grading.injection import format_injection_report, run_injection_eval
 
@@ -159,7 +160,8 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.app import StartupError, run
+    from bot.app import run
+    from bot.errors import StartupError
 
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,

@@ -9,14 +9,15 @@ question id and the field, so a pack author fixes a broken pack in one pass.
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from bot.errors import PackError
 
 Difficulty = Literal["easy", "medium", "hard"]
 SLUG = r"^[a-z0-9][a-z0-9-]*$"
@@ -123,13 +124,6 @@ class Pack(BaseModel):
     questions: list[Question]
 
 
-class PackError(Exception):
-    """A pack broke a rule; `problems` has one line per problem naming file, id and field."""
-
-    def __init__(self, problems: Sequence[str]) -> None:
-        self.problems = list(problems)
-        super().__init__("\n".join(self.problems))
-
 
 @dataclass(frozen=True)
 class Bank:
@@ -234,11 +228,3 @@ def load_bank(paths: Iterable[Path]) -> Bank:
 def pack_json_schema() -> str:
     """A JSON Schema of the pack format, for editors (yaml-language-server)."""
     return json.dumps(Pack.model_json_schema(), indent=2)
-
-
-_WORD = re.compile(r"[a-z0-9]+")
-
-
-def prompt_words(text: str) -> frozenset[str]:
-    """Lower-cased word set of a prompt, used to spot near-duplicate questions."""
-    return frozenset(_WORD.findall(text.lower()))

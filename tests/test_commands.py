@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.commands import Command, UsageError, parse, parse_window
+from bot.domain.commands import Command, parse, parse_window
+from bot.errors import UsageError
 
 
 def test_bare_drill_is_help() -> None:

@@ -7,14 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.cronspec import (
-    CronError,
-    CronSpec,
-    next_slot_after,
-    resolve_local,
-    slots_between,
-    slots_on,
-)
+from bot.domain.cronspec import CronSpec, next_slot_after, resolve_local, slots_between, slots_on
+from bot.errors import CronError
 
 
 def utc(*args: int) -> datetime:

@@ -1,23 +1,21 @@
-"""Mock interviews, spaced repetition, stats and export, through the engine."""
+"""Mock interviews, spaced repetition, stats and export, through the core."""
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import struct
 from datetime import timedelta
 
 import sqlalchemy as sa
 
+from bot.app import Core, build_core
 from bot.clock import ManualClock
 from bot.config import Settings
-from bot.core.coach import LLMCoach
-from bot.core.engine import Engine
-from bot.core.handlers import Commands
-from bot.core.reviews import SCHEDULER, rating
-from bot.core.types import Actor, ChannelRef, Reply
+from bot.domain.reviews import SCHEDULER, rating
+from bot.domain.types import Actor, ChannelRef, Reply
 from bot.grading.llm import LLMGrader
+from bot.services.coach import LLMCoach
 from bot.store.tables import answers, mock_sessions, reviews
 from tests.fake_openai import FakeModel, FakeOpenAIServer
 from tests.fakes import FixedGrader, RecordingAdapter
@@ -31,9 +29,9 @@ BOB = Actor(WS, "bob", "Bob")
 class Chat:
     """One user typing in a DM: commands and plain lines, each with a fresh event key."""
 
-    def __init__(self, engine: Engine, actor: Actor, channel: ChannelRef = DM) -> None:
-        self.engine, self.actor, self.channel = engine, actor, channel
-        self.commands = Commands(engine)
+    def __init__(self, core: Core, actor: Actor, channel: ChannelRef = DM) -> None:
+        self.core, self.actor, self.channel = core, actor, channel
+        self.commands = core.commands
         self.n = 0
 
     def _key(self) -> str:
@@ -47,30 +45,30 @@ class Chat:
         return "\n".join(r.text for r in replies)
 
     async def say(self, text: str) -> str:
-        replies: list[Reply] = await self.engine.on_loose_message(
+        replies: list[Reply] = await self.core.inbound.on_loose_message(
             event_key=self._key(), actor=self.actor, channel=self.channel, text=text
         )
-        await self.engine.drain()
+        await self.core.grading.drain()
         return "\n".join(r.text for r in replies)
 
 
-async def start(engine: Engine, *args: str) -> Chat:
-    await engine.ensure_workspace(WS, "test")
-    chat = Chat(engine, ALICE)
+async def start(core: Core, *args: str) -> Chat:
+    await core.tenants.ensure_workspace(WS, "test")
+    chat = Chat(core, ALICE)
     out = await chat.cmd("mock " + " ".join(args))
     assert "Question 1/" in out, out
     return chat
 
 
-async def session_row(engine: Engine) -> sa.Row:
-    async with engine.db.read() as conn:
+async def session_row(core: Core) -> sa.Row:
+    async with core.db.read() as conn:
         return (await conn.execute(sa.select(mock_sessions).order_by(mock_sessions.c.id))).all()[-1]
 
 
-async def test_full_session_with_follow_up_hint_skip_and_scorecard(engine: Engine) -> None:
+async def test_full_session_with_follow_up_hint_skip_and_scorecard(core: Core) -> None:
     grader = FixedGrader(5)
-    engine.grading.grader = grader
-    chat = await start(engine, "statistics", "3")
+    core.grading.grader = grader
+    chat = await start(core, "statistics", "3")
     out = await chat.say("a partial answer that covers some of the ground")
     assert "5/10" in out and "Follow-up:" in out  # partial -> one follow-up from the pack
     grader.score = 9
@@ -84,13 +82,13 @@ async def test_full_session_with_follow_up_hint_skip_and_scorecard(engine: Engin
     assert "Skipped." in out and "scorecard (3 of 3" in out
     assert "follow-up 9/10" in out and "(hint)" in out and "skipped" in out
     assert "`/drill mock again`" in out
-    assert (await session_row(engine)).state == "finished"
+    assert (await session_row(core)).state == "finished"
     assert "No question is open" in await chat.say("a line after the session")
 
 
-async def test_commands_in_every_state(engine: Engine, clock: ManualClock) -> None:
-    await engine.ensure_workspace(WS, "test")
-    chat = Chat(engine, ALICE)
+async def test_commands_in_every_state(core: Core, clock: ManualClock) -> None:
+    await core.tenants.ensure_workspace(WS, "test")
+    chat = Chat(core, ALICE)
     for word in ("hint", "skip", "stop", "resume"):  # no session
         assert "No mock interview in progress" in await chat.cmd(f"mock {word}")
     await chat.cmd("mock 2")
@@ -98,7 +96,7 @@ async def test_commands_in_every_state(engine: Engine, clock: ManualClock) -> No
     assert "Resuming" in await chat.cmd("mock resume")  # active: resume re-asks
     clock.advance(timedelta(minutes=31))
     assert "No question is open" in await chat.say("typed long after, to the channel")
-    assert (await session_row(engine)).state == "paused"
+    assert (await session_row(core)).state == "paused"
     assert "in progress" in await chat.cmd("mock")  # paused: no second session either
     out = await chat.say("resume")
     assert "Resuming" in out and "Question 1/2" in out
@@ -108,23 +106,23 @@ async def test_commands_in_every_state(engine: Engine, clock: ManualClock) -> No
     assert "Question 1/2" in await chat.cmd("mock again")
 
 
-async def test_session_survives_a_restart(engine: Engine, adapter: RecordingAdapter) -> None:
-    engine.grading.grader = FixedGrader(8)  # good: no follow-up, so the next question
-    chat = await start(engine, "2")
+async def test_session_survives_a_restart(core: Core, adapter: RecordingAdapter) -> None:
+    core.grading.grader = FixedGrader(8)  # good: no follow-up, so the next question
+    chat = await start(core, "2")
     await chat.say("a first answer to question one with words")
-    assert (await session_row(engine)).position == 1
-    reborn = Engine(db=engine.db, bank=engine.bank, grader=FixedGrader(8), clock=engine.clock)
-    reborn.attach(adapter)
+    assert (await session_row(core)).position == 1
+    reborn = build_core(db=core.db, bank=core.bank, grader=FixedGrader(8), clock=core.clock)
+    reborn.platforms.attach(adapter)
     again = Chat(reborn, ALICE)
     again.n = chat.n  # the same user's later messages carry new event ids
     assert "Question 2/2" in await again.say("resume")
     assert "scorecard (2 of 2" in await again.say("the answer to question two")
 
 
-async def test_two_users_never_share_state(engine: Engine) -> None:
-    engine.grading.grader = FixedGrader(8)
-    await engine.ensure_workspace(WS, "test")
-    alice, bob = Chat(engine, ALICE), Chat(engine, BOB, ChannelRef(WS, "D-bob"))
+async def test_two_users_never_share_state(core: Core) -> None:
+    core.grading.grader = FixedGrader(8)
+    await core.tenants.ensure_workspace(WS, "test")
+    alice, bob = Chat(core, ALICE), Chat(core, BOB, ChannelRef(WS, "D-bob"))
     await asyncio.gather(alice.cmd("mock 2"), bob.cmd("mock 3"))
     a, b = await asyncio.gather(alice.say("alice answers one"), bob.say("bob answers one"))
     assert "Question 2/2" in a and "Question 2/3" in b
@@ -132,12 +130,12 @@ async def test_two_users_never_share_state(engine: Engine) -> None:
     assert "Question 3/3" in await bob.say("bob answers two")
 
 
-async def test_fsrs_schedules_weak_questions_back_first(engine: Engine, clock: ManualClock) -> None:
-    engine.grading.grader = FixedGrader(2)
-    chat = await start(engine, "coding", "1")
+async def test_fsrs_schedules_weak_questions_back_first(core: Core, clock: ManualClock) -> None:
+    core.grading.grader = FixedGrader(2)
+    chat = await start(core, "coding", "1")
     out = await chat.say("a weak answer to the coding question")
     qid = out.split("`")[1]
-    async with engine.db.read() as conn:
+    async with core.db.read() as conn:
         card = (await conn.execute(sa.select(reviews))).one()
     assert card.question_id == qid and card.last_score == 2
     assert card.due == clock.now() + timedelta(days=1)  # Again: back tomorrow
@@ -145,7 +143,7 @@ async def test_fsrs_schedules_weak_questions_back_first(engine: Engine, clock: M
     clock.advance(timedelta(days=1, minutes=1))
     assert "1 review(s) due now" in await chat.cmd("stats")
     practice = await chat.cmd("practice")
-    assert engine.bank.get(qid).prompt in practice  # the due review comes first
+    assert core.bank.get(qid).prompt in practice  # the due review comes first
 
 
 def test_score_to_rating() -> None:
@@ -163,13 +161,13 @@ def test_score_to_rating() -> None:
 
 
 async def test_stats_png_and_export_only_own_rows(
-    engine: Engine, adapter: RecordingAdapter
+    core: Core, adapter: RecordingAdapter
 ) -> None:
-    engine.grading.grader = FixedGrader(8)
-    chat = await start(engine, "llm", "1")
+    core.grading.grader = FixedGrader(8)
+    chat = await start(core, "llm", "1")
     await chat.say("my answer about the llm question")
-    other = Chat(engine, Actor("T2", "alice", "Alice elsewhere"), ChannelRef("T2", "D"))
-    await engine.ensure_workspace("T2", "test")
+    other = Chat(core, Actor("T2", "alice", "Alice elsewhere"), ChannelRef("T2", "D"))
+    await core.tenants.ensure_workspace("T2", "test")
     await other.cmd("mock 1")
     await other.say("an answer in another workspace")
     out = await chat.cmd("stats")
@@ -184,11 +182,11 @@ async def test_stats_png_and_export_only_own_rows(
     assert data["answers"][0]["grade"]["score"] == 8 and len(data["reviews"]) == 1
 
 
-async def test_forget_me_leaves_no_row_of_the_user(engine: Engine) -> None:
-    chat = await start(engine, "2")
+async def test_forget_me_leaves_no_row_of_the_user(core: Core) -> None:
+    chat = await start(core, "2")
     await chat.say("an answer that will be forgotten")
     await chat.cmd("forget-me confirm")
-    async with engine.db.read() as conn:
+    async with core.db.read() as conn:
         for table in ("answers", "reviews", "mock_sessions", "users", "practice"):
             column = "id" if table == "users" else "user_id"
             n = await conn.scalar(sa.text(f"SELECT count(*) FROM {table} WHERE {column}='alice'"))
@@ -197,13 +195,13 @@ async def test_forget_me_leaves_no_row_of_the_user(engine: Engine) -> None:
         assert await conn.scalar(sa.select(sa.func.count()).select_from(answers)) == 0
 
 
-async def test_mock_parser_and_cost_guard(engine: Engine) -> None:
-    await engine.ensure_workspace(WS, "test")
-    chat = Chat(engine, ALICE)
+async def test_mock_parser_and_cost_guard(core: Core) -> None:
+    await core.tenants.ensure_workspace(WS, "test")
+    chat = Chat(core, ALICE)
     assert "1 to 10 questions" in await chat.cmd("mock 50")
     assert "Unknown topic 'astrology'" in await chat.cmd("mock astrology")
     assert "Question 1/2 [backend · hard]" in await chat.cmd("mock n=2 hard backend")
-    engine.config = dataclasses.replace(engine.config, practice_limit=1)
+    core.quota.limit = 1
     await chat.cmd("mock stop")
     assert "Question 1/1" in await chat.cmd("mock 3")  # trimmed to what the guard allows
     await chat.say("an answer that uses up the daily allowance")
@@ -212,7 +210,7 @@ async def test_mock_parser_and_cost_guard(engine: Engine) -> None:
 
 
 async def test_follow_up_and_hint_written_by_the_llm_with_offline_fallback(
-    engine: Engine,
+    core: Core,
 ) -> None:
     model = FakeModel("normal")
     server = FakeOpenAIServer(model)
@@ -221,9 +219,9 @@ async def test_follow_up_and_hint_written_by_the_llm_with_offline_fallback(
         Settings(_env_file=None, OPENAI_BASE_URL=url, DRILLBOT_LLM_MAX_RETRIES=0)
     )
     try:
-        engine.grading.grader = FixedGrader(5)
-        engine.mock.coach = LLMCoach(llm)
-        chat = await start(engine, "2")
+        core.grading.grader = FixedGrader(5)
+        core.mock.coach = LLMCoach(llm)
+        chat = await start(core, "2")
         hint = await chat.say("hint")
         assert "Which part of the question would you explain next" in hint  # the model's text
         out = await chat.say("a partial answer with some of the key ideas in it")
@@ -231,7 +229,7 @@ async def test_follow_up_and_hint_written_by_the_llm_with_offline_fallback(
         model.mode = "500"  # the endpoint goes down: the pack's own follow-up stands in
         await chat.say("the follow-up answer")
         out = await chat.say("another partial answer to the second question")
-        question = engine.bank.get((await session_row(engine)).question_ids[1])
+        question = core.bank.get((await session_row(core)).question_ids[1])
         assert f"Follow-up: {question.follow_ups[0]}" in out
         assert len(model.requests) == 3  # hint, follow-up, and the failed follow-up
     finally:
@@ -239,11 +237,11 @@ async def test_follow_up_and_hint_written_by_the_llm_with_offline_fallback(
         await server.stop()
 
 
-async def test_two_quick_lines_answer_one_question_each(engine: Engine) -> None:
-    engine.grading.grader = FixedGrader(8)
-    chat = await start(engine, "3")
+async def test_two_quick_lines_answer_one_question_each(core: Core) -> None:
+    core.grading.grader = FixedGrader(8)
+    chat = await start(core, "3")
     first, second = await asyncio.gather(chat.say("answer one"), chat.say("answer two"))
     assert "Question 2/3" in first + second and "Question 3/3" in first + second
-    async with engine.db.read() as conn:
+    async with core.db.read() as conn:
         rows = (await conn.execute(sa.select(answers.c.question_id))).scalars().all()
     assert len(rows) == 2 and len(set(rows)) == 2

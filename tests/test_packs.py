@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from pathlib import Path
 
 import pytest
 
 from bot.cli import main
 from bot.config import SHIPPED_PACKS
-from bot.packs import Bank, PackError, load_bank, prompt_words
+from bot.errors import PackError
+from bot.packs import Bank, load_bank
 
 GOOD = """
 questions:
@@ -34,6 +36,11 @@ def test_every_shipped_pack_loads(bank: Bank) -> None:
     assert len(bank) >= 25
     assert len({q.topic for q in bank}) >= 6
     assert all(q.topic in bank.topics for q in bank)
+
+
+def prompt_words(text: str) -> frozenset[str]:
+    """Lower-cased word set of a prompt, used to spot near-duplicate questions."""
+    return frozenset(re.findall(r"[a-z0-9]+", text.lower()))
 
 
 def test_no_near_duplicate_prompts_across_families(bank: Bank) -> None:

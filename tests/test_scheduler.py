@@ -1,4 +1,4 @@
-"""APScheduler really drives the engine's tick; the clock the engine reads is injected."""
+"""APScheduler really drives the core's tick; the clock the core reads is injected."""
 
 from __future__ import annotations
 
@@ -6,20 +6,20 @@ import asyncio
 import time
 from datetime import UTC, datetime, timedelta
 
+from bot.app import Core
 from bot.clock import ManualClock, ScaledClock
-from bot.core.engine import Engine
-from bot.core.scheduler import Ticker
-from bot.core.types import ChannelRef
+from bot.domain.types import ChannelRef
+from bot.services.scheduler import Ticker
 from tests.fakes import RecordingAdapter
 
 
-async def test_ticker_posts_due_slot_once(engine: Engine, clock: ManualClock,
+async def test_ticker_posts_due_slot_once(core: Core, clock: ManualClock,
                                           adapter: RecordingAdapter) -> None:
     ref = ChannelRef("T1", "C1")
-    await engine.ensure_workspace("T1", "test")
-    await engine.ensure_channel(ref, cron="0 9 * * *")
+    await core.tenants.ensure_workspace("T1", "test")
+    await core.tenants.ensure_channel(ref, cron="0 9 * * *")
     clock.set(datetime(2026, 11, 23, 9, 0, 30, tzinfo=UTC))
-    ticker = Ticker(engine, interval_seconds=0.05)
+    ticker = Ticker(core.tick, interval_seconds=0.05)
     ticker.start()
     try:
         for _ in range(100):  # at most 2 s of real time; normally a few ticks

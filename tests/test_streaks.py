@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from bot.core.streaks import Day, fold_streak, points_for
+from bot.domain.streaks import Day, fold_streak, points_for
 
 
 def days(pattern: str, start: date = date(2026, 1, 5)) -> list[Day]:

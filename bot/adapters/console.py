@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 from zoneinfo import ZoneInfo
 
-from bot.core import render
-from bot.core.handlers import Commands
-from bot.core.types import Actor, ChannelRef, DailyPost, Reply, Reveal
+from bot.domain import render
+from bot.domain.types import Actor, ChannelRef, DailyPost, Reply, Reveal
+from bot.ports import Inbound
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -93,12 +93,11 @@ def _write(path: Path, data: bytes) -> None:
 
 
 class ConsoleSession:
-    """Reads lines and turns them into engine calls."""
+    """Reads lines and turns them into calls of the core's inbound interface."""
 
-    def __init__(self, adapter: ConsoleAdapter, commands: Commands) -> None:
+    def __init__(self, adapter: ConsoleAdapter, core: Inbound) -> None:
         self.adapter = adapter
-        self.commands = commands
-        self.engine = commands.engine
+        self.core = core
         self.user = FIRST_USER
         self._run = uuid.uuid4().hex[:8]
         self._seq = itertools.count(1)
@@ -128,7 +127,7 @@ class ConsoleSession:
         elif text.startswith("/drill") or text == "/help":
             body = text.removeprefix("/drill") if text != "/help" else "help"
             self._show(
-                await self.commands.handle(
+                await self.core.command(
                     event_key=key, actor=self._actor(), channel=CHANNEL, text=body
                 )
             )
@@ -143,11 +142,11 @@ class ConsoleSession:
             )
         else:
             self._show(
-                await self.engine.on_loose_message(
+                await self.core.on_loose_message(
                     event_key=key, actor=self._actor(), channel=CHANNEL, text=text
                 )
             )
-        await self.engine.drain()
+        await self.core.drain()
         return True
 
     async def run(self, stream: TextIO, interactive: bool) -> None:
@@ -204,6 +203,6 @@ async def create(app: App) -> ConsoleService:
     """The local workspace and channel (default schedule on first start), and the session."""
     settings = app.settings
     adapter = ConsoleAdapter(tz=ZoneInfo(settings.timezone))
-    await app.engine.ensure_workspace(WORKSPACE, "console", "local", settings.timezone)
-    await app.engine.ensure_channel(CHANNEL, name="console")
-    return ConsoleService(ConsoleSession(adapter, app.commands), sys.stdin.isatty())
+    await app.inbound.ensure_workspace(WORKSPACE, "console", "local", settings.timezone)
+    await app.inbound.ensure_channel(CHANNEL, name="console")
+    return ConsoleService(ConsoleSession(adapter, app.inbound), sys.stdin.isatty())

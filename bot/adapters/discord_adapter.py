@@ -4,7 +4,7 @@ The client is an `AutoShardedClient` (Discord's recommended shard count unless
 DISCORD_SHARD_COUNT / DISCORD_SHARD_IDS split the shards across processes). It asks only for
 the intents it uses: guilds, guild and DM messages, and Message Content when
 DISCORD_MESSAGE_CONTENT says the privileged intent is enabled for the application. Events go
-to `discord_bridge.Bridge`; the engine's calls go to `discord_outbound.DiscordAdapter`.
+to `discord_bridge.Bridge`; the core's calls go to `discord_outbound.DiscordAdapter`.
 
 DISCORD_API_BASE and DISCORD_GATEWAY_URL point discord.py elsewhere (a proxy, or the tests'
 fake Discord): they set discord.py's own class-level endpoints, which it reads everywhere.
@@ -25,8 +25,9 @@ from bot.adapters.discord_bridge import Bridge
 from bot.adapters.discord_commands import build_group
 from bot.adapters.discord_outbound import DiscordAdapter
 from bot.adapters.discord_views import AnswerButton, ChoiceButton
-from bot.app import App, StartupError
+from bot.app import App
 from bot.config import Settings
+from bot.errors import StartupError
 
 _log = logging.getLogger(__name__)
 
@@ -66,9 +67,7 @@ class DrillClient(discord.AutoShardedClient):
             yarl.URL(settings.discord_gateway_url) if settings.discord_gateway_url else None
         )
         self.adapter = DiscordAdapter(self, settings.discord_message_content)
-        self.bridge = Bridge(
-            app.engine, app.commands, self.adapter, settings.discord_message_content
-        )
+        self.bridge = Bridge(app.inbound, self.adapter, settings.discord_message_content)
         self.tree = app_commands.CommandTree(self)
         self._catch_ups: set[asyncio.Task[None]] = set()
 
@@ -128,7 +127,7 @@ class DrillClient(discord.AutoShardedClient):
 
 
 class DiscordService:
-    """The client as a `bot.core.ports.Service`."""
+    """The client as a `bot.ports.Service`."""
 
     wants_scheduler = True
 

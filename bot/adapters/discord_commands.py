@@ -1,6 +1,6 @@
 """The `/drill` app-command group, built from the core's command specs.
 
-Each spec of `bot.core.commands.SPECS` becomes a subcommand with the spec's summary. Its
+Each spec of `bot.domain.commands.SPECS` becomes a subcommand with the spec's summary. Its
 options are typed here only where Discord can help (choices, autocomplete); whatever the user
 picks is turned back into the text form the core parses (`leaderboard month workspace`), so
 the core's single parser checks everything. A spec without a typed option table that takes
@@ -24,7 +24,7 @@ from typing import Any, Literal, Protocol
 import discord
 from discord import app_commands
 
-from bot.core.commands import (
+from bot.domain.commands import (
     BOARDS,
     DIFFICULTIES,
     FEEDBACK_MODES,

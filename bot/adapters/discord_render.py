@@ -3,7 +3,7 @@
 Discord refuses a message whose content passes 2,000 characters or whose embed passes its
 caps (title 256, description 4,096, field 1,024, footer 2,048, 6,000 in all), and a nonce
 longer than 25 characters. Everything the adapter sends is shaped here, so no send fails for
-its size. The facts come from `bot.core.render`; user text inside them is escaped here.
+its size. The facts come from `bot.domain.render`; user text inside them is escaped here.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import hashlib
 
 import discord
 
-from bot.core import render
-from bot.core.types import DailyPost, Reveal
+from bot.domain import render
+from bot.domain.types import DailyPost, Reveal
 
 CONTENT_LIMIT = 2000
 TITLE_LIMIT = 256

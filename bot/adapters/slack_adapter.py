@@ -10,8 +10,8 @@ Three ways to run, chosen by settings (docs/slack.md):
   from `DRILLBOT_SECRET_KEY` (refused without it).
 
 The pieces: `slack_limits` (the one rate limiter), `slack_api` (clients, users), `slack_store`
-(installations), `slack_blocks` (rendering), `slack_outbound` (the engine's port),
-`slack_events` (deliveries into the engine), `slack_home` (the App Home tab).
+(installations), `slack_blocks` (rendering), `slack_outbound` (the core's outbound port),
+`slack_events` (deliveries into the core), `slack_home` (the App Home tab).
 """
 
 from __future__ import annotations
@@ -126,9 +126,9 @@ class SlackService:
         settings = self.app.settings
         if self.single is not None:
             workspace = await self.single.identify(self.api.make_client(self.single.token))
-            engine = self.app.engine
-            await engine.ensure_workspace(workspace.team_id, "slack", workspace.team_name)
-            await engine.set_workspace_active(workspace.team_id, True)
+            core = self.app.inbound
+            await core.ensure_workspace(workspace.team_id, "slack", workspace.team_name)
+            await core.set_workspace_active(workspace.team_id, True)
             _log.info("slack: bot %s in workspace %s", workspace.bot_user_id, workspace.team_id)
         if settings.slack_mode == "socket":
             assert settings.slack_app_token is not None
@@ -164,7 +164,7 @@ class SlackService:
             await self._runner.cleanup()
         await self.events.inflight.wait(GRACE_SECONDS)
         try:
-            await asyncio.wait_for(self.app.engine.drain(), GRACE_SECONDS)
+            await asyncio.wait_for(self.app.inbound.drain(), GRACE_SECONDS)
         except TimeoutError:
             _log.warning("slack: stopped with grades in flight; they are graded at next start")
         await self.api.session.close()
@@ -177,7 +177,7 @@ async def _healthz(request: web.Request) -> web.Response:
 
 def _check(app: App) -> None:
     """Refuse settings that cannot work, saying what to set."""
-    from bot.app import StartupError
+    from bot.errors import StartupError
 
     s = app.settings
     oauth = bool(s.slack_client_id)
@@ -214,7 +214,7 @@ async def build_service(app: App, limits: Limits | None = None) -> SlackService:
 
 def _assemble(app: App, session: aiohttp.ClientSession, limits: Limits | None) -> SlackService:
     s = app.settings
-    engine = app.engine
+    core = app.inbound
     api = SlackApi(base_url=s.slack_api_url, limiter=RateLimiter(limits), session=session)
     single: SingleWorkspace | None = None
     store: InstallationStore | None = None
@@ -222,20 +222,20 @@ def _assemble(app: App, session: aiohttp.ClientSession, limits: Limits | None) -
     if s.slack_client_id:
         assert s.secret_key is not None
         cipher = TokenCipher(s.secret_key.get_secret_value())
-        installations = store = InstallationStore(app.db, cipher, engine.clock)
+        installations = store = InstallationStore(app.db, cipher, app.core.clock)
     else:
         assert s.slack_bot_token is not None
         installations = single = SingleWorkspace(s.slack_bot_token.get_secret_value())
     api.installations = installations
     adapter = SlackAdapter(
-        api=api, attempts=PostAttempts(app.db, engine.clock), admins=engine.config.admins
+        api=api, attempts=PostAttempts(app.db, app.core.clock), admins=app.core.config.admins
     )
     users = UserDirectory(api)
 
     async def uninstalled(team_id: str) -> None:
         """app_uninstalled and tokens_revoked, in either order: idempotent."""
         await installations.forget(team_id)
-        await engine.set_workspace_active(team_id, False)
+        await core.set_workspace_active(team_id, False)
         users.forget_team(team_id)
         adapter.forget_team(team_id)
         _log.info("slack: workspace %s uninstalled; its schedules stop", team_id)
@@ -251,7 +251,7 @@ def _assemble(app: App, session: aiohttp.ClientSession, limits: Limits | None) -
         oauth_settings=_oauth_settings(app, store) if store else None,
     )
     events = SlackEvents(
-        commands=app.commands, adapter=adapter, api=api, users=users, on_uninstall=uninstalled
+        core=app.inbound, adapter=adapter, api=api, users=users, on_uninstall=uninstalled
     )
     events.register(bolt)
     return SlackService(app=app, bolt=bolt, api=api, adapter=adapter, events=events, single=single)
@@ -259,14 +259,14 @@ def _assemble(app: App, session: aiohttp.ClientSession, limits: Limits | None) -
 
 def _oauth_settings(app: App, store: InstallationStore) -> AsyncOAuthSettings:
     s = app.settings
-    engine = app.engine
+    core = app.inbound
 
     async def installed(args: AsyncSuccessArgs) -> BoltResponse:
         """A (re)install makes the workspace known and active again before the success page."""
         team = args.installation.team_id
         if team:
-            await engine.ensure_workspace(team, "slack", args.installation.team_name or "")
-            await engine.set_workspace_active(team, True)
+            await core.ensure_workspace(team, "slack", args.installation.team_name or "")
+            await core.set_workspace_active(team, True)
         return await args.default.success(args)
 
     async def failed(args: AsyncFailureArgs) -> BoltResponse:
@@ -279,7 +279,7 @@ def _oauth_settings(app: App, store: InstallationStore) -> AsyncOAuthSettings:
         scopes=list(BOT_SCOPES),
         installation_store=store,
         installation_store_bot_only=True,
-        state_store=StateStore(app.db, engine.clock),
+        state_store=StateStore(app.db, app.core.clock),
         callback_options=AsyncCallbackOptions(success=installed, failure=failed),
     )
 

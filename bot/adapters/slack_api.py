@@ -4,7 +4,7 @@
 through) wrapped by the limiter, so bolt's own calls (OAuth token exchange, the Socket Mode
 URL) are paced as well as ours. The SDK's retry handlers are off: the limiter retries 429s
 after Retry-After, and nothing else is repeated blindly, because a `chat.postMessage` whose
-connection dropped may have been posted (the engine looks for it before posting again).
+connection dropped may have been posted (the core looks for it before posting again).
 """
 
 from __future__ import annotations
@@ -22,13 +22,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.adapters.slack_limits import RateLimited, RateLimiter
+from bot.adapters.slack_limits import RateLimiter
 from bot.adapters.slack_store import Workspace
-from bot.core.types import Actor
+from bot.domain.types import Actor
+from bot.errors import RateLimited, WorkspaceGone
 
 _log = logging.getLogger(__name__)
 
-#: Errors meaning the bot cannot post in this channel (the engine pauses the channel).
+#: Errors meaning the bot cannot post in this channel (the core pauses the channel).
 CHANNEL_GONE = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
 
 
@@ -108,9 +109,6 @@ class SingleWorkspace:
         if self.workspace is not None and self.workspace.team_id == team_id:
             self.workspace = None
 
-
-class WorkspaceGone(Exception):
-    """No installation (any more) for this workspace: uninstalled or never installed."""
 
 
 class SlackApi:

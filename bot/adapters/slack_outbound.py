@@ -1,7 +1,7 @@
-"""The engine's calls rendered as Slack Web API calls (the `Adapter` port for Slack).
+"""The core's calls rendered as Slack Web API calls (the `Adapter` port for Slack).
 
 Every call goes through `SlackApi`, so through the one rate limiter. Errors meaning the bot
-cannot post in a channel become `ChannelUnavailable`, which the engine turns into a paused
+cannot post in a channel become `ChannelUnavailable`, which the core turns into a paused
 channel and one notice to an admin; nothing here decides product rules.
 """
 
@@ -17,10 +17,10 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bot.adapters import slack_blocks as blocks
-from bot.adapters.slack_api import CHANNEL_GONE, SlackApi, WorkspaceGone, error_code
+from bot.adapters.slack_api import CHANNEL_GONE, SlackApi, error_code
 from bot.adapters.slack_store import PostAttempts
-from bot.core.ports import ChannelUnavailable
-from bot.core.types import ChannelRef, DailyPost, Reveal
+from bot.domain.types import ChannelRef, DailyPost, Reveal
+from bot.errors import ChannelUnavailable, WorkspaceGone
 
 _log = logging.getLogger(__name__)
 

@@ -67,7 +67,7 @@ slack_post_attempts = sa.Table(
     sa.Column("attempted_at", UTCDateTime, nullable=False),
 )
 
-#: Attempts are only needed until the engine confirms the post (seconds to hours).
+#: Attempts are only needed until the core confirms the post (seconds to hours).
 ATTEMPT_TTL = timedelta(days=8)
 ATTEMPT_SWEEP = timedelta(hours=1)
 STATE_TTL = timedelta(minutes=10)

@@ -31,7 +31,8 @@ from typing import Any
 import yaml
 from tqdm import tqdm
 
-from bot.grading.base import Grade, Grader, GradeRequest, GraderUnavailable
+from bot.errors import GraderUnavailable
+from bot.grading.base import Grade, Grader, GradeRequest
 from bot.grading.prefilter import scan
 from bot.packs import Bank, Question
 

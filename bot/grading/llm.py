@@ -41,14 +41,8 @@ from openai.types.chat import ChatCompletionMessageParam
 from pydantic import BaseModel, Field, ValidationError
 
 from bot.config import Settings
-from bot.grading.base import (
-    Grade,
-    GradeRequest,
-    GraderUnavailable,
-    Judgment,
-    graded,
-    rubric_weights,
-)
+from bot.errors import GraderUnavailable
+from bot.grading.base import Grade, GradeRequest, Judgment, graded, rubric_weights
 from bot.grading.breaker import CircuitBreaker
 from bot.grading.evidence import allowed_credit, quoted
 from bot.grading.offline import OfflineGrader

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.core.commands import SPECS
+from bot.domain.commands import SPECS
 from tests.discord.conftest import Harness, eventually
 from tests.discord.fake_discord import MANAGE_GUILD
 

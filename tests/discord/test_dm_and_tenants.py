@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from bot.adapters.discord_bridge import dm_workspace
-from bot.core.types import ChannelRef
+from bot.domain.types import ChannelRef
 from tests.discord.conftest import GOOD_ANSWER, Harness, eventually
 
 

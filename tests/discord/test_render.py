@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 from bot.adapters import discord_render as look
 from bot.adapters.discord_commands import OPTIONS, command_text, options_of
-from bot.core.commands import SPECS, Spec, parse
-from bot.core.types import ChannelRef, DailyPost, Reveal, TopAnswer
+from bot.domain.commands import SPECS, Spec, parse
+from bot.domain.types import ChannelRef, DailyPost, Reveal, TopAnswer
 from tests.discord.conftest import OPEN
 
 WHEN = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)

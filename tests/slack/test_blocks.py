@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bot.adapters import slack_blocks as blocks
-from bot.core.types import ChannelRef, DailyPost, Reveal, TopAnswer
+from bot.domain.types import ChannelRef, DailyPost, Reveal, TopAnswer
 from bot.packs import Bank
 
 HOSTILE = "<!channel> <!here|here> @everyone <@U123> <https://evil.example|click> & done"

@@ -15,17 +15,14 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from bot.cronspec import CronError, CronSpec, zone
+from bot.domain.cronspec import CronSpec, zone
+from bot.errors import CronError, UsageError
 
 DIFFICULTIES = ("easy", "medium", "hard", "mixed")
 FEEDBACK_MODES = ("private", "thread")
 SCOPES = ("week", "month", "all")
 BOARDS = ("channel", "workspace")
 CONFIG_KEYS = ("tz", "topics", "difficulty", "window", "feedback")
-
-
-class UsageError(ValueError):
-    """A malformed command; the message is what the user sees."""
 
 
 @dataclass(frozen=True)
@@ -313,3 +310,7 @@ def parse(text: str) -> Command:
         return Command(name, spec.parse(args))
     except (ValueError, OverflowError) as exc:  # UsageError is a ValueError
         raise UsageError(f"{exc}\n{usage(name)}") from exc
+
+
+#: Commands only admins may run.
+ADMIN = frozenset(name for name, spec in SPECS.items() if spec.admin)

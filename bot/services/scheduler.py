@@ -1,9 +1,9 @@
-"""APScheduler drives the engine's tick; the engine's own table decides what is due.
+"""APScheduler drives the tick; the database decides what is due.
 
 APScheduler 3.11's `AsyncIOScheduler` with its in-memory job store runs one interval job. Its
-cron triggers are not used: slot times, DST and catch-up follow DESIGN.md in `bot.cronspec`
-and `Engine.post_due`, and a post is reserved in the database, so a tick that runs twice or
-late posts nothing twice.
+cron triggers are not used: slot times, DST and catch-up follow docs/design.md in
+`bot.domain.cronspec` and `DailyLifecycle.post_due`, and a post is reserved in the database,
+so a tick that runs twice or late posts nothing twice.
 """
 
 from __future__ import annotations
@@ -13,20 +13,20 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.core.engine import Engine
+from bot.services.dailies import Tick
 
 _log = logging.getLogger(__name__)
 
 
 class Ticker:
-    def __init__(self, engine: Engine, interval_seconds: float) -> None:
-        self.engine = engine
+    def __init__(self, tick: Tick, interval_seconds: float) -> None:
+        self.tick = tick
         self.interval = interval_seconds
         self._scheduler = AsyncIOScheduler(timezone=UTC)
 
     async def _tick(self) -> None:
         try:
-            await self.engine.tick()
+            await self.tick.run()
         except Exception:
             _log.exception("tick failed; the next tick tries again")
 

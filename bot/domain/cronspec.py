@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.errors import CronError
+
 MAX_SLOTS_PER_DAY = 3
 DAY_NAMES = {n: i for i, n in enumerate(["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"])}
 MONTH_NAMES = {
@@ -30,10 +32,6 @@ def zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ValueError(f"unknown timezone {name!r}: use an IANA name like Europe/Berlin") from exc
-
-
-class CronError(ValueError):
-    """A cron spec that cannot be used; the message says which field and why."""
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """Which questions a user practises next: due reviews first, then their weakest topics.
 
-Shared by `/drill practice` (one question) and mock interviews (several). Weakness is the
-mean of the user's latest score per question in a topic; a topic they never touched sits in
-the middle (5.5), so a user who is weak somewhere meets that first and otherwise explores.
+Shared by `/drill practice` (one question) and mock interviews (several); pure: the services
+read the user's record and hand it in. Weakness is the mean of the user's latest score per
+question in a topic; a topic they never touched sits in the middle (5.5), so a user who is
+weak somewhere meets that first and otherwise explores.
 Mock interviews use open questions only (an interview is spoken, not multiple choice);
 practice takes MCQs too.
 """
@@ -11,33 +12,40 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from bot.core.reviews import due_questions, topic_scores
 from bot.packs import Bank, Question
-from bot.store import queries as q
 
 UNTOUCHED_TOPIC = 5.5
 FRESH_FOR = timedelta(days=30)
 
 
-async def topic_mastery(
-    conn: AsyncConnection, bank: Bank, workspace_id: str, user_id: str
-) -> dict[str, tuple[float, int]]:
-    """Topic -> (mean latest score, questions answered), over questions still in the bank."""
+def topic_mastery(bank: Bank, scores: Sequence[tuple[str, int]]) -> dict[str, tuple[float, int]]:
+    """Topic -> (mean latest score, questions answered), over questions still in the bank;
+    `scores`: (question id, the user's latest score) of every question they have a card for."""
     by_topic: dict[str, list[int]] = defaultdict(list)
-    for question_id, score in await topic_scores(conn, workspace_id, user_id):
+    for question_id, score in scores:
         question = bank.get(question_id)
         if question is not None:
             by_topic[question.topic].append(score)
     return {t: (sum(s) / len(s), len(s)) for t, s in by_topic.items()}
 
 
-async def plan_questions(
-    conn: AsyncConnection,
+@dataclass(frozen=True)
+class Record:
+    """What the planner knows of one user: reviews due (most overdue first), questions
+    answered in the last FRESH_FOR, and the latest score per question."""
+
+    due: Sequence[str]
+    recent: Sequence[str]
+    scores: Sequence[tuple[str, int]]
+
+
+def plan_questions(
     bank: Bank,
+    record: Record,
     *,
     workspace_id: str,
     user_id: str,
@@ -55,13 +63,13 @@ async def plan_questions(
         )
 
     planned: list[Question] = []
-    for question_id in await due_questions(conn, workspace_id, user_id, now):
+    for question_id in record.due:
         question = bank.get(question_id)
         if question is not None and fits(question) and len(planned) < count:
             planned.append(question)
-    recent = set(await q.answered_questions(conn, workspace_id, user_id, now - FRESH_FOR))
+    recent = set(record.recent)
     taken = {p.id for p in planned} | recent
-    mastery = await topic_mastery(conn, bank, workspace_id, user_id)
+    mastery = topic_mastery(bank, record.scores)
     rng = random.Random(f"{workspace_id}/{user_id}/{now.date()}")
     pools: dict[str, list[Question]] = defaultdict(list)
     for question in bank:

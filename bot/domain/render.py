@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from bot.core.streaks import Points, Streak
-from bot.core.types import Reveal
+from bot.domain.streaks import Points, Streak
+from bot.domain.types import Reveal
 from bot.grading.base import Grade
 from bot.packs import Question
 
