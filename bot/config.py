@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.domain.cronspec import zone
+from bot.clock import zone
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_PACKS = ROOT / "questions"

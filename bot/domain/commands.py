@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from bot.domain.cronspec import CronSpec, zone
+from bot.clock import zone
+from bot.domain.cronspec import CronSpec
 from bot.errors import CronError, UsageError
 
 DIFFICULTIES = ("easy", "medium", "hard", "mixed")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from bot.errors import CronError
 
@@ -24,14 +24,6 @@ MONTH_NAMES = {
         ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
     )
 }
-
-
-def zone(name: str) -> ZoneInfo:
-    """The IANA timezone `name`, or a ValueError that says what a valid name looks like."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown timezone {name!r}: use an IANA name like Europe/Berlin") from exc
 
 
 @dataclass(frozen=True)
