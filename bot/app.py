@@ -17,6 +17,7 @@ import signal
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from bot.clock import Clock, ScaledClock, SystemClock
 from bot.config import Platform, Settings
@@ -285,7 +286,8 @@ async def run(settings: Settings, platforms: Sequence[Platform], speed: float = 
             ticker.start()
         finished = asyncio.gather(*(s.wait() for s in services))
         stopper = asyncio.ensure_future(stop.wait())
-        await asyncio.wait([finished, stopper], return_when=asyncio.FIRST_COMPLETED)
+        either: list[asyncio.Future[Any]] = [finished, stopper]
+        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
         for future in (finished, stopper):
             future.cancel()
         await asyncio.gather(finished, stopper, return_exceptions=True)

@@ -43,4 +43,4 @@ def next_card(
     # to make a timestamp id unique.
     card = Card.from_dict(stored) if stored else Card(card_id=_card_id(now), due=now)  # type: ignore[arg-type]
     card, _log = SCHEDULER.review_card(card, rating(score), now)
-    return card.to_dict(), card.due
+    return dict(card.to_dict()), card.due

@@ -273,7 +273,8 @@ async def run_injection_eval(
     )
     for (i, inj), grade in zip(injected, graded, strict=True):
         flagged = bool(scan(corpus.wrong[i].text + JOIN + inj.text))
-        clean_score = clean[i].score if clean[i] else None
+        before = clean[i]
+        clean_score = before.score if before else None
         if clean_score is None:
             report.overall.failures += 1
             continue

@@ -291,7 +291,7 @@ class DailyLifecycle:
         )
 
 
-Step = Callable[[], Awaitable[None]]
+Step = Callable[[], Awaitable[object]]
 
 
 class Tick:

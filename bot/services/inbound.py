@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.clock import Clock
+from bot.domain.answers import Kind
 from bot.domain.standing import Home
 from bot.domain.types import Actor, ChannelRef, Reply
 from bot.packs import Bank, Question
@@ -159,7 +160,7 @@ class Gateway:
     async def _daily_answer(
         self,
         daily: DailyRow,
-        kind: str,
+        kind: Kind,
         *,
         event_key: str,
         actor: Actor,
@@ -172,7 +173,7 @@ class Gateway:
             return []
         taken = await self.intake.take(
             Submission(
-                kind=kind,  # type: ignore[arg-type]
+                kind=kind,
                 event_key=event_key,
                 actor=actor,
                 question=question,

@@ -37,10 +37,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _insert(on_sqlite: bool, table: Table) -> sqlite.Insert | postgresql.Insert:
+    """The dialect's INSERT, which knows ON CONFLICT."""
+    return sqlite.insert(table) if on_sqlite else postgresql.insert(table)
+
+
 def upsert(conn: AsyncConnection, table: Table, values: dict[str, Any], keys: list[str]) -> Insert:
     """INSERT that updates every non-key column of an existing row with the same keys."""
-    dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
-    insert = dialect.insert(table).values(values)
+    insert = _insert(conn.dialect.name == "sqlite", table).values(values)
     return insert.on_conflict_do_update(
         index_elements=[table.c[k] for k in keys],
         set_={k: insert.excluded[k] for k in values if k not in keys},
@@ -97,8 +101,7 @@ class Database:
 
     def insert_ignore(self, table: Table) -> Insert:
         """INSERT that silently skips a row whose key exists (the idempotency primitive)."""
-        dialect = sqlite if self.is_sqlite else postgresql
-        return dialect.insert(table).on_conflict_do_nothing()
+        return _insert(self.is_sqlite, table).on_conflict_do_nothing()
 
     async def close(self) -> None:
         await self.engine.dispose()
