@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from bot.domain.picker import Asked
+from bot.store.coalesce import SingleFlight
 from bot.store.db import Database
 from bot.store.group import GroupWriter
 from bot.store.reserve import Work
@@ -41,6 +42,9 @@ class Dailies:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._confirmations: GroupWriter[Mapping[str, Any]] = GroupWriter(db, POSTS.confirm_many)
+        self._by_message: SingleFlight[tuple[str, str], DailyRow | None] = SingleFlight(
+            lambda key: self._one(dailies.c.workspace_id == key[0], dailies.c.message_id == key[1])
+        )
 
     # -- posts ------------------------------------------------------------------------------
 
@@ -129,9 +133,9 @@ class Dailies:
         return await self._one(dailies.c.workspace_id == workspace_id, dailies.c.id == daily_id)
 
     async def by_message(self, workspace_id: str, message_id: str) -> DailyRow | None:
-        return await self._one(
-            dailies.c.workspace_id == workspace_id, dailies.c.message_id == message_id
-        )
+        """The daily posted as this message (a thread's parent); concurrent lookups of one
+        thread share a query."""
+        return await self._by_message.get((workspace_id, message_id))
 
     async def _one(self, *where: sa.ColumnElement[bool]) -> DailyRow | None:
         async with self.db.read() as conn:
