@@ -6,7 +6,7 @@ COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY questions ./questions
 COPY prompts ./prompts
-RUN pip install --no-cache-dir -e '.[all]' \
+RUN pip install --no-cache-dir '.[all]' \
  && useradd --create-home drillbot && mkdir -p /app/data && chown drillbot /app/data
 USER drillbot
 VOLUME ["/app/data"]

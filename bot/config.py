@@ -16,9 +16,21 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.clock import zone
 
-ROOT = Path(__file__).resolve().parent.parent
-SHIPPED_PACKS = ROOT / "questions"
-PROMPTS_DIR = ROOT / "prompts"
+
+def data_dir(name: str) -> Path:
+    """A top-level data folder (`questions`, `prompts`) wherever this install keeps it.
+
+    A built wheel maps them into the package as `bot/_data/NAME` (pyproject's force-include);
+    an editable checkout has them beside the package. Both must work, since `make run` uses the
+    checkout and the Docker image and `pip install drillbot` use the wheel.
+    """
+    package = Path(__file__).resolve().parent
+    packaged = package / "_data" / name
+    return packaged if packaged.is_dir() else package.parent / name
+
+
+SHIPPED_PACKS = data_dir("questions")
+PROMPTS_DIR = data_dir("prompts")
 
 Platform = Literal["console", "slack", "discord"]
 
