@@ -11,7 +11,7 @@ posts every channel's daily, on a fresh SQLite database. Three runs:
 - `adapter`: the adapter alone, `post_daily` for every channel at once (no core), which
   separates what Slack's limits and our limiter cost from what the core's database costs.
 
-Minimum (DESIGN.md "Benchmarks"): per workspace, what 1 message/s per channel and 10/s per
+Minimum (docs/design.md "Benchmarks"): per workspace, what 1 message/s per channel and 10/s per
 workspace allow, i.e. a first batch of 10 at once and each further batch of 10 one second
 later, so `ceil(posts / 10) - 1` seconds after the first; workspaces run in parallel, so the
 fan-out minimum is the largest of them (1 s for 20 channels a workspace). Reported: elapsed

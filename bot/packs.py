@@ -1,7 +1,7 @@
 """Question packs: the pydantic model of `questions/*.yaml`, the loader and the in-memory bank.
 
 A pack is a YAML file with an optional `topics` list (slugs a team pack declares for itself)
-and a `questions` list. The rules are those of DESIGN.md ("Question packs"). The loader
+and a `questions` list. The rules are those of docs/design.md ("Question packs"). The loader
 collects *every* problem of every file before failing, and each problem names the file, the
 question id and the field, so a pack author fixes a broken pack in one pass.
 """

@@ -1,4 +1,4 @@
-"""Cron specs and slot times, DST days included (DESIGN.md "Time")."""
+"""Cron specs and slot times, DST days included (docs/design.md "Time")."""
 
 from __future__ import annotations
 

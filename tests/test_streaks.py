@@ -1,4 +1,4 @@
-"""Streak folding and points (DESIGN.md "Streaks and points"), as pure functions."""
+"""Streak folding and points (docs/design.md "Streaks and points"), as pure functions."""
 
 from __future__ import annotations
 

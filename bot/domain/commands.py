@@ -1,8 +1,8 @@
-"""The one `/drill` command parser, shared by every platform (DESIGN.md "Commands").
+"""The one `/drill` command parser, shared by every platform (docs/design.md "Commands").
 
 `parse("leaderboard month workspace")` returns a `Command`; anything malformed raises
 `UsageError` whose message is the usage text to show, never a stack trace. Values that need
-the engine's knowledge (topics of the bank) are checked by the engine; everything else is
+the bank's knowledge (its topics) are checked by the command handlers; everything else is
 checked here, so a bad value is refused before anything is saved.
 """
 

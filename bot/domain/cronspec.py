@@ -1,6 +1,6 @@
 """Cron specs and the local-time slots they produce, with our DST rules.
 
-APScheduler only drives a short tick; slot times come from here (DESIGN.md "Time"), because
+APScheduler only drives a short tick; slot times come from here (docs/design.md "Time"), because
 the rules differ from any cron library's: a local time that does not exist (spring forward)
 posts at the first valid minute after it, and an ambiguous one (fall back) posts once, at its
 first occurrence. A spec is standard five-field cron (minute hour day month weekday; 0 and 7

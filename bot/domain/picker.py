@@ -1,4 +1,4 @@
-"""Which question a channel gets next (DESIGN.md "post").
+"""Which question a channel gets next (docs/design.md "The daily lifecycle").
 
 No question, nor any question of its family, repeats in a channel within 30 days; topics
 rotate (the allowed topic asked least recently goes first). When the filters leave nothing

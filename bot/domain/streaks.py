@@ -1,6 +1,6 @@
-"""Streaks, freezes and points, derived from stored answers (DESIGN.md "Streaks and points").
+"""Streaks, freezes and points, derived from stored answers (docs/design.md "Streaks and points").
 
-Nothing here is a counter that an event increments: the engine reads which local dates had a
+Nothing here is a counter that an event increments: the store reads which local dates had a
 posted daily and which of them the user answered before close, and these pure functions fold
 that history. A replayed event therefore can never count twice, and a deleted answer simply
 disappears from the history.

@@ -1,6 +1,6 @@
-"""The vocabulary between the engine and adapters: who acts, where, and what is shown.
+"""The vocabulary between the core and adapters: who acts, where, and what is shown.
 
-Adapters turn platform events into these values and render the engine's values on their
+Adapters turn platform events into these values and render the core's values on their
 platform; nothing here knows a platform. Texts are plain; adapters escape them.
 """
 
@@ -23,7 +23,7 @@ class ChannelRef:
 @dataclass(frozen=True)
 class Actor:
     """The user behind an event. `is_admin` is what the platform says (Slack admin/owner,
-    Discord Manage Server, the console's first user); DRILLBOT_ADMINS is added by the engine."""
+    Discord Manage Server, the console's first user); DRILLBOT_ADMINS is added by the core."""
 
     workspace_id: str
     user_id: str

@@ -1,4 +1,4 @@
-"""The database handle: engine creation, SQLite tuning, migrations and transactions.
+"""The database handle: connection pool, SQLite tuning, migrations and transactions.
 
 SQLite (the embedded default) gets WAL, `synchronous=NORMAL`, a busy timeout and foreign keys
 on every connection, and all writes of this process go through one lock so two coroutines
@@ -59,7 +59,8 @@ def _upgrade(connection: Connection) -> None:
 
 
 class Database:
-    """One engine per process; `write()` for a short write transaction, `read()` for queries."""
+    """One SQLAlchemy engine per process; `write()` for a short write transaction, `read()`
+    for queries."""
 
     def __init__(self, url: str, **engine_options: Any) -> None:
         parsed = make_url(url)

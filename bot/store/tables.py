@@ -1,7 +1,7 @@
 """The schema, as SQLAlchemy Core tables. Alembic migrations (in `migrations/`) create it.
 
 Every table carries `workspace_id` and every query filters on it, so two workspaces never mix
-(DESIGN.md "Words"). Times are stored as naive UTC and read back as aware UTC (`UTCDateTime`).
+(docs/design.md "Words"). Times are stored as naive UTC and read back as aware UTC (`UTCDateTime`).
 Leaderboards read only `answers`, where an answer's score and points are copied when it is
 graded, so a board is one indexed aggregate rather than a join over grades.
 """
