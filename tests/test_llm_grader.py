@@ -28,8 +28,8 @@ from bot.packs import Question, load_bank
 from bot.store.tables import answers, grades
 from tests.fake_openai import FakeModel, FakeOpenAIServer, serve_in_thread
 from tests.fakes import RecordingAdapter
+from tests.services.test_core import ALICE, answer, first_daily, setup_channel
 from tests.test_console import run_console
-from tests.test_engine import ALICE, answer, first_daily, setup_channel
 
 BANK = load_bank([SHIPPED_PACKS])
 QUESTION = BANK.get("overfitting-prevention")
