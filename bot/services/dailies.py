@@ -15,6 +15,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -90,25 +91,16 @@ def reveal_of(daily: DailyRow, bank: Bank, results: list[ResultRow]) -> Reveal |
     )
 
 
+@dataclass(eq=False, kw_only=True)
 class DailyLifecycle:
-    def __init__(
-        self,
-        *,
-        tenancy: Tenancy,
-        dailies: Dailies,
-        bank: Bank,
-        clock: Clock,
-        platforms: Platforms,
-        config: CoreConfig,
-    ) -> None:
-        self.tenancy = tenancy
-        self.dailies = dailies
-        self.bank = bank
-        self.clock = clock
-        self.platforms = platforms
-        self.config = config
-        self._logged_misses: set[tuple[str, str, str, str]] = set()
-        self._sending = asyncio.Semaphore(POST_CONCURRENCY)
+    tenancy: Tenancy
+    dailies: Dailies
+    bank: Bank
+    clock: Clock
+    platforms: Platforms
+    config: CoreConfig
+    _logged_misses: set[tuple[str, str, str, str]] = field(default_factory=set)
+    _sending: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(POST_CONCURRENCY))
 
     # -- posting ----------------------------------------------------------------------------
 
@@ -294,14 +286,14 @@ class DailyLifecycle:
 Step = Callable[[], Awaitable[object]]
 
 
+@dataclass(frozen=True)
 class Tick:
     """One tick of time-driven work. Posting runs beside the other steps, so closing,
     revealing and grading never wait for a slow channel's post; each step runs whatever the
     others did: one failing platform call never stops closing, revealing or grading."""
 
-    def __init__(self, posting: Step, steps: list[Step]) -> None:
-        self.posting = posting
-        self.steps = steps
+    posting: Step
+    steps: list[Step]
 
     async def run(self) -> None:
         await asyncio.gather(self._guarded(self.posting), self._in_order())

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -34,25 +35,15 @@ def _standing(rows: Sequence[BoardRow], user_id: str) -> tuple[int, int | None]:
     return 0, None
 
 
+@dataclass(eq=False, kw_only=True)
 class Dashboard:
-    def __init__(
-        self,
-        *,
-        tenancy: Tenancy,
-        tenants: Tenants,
-        boards: Boards,
-        reviews: Reviews,
-        answers: Answers,
-        planner: Planner,
-        clock: Clock,
-    ) -> None:
-        self.tenancy = tenancy
-        self.tenants = tenants
-        self.boards = boards
-        self.reviews = reviews
-        self.answers = answers
-        self.planner = planner
-        self.clock = clock
+    tenancy: Tenancy
+    tenants: Tenants
+    boards: Boards
+    reviews: Reviews
+    answers: Answers
+    planner: Planner
+    clock: Clock
 
     async def streak(self, ref: ChannelRef, user_id: str) -> Streak:
         return fold_streak(await self.boards.streak_days(ref.workspace_id, ref.channel_id, user_id))

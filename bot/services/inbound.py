@@ -8,6 +8,7 @@ question, else the channel's open daily).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from bot.clock import Clock
@@ -32,33 +33,19 @@ NO_OPEN_DAILY = (
 )
 
 
+@dataclass(eq=False, kw_only=True)
 class Gateway:
-    def __init__(
-        self,
-        *,
-        bank: Bank,
-        clock: Clock,
-        tenancy: Tenancy,
-        dailies: Dailies,
-        tenants: Tenants,
-        intake: Intake,
-        practice: Practice,
-        mock: MockInterviews,
-        commands: Commands,
-        dashboard: Dashboard,
-        grading: GradingQueue,
-    ) -> None:
-        self.bank = bank
-        self.clock = clock
-        self.tenancy = tenancy
-        self.dailies = dailies
-        self.tenants = tenants
-        self.intake = intake
-        self.practice = practice
-        self.mock = mock
-        self.commands = commands
-        self.dashboard = dashboard
-        self.grading = grading
+    bank: Bank
+    clock: Clock
+    tenancy: Tenancy
+    dailies: Dailies
+    tenants: Tenants
+    intake: Intake
+    practice: Practice
+    mock: MockInterviews
+    commands: Commands
+    dashboard: Dashboard
+    grading: GradingQueue
 
     def now(self) -> datetime:
         return self.clock.now()

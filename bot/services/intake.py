@@ -13,7 +13,7 @@ practice answer, a mock answer and a follow-up is their row of `bot.domain.answe
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.clock import Clock
@@ -57,16 +57,14 @@ class Taken:
     outcome: Outcome | None = None
 
 
+@dataclass(eq=False, kw_only=True)
 class Intake:
-    def __init__(
-        self, *, answers: Answers, clock: Clock, quota: Quota, grading: GradingQueue
-    ) -> None:
-        self.answers = answers
-        self.clock = clock
-        self.quota = quota
-        self.grading = grading
-        #: How many answers went through `take`, by kind (tests pin one pass per answer).
-        self.passes: dict[str, int] = {}
+    answers: Answers
+    clock: Clock
+    quota: Quota
+    grading: GradingQueue
+    #: How many answers went through `take`, by kind (tests pin one pass per answer).
+    passes: dict[str, int] = field(default_factory=dict)
 
     async def take(self, sub: Submission) -> Taken:
         self.passes[sub.kind] = self.passes.get(sub.kind, 0) + 1

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from bot.clock import Clock
@@ -32,24 +33,15 @@ from bot.store.sessions import Sessions
 IDLE = timedelta(minutes=30)
 
 
+@dataclass(eq=False, kw_only=True)
 class MockInterviews:
-    def __init__(
-        self,
-        *,
-        sessions: Sessions,
-        planner: Planner,
-        bank: Bank,
-        clock: Clock,
-        coach: Coach,
-        intake: Intake,
-    ) -> None:
-        self.sessions = sessions
-        self.planner = planner
-        self.bank = bank
-        self.clock = clock
-        self.coach = coach
-        self.intake = intake
-        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+    sessions: Sessions
+    planner: Planner
+    bank: Bank
+    clock: Clock
+    coach: Coach
+    intake: Intake
+    _locks: dict[tuple[str, str], asyncio.Lock] = field(default_factory=dict)
 
     # -- lookup -------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ topic); this service reads the user's record for it and keeps the one waiting qu
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.clock import Clock
@@ -23,13 +24,13 @@ from bot.store.sessions import Sessions
 PRACTICE_TTL = timedelta(days=1)
 
 
+@dataclass(eq=False, kw_only=True)
 class Planner:
     """The planner fed with a user's record from the store."""
 
-    def __init__(self, *, reviews: Reviews, answers: Answers, bank: Bank) -> None:
-        self.reviews = reviews
-        self.answers = answers
-        self.bank = bank
+    reviews: Reviews
+    answers: Answers
+    bank: Bank
 
     async def plan(
         self,
@@ -64,23 +65,14 @@ class Planner:
         return topic_mastery(self.bank, scores)
 
 
+@dataclass(eq=False, kw_only=True)
 class Practice:
-    def __init__(
-        self,
-        *,
-        sessions: Sessions,
-        planner: Planner,
-        bank: Bank,
-        clock: Clock,
-        quota: Quota,
-        intake: Intake,
-    ) -> None:
-        self.sessions = sessions
-        self.planner = planner
-        self.bank = bank
-        self.clock = clock
-        self.quota = quota
-        self.intake = intake
+    sessions: Sessions
+    planner: Planner
+    bank: Bank
+    clock: Clock
+    quota: Quota
+    intake: Intake
 
     async def start(self, actor: Actor, channel: ChannelRef, topic: str | None) -> list[Reply]:
         """Due reviews first, then a new question from the user's weakest topic."""
