@@ -41,7 +41,9 @@ TOP_ANSWERS = 3
 #: Only answers graded "good" or better are shown as the day's best: a 0/10 "no idea" is
 #: nobody's model to learn from.
 TOP_ANSWER_MIN = 7
-POST_CONCURRENCY = 64
+#: Sends in flight per workspace: a workspace whose platform throttles it holds only its own
+#: slots, so it never delays another workspace's posts.
+POST_CONCURRENCY = 16
 #: A reserved daily whose send started this long ago without a confirmation is sent again
 #: (after looking for it on the platform).
 SEND_LEASE = timedelta(minutes=2)
@@ -100,15 +102,15 @@ class DailyLifecycle:
     platforms: Platforms
     config: CoreConfig
     _logged_misses: set[tuple[str, str, str, str]] = field(default_factory=set)
-    _sending: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(POST_CONCURRENCY))
+    _sending: dict[str, asyncio.Semaphore] = field(default_factory=dict)
 
     # -- posting ----------------------------------------------------------------------------
 
     async def post_due(self) -> None:
         """Post every due slot: owed posts are taken over (after their lease lapsed) and
         each workspace's new slots are reserved in one short transaction and handed to the
-        platform at once (up to POST_CONCURRENCY sends in flight), so a fan-out waits on
-        the platforms' rate limits, and a slow workspace delays only itself."""
+        platform at once (up to POST_CONCURRENCY sends in flight per workspace), so a fan-out
+        waits on the platforms' rate limits, and a slow workspace delays only itself."""
         now = self.clock.now()
         lookback = now - self.config.catchup - timedelta(days=1)
         platforms = self.platforms.served
@@ -118,7 +120,7 @@ class DailyLifecycle:
         sends: list[asyncio.Task[None]] = []
         for daily in owed:
             if await self.dailies.take_post(daily.id, now, now - SEND_LEASE):
-                sends.append(asyncio.ensure_future(self._send_limited(daily)))
+                sends.append(asyncio.ensure_future(self._send_limited(daily, owed=True)))
         by_workspace: dict[str, list[tuple[ChannelRow, Slot]]] = {}
         for chan in chans:
             start = max(chan.schedule_since, lookback)
@@ -144,12 +146,13 @@ class DailyLifecycle:
     async def _reserve(
         self, due: list[tuple[ChannelRow, Slot]], now: datetime, extra: bool = False
     ) -> list[DailyRow]:
-        """Pick each due slot's question and reserve the posts in one transaction; a slot
-        another run reserved first is left out."""
+        """Pick each due slot's question (`due`: slots of one workspace) and reserve the posts
+        in one transaction; a slot another run reserved first is left out."""
         if not due:
             return []
-        one = (due[0][0].workspace_id, due[0][0].id) if len(due) == 1 else None
-        history = await self.dailies.asked_since(now - NO_REPEAT_LOOKBACK, one)
+        workspace_id = due[0][0].workspace_id
+        one = due[0][0].id if len(due) == 1 else None
+        history = await self.dailies.asked_since(now - NO_REPEAT_LOOKBACK, workspace_id, one)
         values: list[dict[str, Any]] = []
         relaxed: dict[tuple[str, str, str], str] = {}
         for chan, slot in due:
@@ -186,19 +189,22 @@ class DailyLifecycle:
                 )
         return reserved
 
-    async def _send_limited(self, daily: DailyRow) -> None:
-        async with self._sending:
-            await self._send(daily)
+    async def _send_limited(self, daily: DailyRow, owed: bool = False) -> None:
+        limit = self._sending.setdefault(daily.workspace_id, asyncio.Semaphore(POST_CONCURRENCY))
+        async with limit:
+            await self._send(daily, owed)
 
-    async def _send(self, daily: DailyRow) -> None:
-        """Post a reserved daily (after looking for a copy sent before a crash) and confirm it.
-        Never raises: a daily that could not be posted stays reserved for a later tick."""
+    async def _send(self, daily: DailyRow, owed: bool = False) -> None:
+        """Post a reserved daily and confirm it; an owed one (reserved earlier, maybe sent
+        before a crash) is first looked for on the platform. A reservation this call just won
+        was never sent by anyone, so it is posted without a look. Never raises: a daily that
+        could not be posted stays reserved for a later tick."""
         try:
-            await self._post(daily)
+            await self._post(daily, owed)
         except Exception:
             _log.exception("posting daily %s failed; it stays reserved and is retried", daily.id)
 
-    async def _post(self, daily: DailyRow) -> None:
+    async def _post(self, daily: DailyRow, owed: bool) -> None:
         question = self.bank.get(daily.question_id)
         if question is None:
             _log.error("daily %s refers to unknown question %s", daily.id, daily.question_id)
@@ -214,7 +220,8 @@ class DailyLifecycle:
             render.how_to_answer(question, adapter.platform == "console"),
         )
         try:
-            message_id = await adapter.find_daily(post) or await adapter.post_daily(post)
+            found = await adapter.find_daily(post) if owed else None
+            message_id = found or await adapter.post_daily(post)
         except ChannelUnavailable as exc:
             await self.channel_unavailable(exc)
             return

@@ -9,6 +9,7 @@ from __future__ import annotations
 from bot.clock import Clock
 from bot.domain.types import ChannelRef
 from bot.ports import Adapter
+from bot.store.coalesce import SingleFlight
 from bot.store.tenancy import Tenancy
 
 
@@ -18,6 +19,7 @@ class Platforms:
         self.clock = clock
         self.adapters: dict[str, Adapter] = {}
         self._platforms: dict[str, str] = {}
+        self._lookup: SingleFlight[str, str | None] = SingleFlight(tenancy.platform_of)
 
     def attach(self, adapter: Adapter) -> None:
         self.adapters[adapter.platform] = adapter
@@ -28,10 +30,11 @@ class Platforms:
         return list(self.adapters)
 
     async def adapter_for(self, workspace_id: str) -> Adapter:
-        """The adapter of the workspace's platform (a workspace never changes platform)."""
+        """The adapter of the workspace's platform (a workspace never changes platform, so it
+        is read once; a fan-out's concurrent first lookups share that read)."""
         platform = self._platforms.get(workspace_id)
         if platform is None:
-            platform = str(await self.tenancy.platform_of(workspace_id))
+            platform = str(await self._lookup.get(workspace_id))
             self._platforms[workspace_id] = platform
         return self.adapters[platform]
 

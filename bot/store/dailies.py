@@ -87,13 +87,13 @@ class Dailies:
             return await POSTS.take(conn, dailies.c.id == daily_id, now, lease_before)
 
     async def asked_since(
-        self, since: datetime, only: tuple[str, str] | None = None
+        self, since: datetime, workspace_id: str, channel_id: str | None = None
     ) -> dict[tuple[str, str], list[Asked]]:
-        """Which questions each channel (or `only` that one) was asked since `since`, by
-        (workspace, channel): one query for a whole fan-out instead of one per channel."""
-        conditions = [dailies.c.scheduled_at >= since]
-        if only is not None:
-            conditions += [dailies.c.workspace_id == only[0], dailies.c.channel_id == only[1]]
+        """Which questions each channel of the workspace (or only `channel_id`) was asked since
+        `since`, by (workspace, channel): one query for a workspace's whole fan-out."""
+        conditions = [dailies.c.scheduled_at >= since, dailies.c.workspace_id == workspace_id]
+        if channel_id is not None:
+            conditions.append(dailies.c.channel_id == channel_id)
         async with self.db.read() as conn:
             rows = await conn.execute(
                 sa.select(
@@ -113,13 +113,12 @@ class Dailies:
     async def reserve_posts(self, posts: Iterable[Mapping[str, Any]]) -> list[DailyRow]:
         """Reserve posts (daily rows with status `reserved`), all in one transaction; a slot
         reserved by another run first is left out."""
-        reserved: list[DailyRow] = []
+        rows = list(posts)
+        if not rows:
+            return []
         async with self.db.write() as conn:
-            for values in posts:
-                row = await POSTS.reserve(conn, self.db, values)
-                if row is not None:
-                    reserved.append(DailyRow.of(row))
-        return reserved
+            won = await POSTS.reserve_many(conn, self.db, rows)
+        return sorted((DailyRow.of(r) for r in won), key=lambda d: d.id)
 
     async def confirm_post(self, daily_id: int, message_id: str, at: datetime) -> None:
         """Mark a reserved daily posted; concurrent confirmations share one transaction."""

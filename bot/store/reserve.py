@@ -43,15 +43,13 @@ class Work:
     lease: sa.Column[Any] | None
     confirm: tuple[str, ...]
 
-    async def reserve(
-        self, conn: AsyncConnection, db: Database, values: Mapping[str, Any]
-    ) -> sa.Row[Any] | None:
-        """Insert the record under its natural key; the row when this caller won it."""
-        return (
-            await conn.execute(
-                db.insert_ignore(self.table).values(**values).returning(*self.table.c)
-            )
-        ).first()
+    async def reserve_many(
+        self, conn: AsyncConnection, db: Database, rows: Sequence[Mapping[str, Any]]
+    ) -> list[sa.Row[Any]]:
+        """Insert many records in one statement; the rows this caller won (a key already
+        reserved is skipped)."""
+        result = await conn.execute(db.insert_ignore(self.table).returning(*self.table.c), rows)
+        return list(result.all())
 
     async def move(
         self,
