@@ -32,9 +32,6 @@ from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.signature import SignatureVerifier
 
 from bench.slack_common import FakeSlackProcess, percentile
-from bot.adapters.slack_adapter import build_service
-from bot.adapters.slack_limits import TIER_PER_MINUTE, Limits
-from bot.adapters.slack_store import InstallationStore
 from bot.app import App
 from bot.clock import SystemClock
 from bot.config import SHIPPED_PACKS, Settings
@@ -43,6 +40,9 @@ from bot.core.handlers import Commands
 from bot.core.types import ChannelRef
 from bot.grading.offline import OfflineGrader
 from bot.packs import Bank, load_bank
+from bot.platforms.slack.installations import InstallationStore
+from bot.platforms.slack.limits import TIER_PER_MINUTE, Limits
+from bot.platforms.slack.service import build_service
 from bot.store.db import Database
 from bot.store.tables import answers, dailies
 
@@ -56,7 +56,7 @@ WIDE = Limits(per_minute={m: 1_000_000 for m in TIER_PER_MINUTE}, default_per_mi
 
 
 def _event(team: str, channel: str, user: str, thread_ts: str, n: int) -> dict[str, Any]:
-    """A thread reply in the shape of tests/slack/payloads/event_message_thread_reply.json."""
+    """A thread reply in the shape of testing/slack/payloads/event_message_thread_reply.json."""
     ts = f"1900000000.{n:06d}"
     return {
         "token": "verification_token",
