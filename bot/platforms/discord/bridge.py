@@ -25,6 +25,7 @@ from bot.core.commands import DM_COMMANDS
 from bot.core.engine import MAX_DELIVERY_DELAY, Engine
 from bot.core.handlers import ADMIN, Commands
 from bot.core.types import Actor, ChannelRef, Reply
+from bot.platforms.common.text import chunks
 from bot.platforms.discord import render as look
 from bot.platforms.discord.outbound import COMMAND, DiscordAdapter
 from bot.platforms.discord.views import form_submission
@@ -147,7 +148,7 @@ class Bridge:
     async def _moved_to_dm(self, dm: discord.DMChannel, replies: list[Reply]) -> list[Reply]:
         try:
             for reply in replies:
-                for part in look.chunks(reply.text):
+                for part in chunks(reply.text, look.CONTENT_LIMIT):
                     await dm.send(part)
         except discord.HTTPException:
             return [
@@ -225,7 +226,7 @@ class Bridge:
             event_key=f"discord-m-{message.id}", actor=actor, channel=ref, text=message.content
         )
         for reply in replies:
-            for part in look.chunks(reply.text):
+            for part in chunks(reply.text, look.CONTENT_LIMIT):
                 await message.channel.send(part)
 
     async def _thread_of(self, channel: object) -> discord.Thread | None:
@@ -321,7 +322,7 @@ async def _acknowledge(interaction: discord.Interaction, thinking: bool) -> bool
 async def _follow_up(interaction: discord.Interaction, replies: list[Reply]) -> None:
     try:
         for reply in replies:
-            for part in look.chunks(reply.text):
+            for part in chunks(reply.text, look.CONTENT_LIMIT):
                 await interaction.followup.send(part, ephemeral=True)
     except discord.HTTPException as exc:
         _log.warning("follow-up of interaction %s failed: %s", interaction.id, exc)

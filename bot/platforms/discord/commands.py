@@ -34,9 +34,12 @@ from bot.core.commands import (
     SPECS,
     Spec,
 )
+from bot.platforms.common.text import clip
 
 #: Discord shows at most 25 autocomplete suggestions.
 MAX_SUGGESTIONS = 25
+#: Discord's cap on a command or option description.
+DESCRIPTION_LIMIT = 100
 #: How an option's value goes back into the command text.
 Form = Literal["word", "key", "raw"]
 Completion = Literal["topic", "topics", "timezone", "command"]
@@ -94,12 +97,7 @@ def options_of(name: str, spec: Spec) -> tuple[Option, ...]:
         return OPTIONS[name]
     if spec.usage.strip() == f"/drill {name}":
         return ()
-    return (Option("arguments", clip_description(spec.usage), form="raw"),)
-
-
-def clip_description(text: str) -> str:
-    """Discord's cap on a description is 100 characters."""
-    return text if len(text) <= 100 else text[:99] + "…"
+    return (Option("arguments", clip(spec.usage, DESCRIPTION_LIMIT), form="raw"),)
 
 
 def command_text(name: str, options: Iterable[Option], values: dict[str, str | None]) -> str:
@@ -208,7 +206,7 @@ def _subcommand(
         ]
     )
     decorated: Callable[..., Awaitable[None]] = app_commands.describe(
-        **{o.name: clip_description(o.description) for o in options}
+        **{o.name: clip(o.description, DESCRIPTION_LIMIT) for o in options}
     )(callback)
     choices = {
         o.name: [app_commands.Choice(name=c, value=c) for c in o.choices]
@@ -222,7 +220,7 @@ def _subcommand(
         decorated = app_commands.autocomplete(**completions)(decorated)
     return app_commands.Command(
         name=name,
-        description=clip_description(spec.summary),
+        description=clip(spec.summary, DESCRIPTION_LIMIT),
         callback=decorated,
         parent=group,
     )

@@ -23,6 +23,7 @@ import discord
 
 from bot.core.ports import ChannelUnavailable
 from bot.core.types import ChannelRef, DailyPost, Reveal
+from bot.platforms.common.text import chunks
 from bot.platforms.discord import render as look
 from bot.platforms.discord.views import daily_view
 
@@ -173,7 +174,7 @@ class DiscordAdapter:
     async def reply_in_thread(self, channel: ChannelRef, thread_id: str, text: str) -> None:
         thread = self.client.get_partial_messageable(int(thread_id))
         with refused_as_unavailable(channel):
-            for part in look.chunks(text):
+            for part in chunks(text, look.CONTENT_LIMIT):
                 await thread.send(part)
 
     async def send_private(
@@ -183,7 +184,7 @@ class DiscordAdapter:
         interaction = self._token(user_id, thread_id or "")
         if interaction is not None:
             try:
-                for part in look.chunks(text):
+                for part in chunks(text, look.CONTENT_LIMIT):
                     await interaction.followup.send(part, ephemeral=True)
                 return
             except discord.HTTPException as exc:
@@ -213,7 +214,7 @@ class DiscordAdapter:
         """A DM; False (logged) when the user does not accept DMs from the bot."""
         try:
             user = await self._user(user_id)
-            for part in look.chunks(text):
+            for part in chunks(text, look.CONTENT_LIMIT):
                 await user.send(part)
         except discord.HTTPException as exc:
             _log.warning("cannot send a DM to user %s: %s", user_id, exc)
@@ -253,7 +254,7 @@ class DiscordAdapter:
             return
         if guild.system_channel is not None:
             with contextlib.suppress(discord.HTTPException):
-                for part in look.chunks(notice):
+                for part in chunks(notice, look.CONTENT_LIMIT):
                     await guild.system_channel.send(part)
                 return
         _log.warning("admin notice for %s not delivered: %s", channel, text)

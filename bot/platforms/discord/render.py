@@ -15,6 +15,7 @@ import discord
 
 from bot.core import render
 from bot.core.types import DailyPost, Reveal
+from bot.platforms.common.text import clip, discord_escape
 
 CONTENT_LIMIT = 2000
 TITLE_LIMIT = 256
@@ -25,35 +26,6 @@ THREAD_NAME_LIMIT = 100
 THREAD_ARCHIVE_MINUTES = 1440
 
 BAND_EMOJI = {"excellent": "🌟", "good": "✅", "partial": "🟡", "needs work": "🔴"}
-
-
-def clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def chunks(text: str, limit: int = CONTENT_LIMIT) -> list[str]:
-    """Split `text` into messages of at most `limit` characters, at line ends where possible;
-    blank text gives no message (Discord refuses an empty one)."""
-    parts: list[str] = []
-    current = ""
-    for line in text.splitlines(keepends=True):
-        while len(line) > limit:  # a line longer than a message is cut where it must be
-            if current:
-                parts.append(current)
-                current = ""
-            parts.append(line[:limit])
-            line = line[limit:]
-        if current and len(current) + len(line) > limit:
-            parts.append(current)
-            current = ""
-        current += line
-    parts.append(current)
-    return [part.rstrip("\n") for part in parts if part.strip()]
-
-
-def escape(text: str) -> str:
-    """User text shown by the bot: no markdown tricks, no mention that looks like a ping."""
-    return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
 
 
 def nonce(key: str) -> str:
@@ -101,7 +73,7 @@ def thread_name(post: DailyPost) -> str:
 def reveal_embed(reveal: Reveal) -> discord.Embed:
     """The reveal, with the top answers' text escaped (it is user text)."""
     shown = dataclasses.replace(
-        reveal, top=[dataclasses.replace(t, text=escape(t.text)) for t in reveal.top]
+        reveal, top=[dataclasses.replace(t, text=discord_escape(t.text)) for t in reveal.top]
     )
     return discord.Embed(
         title=clip(f"Reveal · {reveal.question.topic} · {reveal.question.id}", TITLE_LIMIT),

@@ -1,16 +1,15 @@
 """Block Kit renderings of what drillbot shows on Slack, within Slack's limits.
 
 Every text that comes from a user, a question pack or a grader is plain text: it is escaped
-here (`&`, `<`, `>`), so it can never form a link, a user mention or `<!channel>`, and a bare
-`@channel`/`@here`/`@everyone` is broken with an invisible word joiner. Only this module adds
-markup. Limits (Slack's Block Kit reference): 50 blocks a message and 100 in a modal or Home
-tab, 3,000 characters in a section, 150 in a header, 75 in a button, 24 in a modal title.
+here (`bot.platforms.common.text.slack_escape`), so it can never form a link, a user mention or
+`<!channel>`. Only this module adds markup. Limits (Slack's Block Kit reference): 50 blocks a
+message and 100 in a modal or Home tab, 3,000 characters in a section, 150 in a header, 75 in
+a button, 24 in a modal title.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,6 +18,7 @@ from typing import Any
 from bot.core import render
 from bot.core.types import DailyPost, Reveal
 from bot.packs import Question
+from bot.platforms.common.text import chunks, clip, slack_escape, slack_escape_clipped
 
 Block = dict[str, Any]
 
@@ -48,31 +48,6 @@ BAND_EMOJI = {
     "needs work": "small_red_triangle",
 }
 
-_MASS_MENTION = re.compile(r"@(?=(?:channel|here|everyone)\b)", re.IGNORECASE)
-_WORD_JOINER = "\u2060"
-
-
-def escape(text: str) -> str:
-    """Plain text made inert for mrkdwn (no links, mentions or mass mentions)."""
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _MASS_MENTION.sub("@" + _WORD_JOINER, text)
-
-
-def clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def escape_clipped(text: str, limit: int) -> str:
-    """Escaped, then cut to `limit` characters without splitting an entity like `&amp;`."""
-    escaped = escape(text)
-    if len(escaped) <= limit:
-        return escaped
-    cut = escaped[: limit - 1]
-    amp = cut.rfind("&")
-    if amp != -1 and ";" not in cut[amp:]:
-        cut = cut[:amp]
-    return cut + "…"
-
 
 def slack_date(when: datetime, tokens: str = "{date_short_pretty} at {time}") -> str:
     """A time each reader sees in their own time zone; UTC for clients that cannot."""
@@ -80,30 +55,9 @@ def slack_date(when: datetime, tokens: str = "{date_short_pretty} at {time}") ->
     return f"<!date^{int(when.timestamp())}^{tokens}|{fallback}>"
 
 
-def chunks(text: str, limit: int = MAX_SECTION) -> list[str]:
-    """Split at line ends into pieces of at most `limit` characters (long lines are cut)."""
-    pieces: list[str] = []
-    current = ""
-    for line in text.splitlines():
-        while len(line) > limit:
-            if current:
-                pieces.append(current)
-                current = ""
-            pieces.append(line[:limit])
-            line = line[limit:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            pieces.append(current)
-            candidate = line
-        current = candidate
-    if current.strip():
-        pieces.append(current)
-    return pieces or [" "]
-
-
 def sections(mrkdwn: str, budget: int) -> list[Block]:
     """Section blocks of already-escaped mrkdwn; past `budget` blocks the rest is cut."""
-    parts = chunks(mrkdwn)
+    parts = chunks(mrkdwn, MAX_SECTION) or [" "]  # a section needs text, even blank
     if len(parts) > budget:
         parts = [*parts[: budget - 1], clip(parts[budget - 1], MAX_SECTION - 40) + "\n_(cut)_"]
     return [{"type": "section", "text": {"type": "mrkdwn", "text": part}} for part in parts]
@@ -142,12 +96,14 @@ class Message:
 
 def text_message(text: str) -> Message:
     """Plain text from the core (feedback, replies, notices) as an escaped message."""
-    return Message(escape_clipped(text, MAX_FALLBACK), sections(escape(text), MAX_BLOCKS))
+    return Message(
+        slack_escape_clipped(text, MAX_FALLBACK), sections(slack_escape(text), MAX_BLOCKS)
+    )
 
 
 def _choices(question: Question) -> str:
     return "\n".join(
-        f"*{letter})* {escape(choice)}"
+        f"*{letter})* {slack_escape(choice)}"
         for letter, choice in zip(question.letters, question.choices, strict=True)
     )
 
@@ -167,20 +123,22 @@ def daily_message(post: DailyPost) -> Message:
     else:
         answer = _button("Answer privately", ANSWER_ACTION, str(post.daily_id), primary=True)
         tail.append({"type": "actions", "block_id": "drill_actions", "elements": [answer]})
-    tail.append(_context(f"Closes {slack_date(post.closes_at)} · {escape(post.how_to_answer)}"))
+    closes = slack_date(post.closes_at)
+    tail.append(_context(f"Closes {closes} · {slack_escape(post.how_to_answer)}"))
     header: Block = {
         "type": "header",
         "text": _plain(f"{title}: {q.topic} · {q.difficulty}", MAX_HEADER),
     }
-    body = sections(escape(q.prompt), MAX_BLOCKS - 1 - len(tail))
-    text = escape_clipped(f"{title} ({q.topic}, {q.difficulty}): {q.prompt}", MAX_FALLBACK)
+    body = sections(slack_escape(q.prompt), MAX_BLOCKS - 1 - len(tail))
+    text = slack_escape_clipped(f"{title} ({q.topic}, {q.difficulty}): {q.prompt}", MAX_FALLBACK)
     return Message(text, [header, *body, *tail])
 
 
 def reveal_message(reveal: Reveal) -> Message:
     text = render.reveal_text(reveal)
     return Message(
-        escape_clipped(text.splitlines()[0], MAX_FALLBACK), sections(escape(text), MAX_BLOCKS)
+        slack_escape_clipped(text.splitlines()[0], MAX_FALLBACK),
+        sections(slack_escape(text), MAX_BLOCKS),
     )
 
 
@@ -221,7 +179,7 @@ def answer_modal(question: Question, context: ModalContext) -> Block:
         "title": _plain("Answer privately", 24),
         "submit": _plain("Submit", 24),
         "close": _plain("Cancel", 24),
-        "blocks": [*sections(escape(question.prompt), MAX_SURFACE_BLOCKS - 1), answer_input],
+        "blocks": [*sections(slack_escape(question.prompt), MAX_SURFACE_BLOCKS - 1), answer_input],
     }
 
 

@@ -17,7 +17,8 @@ from bot.core.engine import Engine
 from bot.core.handlers import period
 from bot.core.reviews import due_questions
 from bot.core.types import ChannelRef
-from bot.platforms.slack.blocks import escape, home_view
+from bot.platforms.common.text import slack_escape
+from bot.platforms.slack.blocks import home_view
 from bot.store import queries as q
 from bot.store.tables import channels
 
@@ -62,7 +63,7 @@ async def home(engine: Engine, team_id: str, user_id: str) -> dict[str, Any]:
     lines = [f"*Points:* {week} this week, {total} all time ({where})."]
     for chan, chan_week in per_channel:
         streak = await engine.streak(ChannelRef(team_id, chan.id), user_id)
-        label = escape(chan.name or chan.id)
+        label = slack_escape(chan.name or chan.id)
         lines.append(
             f"*#{label}*: streak {streak.current} (best {streak.best}), "
             f"freezes {streak.freezes} of 2; {chan_week} points this week."

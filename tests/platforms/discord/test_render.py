@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from bot.core.commands import SPECS, Spec, parse
 from bot.core.types import ChannelRef, DailyPost, Reveal, TopAnswer
+from bot.platforms.common.text import chunks
 from bot.platforms.discord import render as look
 from bot.platforms.discord.commands import OPTIONS, command_text, options_of
 from tests.platforms.discord.conftest import OPEN
@@ -15,10 +16,10 @@ WHEN = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
 
 def test_long_text_is_split_into_messages_discord_accepts() -> None:
     text = "\n".join(["x" * 1500, "y" * 1500, "z" * 4500])
-    parts = look.chunks(text)
+    parts = chunks(text, look.CONTENT_LIMIT)
     assert all(0 < len(p) <= look.CONTENT_LIMIT for p in parts)
     assert "".join(parts) == text.replace("\n", "")
-    assert look.chunks("  \n") == []
+    assert chunks("  \n", look.CONTENT_LIMIT) == []
 
 
 def test_embeds_stay_within_discord_limits_whatever_the_question() -> None:

@@ -6,17 +6,18 @@ from datetime import UTC, datetime
 
 from bot.core.types import ChannelRef, DailyPost, Reveal, TopAnswer
 from bot.packs import Bank
+from bot.platforms.common.text import slack_escape, slack_escape_clipped
 from bot.platforms.slack import blocks
 
 HOSTILE = "<!channel> <!here|here> @everyone <@U123> <https://evil.example|click> & done"
 
 
 def test_user_text_can_form_no_markup_or_mass_mention() -> None:
-    text = blocks.escape(HOSTILE)
+    text = slack_escape(HOSTILE)
     assert "<" not in text and ">" not in text
     assert "&lt;!channel&gt;" in text and "&amp; done" in text
     assert "@everyone" not in text and "@\u2060everyone" in text
-    assert blocks.escape("mail me @ home, @channelled") == "mail me @ home, @channelled"
+    assert slack_escape("mail me @ home, @channelled") == "mail me @ home, @channelled"
 
 
 def test_sections_respect_3000_characters_and_the_block_budget() -> None:
@@ -84,6 +85,6 @@ def test_the_modal_keeps_its_context_and_limits_the_answer(bank: Bank) -> None:
 
 
 def test_clipping_never_splits_an_entity() -> None:
-    assert blocks.escape_clipped("ab&", 7) == "ab&amp;"
-    assert blocks.escape_clipped("ab&", 4) == "ab…"
-    assert blocks.escape_clipped("abcd&efgh", 6) == "abcd…"
+    assert slack_escape_clipped("ab&", 7) == "ab&amp;"
+    assert slack_escape_clipped("ab&", 4) == "ab…"
+    assert slack_escape_clipped("abcd&efgh", 6) == "abcd…"

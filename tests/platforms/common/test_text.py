@@ -1,4 +1,5 @@
-"""Grader text escaped for Slack mrkdwn and Discord markdown: no mass or targeted mentions."""
+"""Text for platforms: grader text escaped for Slack mrkdwn and Discord markdown (no mass or
+targeted mentions), one clip and one chunker."""
 
 from __future__ import annotations
 
@@ -6,7 +7,14 @@ import re
 
 import pytest
 
-from bot.grading.escape import ZWSP, discord_text, slack_text
+from bot.platforms.common.text import (
+    WORD_JOINER,
+    ZWSP,
+    chunks,
+    clip,
+    discord_escape,
+    slack_escape,
+)
 
 
 @pytest.mark.parametrize(
@@ -14,18 +22,18 @@ from bot.grading.escape import ZWSP, discord_text, slack_text
     [
         ("a & b < c > d", "a &amp; b &lt; c &gt; d"),
         ("<!channel> <!here> <!everyone>", "&lt;!channel&gt; &lt;!here&gt; &lt;!everyone&gt;"),
-        ("<@U123> and <!subteam^S1>", f"&lt;@{ZWSP}U123&gt; and &lt;!subteam^S1&gt;"),
-        ("hey @channel and @here", f"hey @{ZWSP}channel and @{ZWSP}here"),
+        ("<@U123> and <!subteam^S1>", f"&lt;@{WORD_JOINER}U123&gt; and &lt;!subteam^S1&gt;"),
+        ("hey @channel and @here", f"hey @{WORD_JOINER}channel and @{WORD_JOINER}here"),
         ("mail me at ann@example.com", "mail me at ann@example.com"),
         ("<https://evil.example|click>", "&lt;https://evil.example|click&gt;"),
     ],
 )
 def test_slack(text: str, expected: str) -> None:
-    assert slack_text(text) == expected
+    assert slack_escape(text) == expected
 
 
 def test_slack_output_has_no_control_sequence() -> None:
-    out = slack_text("<!channel> <@U1> <#C1> <https://x|y> &amp;")
+    out = slack_escape("<!channel> <@U1> <#C1> <https://x|y> &amp;")
     assert "<" not in out and ">" not in out
     assert "&amp;amp;" in out  # an entity in the text is shown, not interpreted
 
@@ -52,9 +60,20 @@ def test_slack_output_has_no_control_sequence() -> None:
     ],
 )
 def test_discord(text: str, expected: str) -> None:
-    assert discord_text(text) == expected
+    assert discord_escape(text) == expected
 
 
 def test_discord_output_has_no_live_mention() -> None:
-    out = discord_text("@everyone <@1> <@&2> @here <@!3>")
+    out = discord_escape("@everyone <@1> <@&2> @here <@!3>")
     assert not re.search(r"@(everyone|here)|<@[!&]?\d", out)
+
+
+def test_clip_marks_its_cut_within_the_limit() -> None:
+    assert clip("short", 5) == "short"
+    assert clip("longer text", 6) == "longe…"
+
+
+def test_blank_text_gives_no_piece_whatever_the_platform() -> None:
+    assert chunks("", 3000) == [] and chunks("  \n\n", 2000) == []
+    assert chunks("a\n\nb", 10) == ["a\n\nb"]
+    assert chunks("ab\ncd", 3) == ["ab", "cd"]
