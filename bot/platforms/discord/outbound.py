@@ -14,49 +14,29 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
-from collections import OrderedDict
 from collections.abc import Iterator
 from datetime import timedelta
-from typing import Generic, TypeVar
 
 import discord
 
 from bot.core.ports import ChannelUnavailable
 from bot.core.types import ChannelRef, DailyPost, Reveal
+from bot.platforms.common.cache import BoundedCache
 from bot.platforms.common.text import chunks
 from bot.platforms.discord import render as look
 from bot.platforms.discord.views import daily_view
 
 _log = logging.getLogger(__name__)
 
-K = TypeVar("K")
-V = TypeVar("V")
-
 #: Interaction tokens take follow-ups for 15 minutes; keep a margin.
 FOLLOWUP_WINDOW = timedelta(minutes=14)
 #: How far back `find_daily` looks for a post sent before a crash.
 FIND_DEPTH = 50
 UNKNOWN_CHANNEL = 10003
+#: Answers and commands whose interaction is kept for private output.
+REMEMBERED_INTERACTIONS = 10_000
 #: The thread key under which a command's interaction is remembered (files it produces).
 COMMAND = "/drill"
-
-
-class Recent(Generic[K, V]):
-    """A bounded map that forgets its oldest entries: what the adapter remembers about recent
-    events (answer message -> thread, answer -> interaction) must not grow without end."""
-
-    def __init__(self, size: int = 10_000) -> None:
-        self.size = size
-        self._items: OrderedDict[K, V] = OrderedDict()
-
-    def put(self, key: K, value: V) -> None:
-        self._items[key] = value
-        self._items.move_to_end(key)
-        while len(self._items) > self.size:
-            self._items.popitem(last=False)
-
-    def get(self, key: K) -> V | None:
-        return self._items.get(key)
 
 
 @contextlib.contextmanager
@@ -81,7 +61,9 @@ class DiscordAdapter:
         self.client = client
         self.message_content = message_content
         #: (user id, thread id) -> the interaction that carried the answer, for ephemerals.
-        self.interactions: Recent[tuple[str, str], discord.Interaction] = Recent()
+        self.interactions: BoundedCache[tuple[str, str], discord.Interaction] = BoundedCache(
+            REMEMBERED_INTERACTIONS
+        )
 
     # -- what the bridge tells the adapter ------------------------------------------------
 

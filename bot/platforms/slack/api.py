@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 import aiohttp
@@ -23,12 +21,15 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.core.types import Actor
+from bot.platforms.common.cache import BoundedCache
 from bot.platforms.slack.installations import Workspace
 from bot.platforms.slack.limits import RateLimited, RateLimiter
 
 _log = logging.getLogger(__name__)
 
 #: Errors meaning the bot cannot post in this channel (the engine pauses the channel).
+#: Users whose identity is kept at once (each for the directory's time to live).
+USERS_REMEMBERED = 50_000
 CHANNEL_GONE = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
 
 
@@ -167,27 +168,20 @@ class SlackApi:
         await self.limiter.run(team_id, "response_url", None, send)
 
 
-@dataclass
-class _Entry:
-    actor: Actor
-    expires: float
-
-
 class UserDirectory:
-    """Who a user is (display name, admin or owner), from users.info, cached for an hour;
-    concurrent lookups of one user share one call."""
+    """Who a user is (display name, admin or owner), from users.info, cached for an hour (the
+    most recent `USERS_REMEMBERED`); concurrent lookups of one user share one call."""
 
     def __init__(self, api: SlackApi, ttl: float = 3600.0) -> None:
         self.api = api
-        self.ttl = ttl
-        self._cache: dict[tuple[str, str], _Entry] = {}
+        self._cache: BoundedCache[tuple[str, str], Actor] = BoundedCache(USERS_REMEMBERED, ttl)
         self._pending: dict[tuple[str, str], asyncio.Future[Actor]] = {}
 
     async def actor(self, team_id: str, user_id: str) -> Actor:
         key = (team_id, user_id)
-        entry = self._cache.get(key)
-        if entry and entry.expires > time.monotonic():
-            return entry.actor
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
         pending = self._pending.get(key)
         if pending is None:
             pending = self._pending[key] = asyncio.ensure_future(self._lookup(team_id, user_id))
@@ -207,9 +201,8 @@ class UserDirectory:
         name = profile.get("display_name") or user.get("real_name") or user.get("name") or ""
         admin = any(user.get(flag) for flag in ("is_admin", "is_owner", "is_primary_owner"))
         actor = Actor(team_id, user_id, name, is_admin=admin)
-        self._cache[(team_id, user_id)] = _Entry(actor, time.monotonic() + self.ttl)
+        self._cache.put((team_id, user_id), actor)
         return actor
 
     def forget_team(self, team_id: str) -> None:
-        for key in [k for k in self._cache if k[0] == team_id]:
-            del self._cache[key]
+        self._cache.discard(lambda key: key[0] == team_id)

@@ -18,8 +18,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -30,6 +28,7 @@ from slack_bolt.response import BoltResponse
 from bot.core.commands import DM_COMMANDS, UsageError, parse
 from bot.core.handlers import ADMIN, Commands
 from bot.core.types import Actor, ChannelRef, Reply
+from bot.platforms.common.cache import BoundedCache
 from bot.platforms.slack import blocks
 from bot.platforms.slack.api import SlackApi, UserDirectory
 from bot.platforms.slack.home import home
@@ -49,24 +48,6 @@ SEEN_MAX = 50_000
 def unescape(text: str) -> str:
     """Slack sends message text with &, <, > as entities; the engine stores what was typed."""
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-
-
-class RecentEvents:
-    """event_ids delivered lately, so a redelivery is acked and dropped before any work."""
-
-    def __init__(self) -> None:
-        self._seen: OrderedDict[str, float] = OrderedDict()
-
-    def first_time(self, event_id: str) -> bool:
-        now = time.monotonic()
-        while self._seen and (
-            len(self._seen) > SEEN_MAX or next(iter(self._seen.values())) < now - SEEN_TTL
-        ):
-            self._seen.popitem(last=False)
-        if event_id in self._seen:
-            return False
-        self._seen[event_id] = now
-        return True
 
 
 class Inflight:
@@ -102,7 +83,8 @@ class SlackEvents:
         self.api = api
         self.users = users
         self.on_uninstall = on_uninstall
-        self.recent = RecentEvents()
+        #: event_ids delivered lately, so a redelivery is acked and dropped before any work.
+        self.recent: BoundedCache[str, bool] = BoundedCache(SEEN_MAX, SEEN_TTL)
         self.inflight = Inflight()
 
     def register(self, app: AsyncApp) -> None:
@@ -120,7 +102,7 @@ class SlackEvents:
         self, body: dict[str, Any], next: Callable[[], Awaitable[None]]
     ) -> BoltResponse | None:
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if event_id and not self.recent.first_time(f"{body.get('team_id')}:{event_id}"):
+        if event_id and not self.recent.first_time(f"{body.get('team_id')}:{event_id}", True):
             return BoltResponse(status=200, body="")
         await next()
         return None

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
@@ -18,6 +17,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.core.ports import ChannelUnavailable
 from bot.core.types import ChannelRef, DailyPost, Reveal
+from bot.platforms.common.cache import BoundedCache
 from bot.platforms.slack import blocks
 from bot.platforms.slack.api import CHANNEL_GONE, SlackApi, WorkspaceGone, error_code
 from bot.platforms.slack.installations import PostAttempts
@@ -42,7 +42,7 @@ class SlackAdapter:
         self.attempts = attempts
         self.admins = [a for a in admins if _SLACK_USER.match(a)]
         self._dms: dict[tuple[str, str], str] = {}
-        self._bands: OrderedDict[tuple[str, str, str], str] = OrderedDict()
+        self._bands: BoundedCache[tuple[str, str, str], str] = BoundedCache(_REMEMBERED_BANDS)
 
     # -- the port ----------------------------------------------------------------------------
 
@@ -115,13 +115,11 @@ class SlackAdapter:
     ) -> None:
         client = await self.api.client(channel.workspace_id)
         key = (channel.workspace_id, channel.channel_id, message_id)
-        earlier = self._bands.pop(key, None)
+        earlier = self._bands.pop(key)
         if earlier and earlier != band:
             await self._react(client.reactions_remove, channel, message_id, earlier)
         await self._react(client.reactions_add, channel, message_id, band)
-        self._bands[key] = band
-        while len(self._bands) > _REMEMBERED_BANDS:
-            self._bands.popitem(last=False)
+        self._bands.put(key, band)
 
     async def notify_admins(self, channel: ChannelRef, text: str) -> None:
         """Best effort: a notice that cannot be delivered is logged, never raised into the
