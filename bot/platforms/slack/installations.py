@@ -30,9 +30,11 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.clock import Clock
 from bot.store.db import Database
+from bot.store.group import GroupWriter
 from bot.store.tables import UTCDateTime, metadata
 
 _log = logging.getLogger(__name__)
@@ -255,55 +257,36 @@ class StateStore(AsyncOAuthStateStore):
         return bool(gone.rowcount)
 
 
-@dataclass
-class _Batch:
-    rows: list[tuple[str, str]]
-    done: asyncio.Future[None]
-    writer: asyncio.Task[None] | None = None
-
-
 class PostAttempts:
     """Keys of dailies whose post may have reached Slack.
 
     A fan-out records hundreds of keys at once, and SQLite has one writer, so records share
-    transactions (group commit): a record joins the batch that is waiting for the write lock,
-    and returns once that batch is committed, before its post is sent."""
+    transactions (the store's group commit): a record returns once the batch it joined is
+    committed, before its post is sent."""
 
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
         self.clock = clock
-        self._batch: _Batch | None = None
+        self._writer: GroupWriter[tuple[str, str]] = GroupWriter(db, self._write)
         self._swept: datetime | None = None
 
     async def record(self, workspace_id: str, key: str) -> None:
-        batch = self._batch
-        if batch is None:
-            loop = asyncio.get_running_loop()
-            batch = self._batch = _Batch([], loop.create_future())
-            batch.writer = loop.create_task(self._commit(batch))
-        batch.rows.append((workspace_id, key))
-        await asyncio.shield(batch.done)
+        # Shielded: a caller cancelled mid-batch must not cancel what the others wait on.
+        await asyncio.shield(self._writer.submit((workspace_id, key)))
 
-    async def _commit(self, batch: _Batch) -> None:
-        try:
-            async with self.db.write() as conn:
-                self._batch = None  # later records start the next batch
-                now = self.clock.now()
-                await conn.execute(
-                    self.db.insert_ignore(slack_post_attempts),
-                    [{"workspace_id": w, "key": k, "attempted_at": now} for w, k in batch.rows],
+    async def _write(self, conn: AsyncConnection, rows: list[tuple[str, str]]) -> None:
+        now = self.clock.now()
+        await conn.execute(
+            self.db.insert_ignore(slack_post_attempts),
+            [{"workspace_id": w, "key": k, "attempted_at": now} for w, k in rows],
+        )
+        if self._swept is None or now - self._swept > ATTEMPT_SWEEP:
+            self._swept = now
+            await conn.execute(
+                slack_post_attempts.delete().where(
+                    slack_post_attempts.c.attempted_at < now - ATTEMPT_TTL
                 )
-                if self._swept is None or now - self._swept > ATTEMPT_SWEEP:
-                    self._swept = now
-                    await conn.execute(
-                        slack_post_attempts.delete().where(
-                            slack_post_attempts.c.attempted_at < now - ATTEMPT_TTL
-                        )
-                    )
-        except Exception as exc:
-            batch.done.set_exception(exc)
-        else:
-            batch.done.set_result(None)
+            )
 
     async def attempted(self, workspace_id: str, key: str) -> datetime | None:
         """When the post was first attempted, or None if it never was."""
