@@ -21,10 +21,11 @@ from collections.abc import Iterable
 
 import discord
 
-from bot.core.commands import DM_COMMANDS
 from bot.core.engine import MAX_DELIVERY_DELAY, Engine
 from bot.core.handlers import ADMIN, Commands
 from bot.core.types import Actor, ChannelRef, Reply
+from bot.platforms.common.dm import DmRefused, dm_only, moved_to_dm
+from bot.platforms.common.replies import ReplyOnce
 from bot.platforms.common.text import chunks
 from bot.platforms.discord import render as look
 from bot.platforms.discord.outbound import COMMAND, DiscordAdapter
@@ -38,6 +39,10 @@ PLATFORM = "discord"
 #: Commands about all of a user's data: run in the server and in the user's DM workspace.
 USER_WIDE = frozenset({"forget-me", "export"})
 FAILED = "Something went wrong on drillbot's side; it has been logged. Please try again."
+DM_REFUSED = (
+    "I could not send you a direct message. Allow direct messages from this server's members "
+    "(Privacy Settings), then run the command again."
+)
 
 
 def dm_workspace(user_id: int) -> str:
@@ -76,6 +81,7 @@ class Bridge:
         self.message_content = message_content
         self.lanes = Lanes()
         self._known: set[str] = set()
+        self.reply_once = ReplyOnce(engine.db, engine.clock)
 
     # -- workspaces ---------------------------------------------------------------------------
 
@@ -119,12 +125,12 @@ class Bridge:
         key = f"discord-i-{interaction.id}"
         user = interaction.user
         self.adapter.remember_interaction(str(user.id), COMMAND, interaction)
-        if interaction.guild_id is None or name in DM_COMMANDS:
+        if interaction.guild_id is None or dm_only(name):
             actor, ref, dm = await self._dm(user)
             replies = await self.commands.handle(event_key=key, actor=actor, channel=ref, text=text)
-            if interaction.guild_id is None or not replies:
+            if interaction.guild_id is None:
                 return replies
-            return await self._moved_to_dm(dm, replies)
+            return await moved_to_dm(replies, lambda moved: _send_dm(dm, moved), DM_REFUSED)
         guild = interaction.guild
         workspace = await self._workspace(str(interaction.guild_id), guild.name if guild else "")
         channel = interaction.channel
@@ -144,20 +150,6 @@ class Bridge:
                 event_key=f"{key}-dm", actor=dm_actor, channel=dm_ref, text=text
             )
         return replies
-
-    async def _moved_to_dm(self, dm: discord.DMChannel, replies: list[Reply]) -> list[Reply]:
-        try:
-            for reply in replies:
-                for part in chunks(reply.text, look.CONTENT_LIMIT):
-                    await dm.send(part)
-        except discord.HTTPException:
-            return [
-                Reply(
-                    "I could not send you a direct message. Allow direct messages from this "
-                    "server's members (Privacy Settings), then run the command again."
-                )
-            ]
-        return [Reply("Sent to your direct messages; answer there.")]
 
     # -- buttons and forms ----------------------------------------------------------------------
 
@@ -222,12 +214,17 @@ class Bridge:
     async def _direct(self, message: discord.Message) -> None:
         """A DM answers the user's practice question."""
         actor, ref, _ = await self._dm(message.author)
+        key = f"discord-m-{message.id}"
         replies = await self.engine.on_loose_message(
-            event_key=f"discord-m-{message.id}", actor=actor, channel=ref, text=message.content
+            event_key=key, actor=actor, channel=ref, text=message.content
         )
-        for reply in replies:
-            for part in chunks(reply.text, look.CONTENT_LIMIT):
-                await message.channel.send(part)
+
+        async def deliver(shown: list[Reply]) -> None:
+            for reply in shown:
+                for part in chunks(reply.text, look.CONTENT_LIMIT):
+                    await message.channel.send(part)
+
+        await self.reply_once.send(actor.workspace_id, key, replies, deliver)
 
     async def _thread_of(self, channel: object) -> discord.Thread | None:
         if isinstance(channel, discord.Thread):
@@ -266,8 +263,13 @@ class Bridge:
             edited=edited,
             sent_at=(message.edited_at if edited else None) or message.created_at,
         )
-        for reply in replies:  # a refusal (too long...) is for the author only: by DM
-            await self.adapter.direct_message(message.author.id, reply.text)
+
+        async def deliver(shown: list[Reply]) -> None:
+            for reply in shown:  # a refusal (too long...) is for the author only: by DM
+                await self.adapter.direct_message(message.author.id, reply.text)
+
+        # The catch-up replays whole threads: a refusal must not be sent again.
+        await self.reply_once.send(workspace, key, replies, deliver)
 
     # -- catch-up ---------------------------------------------------------------------------------
 
@@ -317,6 +319,15 @@ async def _acknowledge(interaction: discord.Interaction, thinking: bool) -> bool
         _log.info("interaction %s not acknowledged: %s", interaction.id, exc)
         return False
     return True
+
+
+async def _send_dm(dm: discord.DMChannel, replies: list[Reply]) -> None:
+    try:
+        for reply in replies:
+            for part in chunks(reply.text, look.CONTENT_LIMIT):
+                await dm.send(part)
+    except discord.HTTPException as exc:
+        raise DmRefused(str(exc)) from exc
 
 
 async def _follow_up(interaction: discord.Interaction, replies: list[Reply]) -> None:

@@ -10,7 +10,7 @@ Redeliveries of an `event_id` seen lately are dropped at once; the engine dedupe
 effect, atomically with it, under keys of the message's identity: channel+ts for a message,
 plus the edit's ts for an edit (so an edit is never taken for a retry), the trigger id for an
 interaction. Replies the engine sends back without recording (a refusal, "no question is
-open") are sent under a second key, `reply:` + the event key, so a retry never repeats one.
+open") go through `bot.platforms.common.replies.ReplyOnce`, so a retry never repeats one.
 """
 
 from __future__ import annotations
@@ -25,16 +25,17 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 
-from bot.core.commands import DM_COMMANDS, UsageError, parse
+from bot.core.commands import UsageError, parse
 from bot.core.handlers import ADMIN, Commands
 from bot.core.types import Actor, ChannelRef, Reply
 from bot.platforms.common.cache import BoundedCache
+from bot.platforms.common.dm import dm_only, moved_to_dm
+from bot.platforms.common.replies import ReplyOnce
 from bot.platforms.slack import blocks
 from bot.platforms.slack.api import SlackApi, UserDirectory
 from bot.platforms.slack.home import home
 from bot.platforms.slack.outbound import SlackAdapter
 from bot.store import queries as q
-from bot.store.tables import events
 
 _log = logging.getLogger(__name__)
 
@@ -84,6 +85,7 @@ class SlackEvents:
         self.users = users
         self.on_uninstall = on_uninstall
         #: event_ids delivered lately, so a redelivery is acked and dropped before any work.
+        self.reply_once = ReplyOnce(self.engine.db, self.engine.clock)
         self.recent: BoundedCache[str, bool] = BoundedCache(SEEN_MAX, SEEN_TTL)
         self.inflight = Inflight()
 
@@ -163,12 +165,13 @@ class SlackEvents:
             await self.engine.ensure_channel(channel, name=_channel_name(command), cron=None)
         key = f"slack:cmd:{command['trigger_id']}"
         target = channel
-        if name in DM_COMMANDS:
+        if dm_only(name):
             target = ChannelRef(team, await self.adapter.open_dm(team, actor.user_id))
         replies = await self.commands.handle(event_key=key, actor=actor, channel=target, text=text)
-        if target != channel and replies:
-            await self._reply_privately(key, actor, target, replies)
-            replies = [Reply("I sent you a DM: answer there with a plain message.")]
+        if target != channel:
+            replies = await moved_to_dm(
+                replies, lambda moved: self._reply_privately(key, actor, target, moved)
+            )
         if replies:
             message = blocks.text_message(_joined(replies))
             await self.api.respond(team, command["response_url"], message.text, message.blocks)
@@ -274,18 +277,11 @@ class SlackEvents:
         thread_ts: str | None = None,
     ) -> None:
         """Show the engine's replies to the user alone, once per event key."""
-        if not replies:
-            return
-        async with self.engine.db.write() as conn:
-            fresh = await conn.execute(
-                self.engine.db.insert_ignore(events).values(
-                    workspace_id=actor.workspace_id,
-                    key=f"reply:{key}",
-                    seen_at=self.engine.clock.now(),
-                )
-            )
-        if fresh.rowcount:
-            await self.adapter.send_private(channel, actor.user_id, _joined(replies), thread_ts)
+
+        async def deliver(shown: list[Reply]) -> None:
+            await self.adapter.send_private(channel, actor.user_id, _joined(shown), thread_ts)
+
+        await self.reply_once.send(actor.workspace_id, key, replies, deliver)
 
 
 def _joined(replies: list[Reply]) -> str:

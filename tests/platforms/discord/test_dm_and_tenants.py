@@ -106,3 +106,17 @@ async def test_servers_are_isolated(harness: Harness) -> None:
     await eventually(lambda: harness.fake.replies(board))
     assert "No graded answers yet" in harness.fake.replies(board)[0]
     assert "Alice" not in harness.fake.replies(board)[0]
+
+
+async def test_a_redelivered_dm_is_not_answered_twice(harness: Harness) -> None:
+    """The engine records nothing for "no question is open"; the reply is still sent once."""
+    await harness.start(message_content=True)
+    daily = await harness.daily()
+    dm = harness.fake.open_dm(harness.bob)
+    message = await harness.fake.say(dm, harness.bob, "hello?")
+    await harness.fake.redeliver_message("MESSAGE_CREATE", message)
+    # Bob's events are handled in order: once his thread answer is graded, both DMs were.
+    await harness.fake.say(int(daily.message_id), harness.bob, GOOD_ANSWER)
+    await eventually(lambda: harness.fake.reactions)
+    refusals = [m for m in harness.fake.bot_messages(dm) if "No question is open" in m["content"]]
+    assert len(refusals) == 1
