@@ -84,8 +84,8 @@ class SlackEvents:
         self.api = api
         self.users = users
         self.on_uninstall = on_uninstall
-        #: event_ids delivered lately, so a redelivery is acked and dropped before any work.
         self.reply_once = ReplyOnce(self.engine.db, self.engine.clock)
+        #: event_ids delivered lately, so a redelivery is acked and dropped before any work.
         self.recent: BoundedCache[str, bool] = BoundedCache(SEEN_MAX, SEEN_TTL)
         self.inflight = Inflight()
 
