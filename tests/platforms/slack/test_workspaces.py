@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from slack_sdk.oauth.installation_store import Installation
 
 from bot.app import App, StartupError
 from bot.core.engine import Engine
@@ -20,6 +19,7 @@ from bot.store import queries as q
 from bot.store.tables import answers, workspaces
 from testing.slack import payloads as p
 from testing.slack.fake_slack import FakeSlack, eventually
+from testing.slack.installs import install
 from tests.platforms.slack.conftest import Factory, Harness, slack_settings
 
 OAUTH = {
@@ -33,18 +33,7 @@ OAUTH = {
 async def _install(h: Harness, team: str) -> None:
     store = h.service.api.installations
     assert isinstance(store, InstallationStore)
-    await store.async_save(
-        Installation(
-            app_id="A111",
-            team_id=team,
-            team_name=f"team {team}",
-            bot_token=f"xoxb-{team}",
-            bot_id=f"BB{team}",
-            bot_user_id=f"UB{team}",
-            user_id="UADMIN",
-        )
-    )
-    await h.engine.ensure_workspace(team, "slack", f"team {team}")
+    await install(store, h.engine, team)
 
 
 async def _oauth(slack: Factory) -> Harness:
