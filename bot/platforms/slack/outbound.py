@@ -32,6 +32,8 @@ HISTORY_MARGIN = timedelta(hours=1)
 _SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
 #: Bands remembered per answer message, so a regrade replaces its reaction.
 _REMEMBERED_BANDS = 10_000
+#: Users whose DM channel id is remembered (conversations.open is asked again past that).
+_REMEMBERED_DMS = 50_000
 
 
 class SlackAdapter:
@@ -41,7 +43,7 @@ class SlackAdapter:
         self.api = api
         self.attempts = attempts
         self.admins = [a for a in admins if _SLACK_USER.match(a)]
-        self._dms: dict[tuple[str, str], str] = {}
+        self._dms: BoundedCache[tuple[str, str], str] = BoundedCache(_REMEMBERED_DMS)
         self._bands: BoundedCache[tuple[str, str, str], str] = BoundedCache(_REMEMBERED_BANDS)
 
     # -- the port ----------------------------------------------------------------------------
@@ -152,11 +154,13 @@ class SlackAdapter:
     async def open_dm(self, team_id: str, user_id: str) -> str:
         """The DM channel between the bot and a user (conversations.open, remembered)."""
         key = (team_id, user_id)
-        if key not in self._dms:
+        known = self._dms.get(key)
+        if known is None:
             client = await self.api.client(team_id)
             opened = await client.conversations_open(users=user_id)
-            self._dms[key] = str(opened["channel"]["id"])
-        return self._dms[key]
+            known = str(opened["channel"]["id"])
+            self._dms.put(key, known)
+        return known
 
     async def direct_message(self, team_id: str, user_id: str, message: blocks.Message) -> None:
         channel = ChannelRef(team_id, await self.open_dm(team_id, user_id))
@@ -171,8 +175,7 @@ class SlackAdapter:
         await client.views_open(trigger_id=trigger_id, view=view)
 
     def forget_team(self, team_id: str) -> None:
-        for key in [k for k in self._dms if k[0] == team_id]:
-            del self._dms[key]
+        self._dms.discard(lambda key: key[0] == team_id)
 
     # -- internals ----------------------------------------------------------------------------
 
