@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import inspect
 import json
 import math
 import sys
@@ -368,21 +367,6 @@ async def _params(request: web.Request) -> dict[str, Any]:
         if isinstance(params.get(key), str):
             params[key] = json.loads(params[key])
     return params
-
-
-async def eventually(predicate: Callable[[], Any], within: float = 5.0) -> Any:
-    """Poll until `predicate()` (or what it returns, if awaitable) is truthy: listeners run
-    after the HTTP response."""
-    deadline = time.monotonic() + within
-    while True:
-        value = predicate()
-        if inspect.isawaitable(value):
-            value = await value
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
 
 
 async def _serve(channel_interval: float, workspace_per_second: int) -> None:

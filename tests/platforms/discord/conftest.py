@@ -4,9 +4,7 @@ harness that starts (and restarts) the real service against the fake."""
 from __future__ import annotations
 
 import asyncio
-import inspect
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +25,7 @@ from bot.store import queries as q
 from bot.store.db import Database
 from bot.store.tables import answers
 from testing.discord.fake_discord import FakeDiscord, Json
+from testing.polling import eventually
 
 OPEN = Question(
     id="discord-overfitting",
@@ -61,21 +60,6 @@ GOOD_ANSWER = (
     "to unseen data. Regularisation and early stopping limit complexity; cross-validation "
     "detects it and more data reduces it."
 )
-
-
-async def eventually(check: Callable[[], object], within: float = 5.0) -> None:
-    """Wait until `check()` (or the awaitable it returns) is truthy: the fake and the client
-    talk over real sockets, so effects arrive a little later."""
-    deadline = time.monotonic() + within
-    while True:
-        result = check()
-        if inspect.isawaitable(result):
-            result = await result
-        if result:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
 
 
 @dataclass

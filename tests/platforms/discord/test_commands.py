@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from bot.core.commands import SPECS
 from testing.discord.fake_discord import MANAGE_GUILD
-from tests.platforms.discord.conftest import Harness, eventually
+from testing.polling import eventually
+from tests.platforms.discord.conftest import Harness
 
 EPHEMERAL = 64
 

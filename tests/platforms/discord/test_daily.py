@@ -6,7 +6,8 @@ import sqlalchemy as sa
 
 from bot.store import queries as q
 from bot.store.tables import workspaces
-from tests.platforms.discord.conftest import GOOD_ANSWER, MCQ, Harness, eventually
+from testing.polling import eventually
+from tests.platforms.discord.conftest import GOOD_ANSWER, MCQ, Harness
 
 
 async def test_daily_is_an_embed_with_a_button_and_a_thread(harness: Harness) -> None:

@@ -6,7 +6,8 @@ import json
 
 from bot.core.types import ChannelRef
 from bot.platforms.discord.bridge import dm_workspace
-from tests.platforms.discord.conftest import GOOD_ANSWER, Harness, eventually
+from testing.polling import eventually
+from tests.platforms.discord.conftest import GOOD_ANSWER, Harness
 
 
 async def test_practice_from_a_server_moves_to_dms(harness: Harness) -> None:

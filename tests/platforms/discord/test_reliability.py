@@ -9,7 +9,8 @@ from bot.core.engine import SEND_LEASE
 from bot.core.types import DailyPost
 from bot.platforms.discord.service import DiscordService, DrillClient
 from bot.store import queries as q
-from tests.platforms.discord.conftest import GOOD_ANSWER, OPEN, Harness, eventually
+from testing.polling import eventually
+from tests.platforms.discord.conftest import GOOD_ANSWER, OPEN, Harness
 
 
 async def test_a_429_is_waited_out_and_the_post_is_sent_once(harness: Harness) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from bot.store import queries as q
+from testing.polling import eventually
 from testing.slack import payloads as p
-from testing.slack.fake_slack import eventually
 from tests.platforms.slack.conftest import Factory
 
 

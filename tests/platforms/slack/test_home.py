@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+from testing.polling import eventually
 from testing.slack import payloads as p
-from testing.slack.fake_slack import eventually
 from tests.platforms.slack.conftest import Factory
 
 

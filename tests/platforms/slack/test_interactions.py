@@ -12,8 +12,8 @@ from bot.core.handlers import Commands
 from bot.grading.base import Grade, GradeRequest
 from bot.platforms.slack import blocks
 from bot.store.tables import answers
+from testing.polling import eventually
 from testing.slack import payloads as p
-from testing.slack.fake_slack import eventually
 from tests.platforms.slack.conftest import Factory, Harness
 
 

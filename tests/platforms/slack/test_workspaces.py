@@ -17,8 +17,9 @@ from bot.platforms.slack.installations import InstallationStore, slack_installat
 from bot.platforms.slack.service import build_service
 from bot.store import queries as q
 from bot.store.tables import answers, workspaces
+from testing.polling import eventually
 from testing.slack import payloads as p
-from testing.slack.fake_slack import FakeSlack, eventually
+from testing.slack.fake_slack import FakeSlack
 from testing.slack.installs import install
 from tests.platforms.slack.conftest import Factory, Harness, slack_settings
 
