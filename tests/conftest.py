@@ -21,7 +21,7 @@ from bot.core.handlers import Commands
 from bot.grading.offline import OfflineGrader
 from bot.packs import Bank, load_bank
 from bot.store.db import Database
-from tests.fakes import RecordingAdapter
+from testing.fakes import RecordingAdapter
 
 POSTGRES_URL = os.environ.get("DRILLBOT_TEST_POSTGRES_URL")
 BACKENDS = [

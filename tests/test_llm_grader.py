@@ -26,9 +26,9 @@ from bot.grading.offline import OfflineGrader
 from bot.grading.prompts import PromptError, Prompts
 from bot.packs import Question, load_bank
 from bot.store.tables import answers, grades
-from tests.fake_openai import FakeModel, FakeOpenAIServer, serve_in_thread
-from tests.fakes import RecordingAdapter
-from tests.test_console import run_console
+from testing.fake_openai import FakeModel, FakeOpenAIServer, serve_in_thread
+from testing.fakes import RecordingAdapter
+from tests.platforms.console.test_console import run_console
 from tests.test_engine import ALICE, answer, first_daily, setup_channel
 
 BANK = load_bank([SHIPPED_PACKS])

@@ -19,8 +19,8 @@ from bot.core.reviews import SCHEDULER, rating
 from bot.core.types import Actor, ChannelRef, Reply
 from bot.grading.llm import LLMGrader
 from bot.store.tables import answers, mock_sessions, reviews
-from tests.fake_openai import FakeModel, FakeOpenAIServer
-from tests.fakes import FixedGrader, RecordingAdapter
+from testing.fake_openai import FakeModel, FakeOpenAIServer
+from testing.fakes import FixedGrader, RecordingAdapter
 
 WS = "T1"
 DM = ChannelRef(WS, "D-alice")

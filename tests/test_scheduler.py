@@ -10,7 +10,7 @@ from bot.clock import ManualClock, ScaledClock
 from bot.core.engine import Engine
 from bot.core.scheduler import Ticker
 from bot.core.types import ChannelRef
-from tests.fakes import RecordingAdapter
+from testing.fakes import RecordingAdapter
 
 
 async def test_ticker_posts_due_slot_once(engine: Engine, clock: ManualClock,
