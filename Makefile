@@ -16,7 +16,7 @@ run: $(STAMP)
 	$(BIN)/drillbot run
 
 lint: $(STAMP)
-	$(BIN)/ruff check bot tests bench
+	$(BIN)/ruff check bot testing tests bench
 
 test: lint
 	$(BIN)/python -m pytest

@@ -15,13 +15,13 @@ from typing import Any
 
 import aiohttp
 
-from bot.adapters.slack_store import Workspace
+from bot.platforms.slack.installations import Workspace
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 class FakeSlackProcess:
-    """`tests.slack.fake_slack` as a subprocess enforcing Slack's message limits."""
+    """`testing.slack.fake_slack` as a subprocess enforcing Slack's message limits."""
 
     def __init__(self, channel_interval: float = 1.0, workspace_per_second: int = 10) -> None:
         self.args = [
@@ -42,7 +42,7 @@ class FakeSlackProcess:
         self._proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "tests.slack.fake_slack",
+            "testing.slack.fake_slack",
             *self.args,
             cwd=ROOT,
             stdin=asyncio.subprocess.PIPE,

@@ -28,21 +28,21 @@ from typing import Any
 
 import aiohttp
 import sqlalchemy as sa
-from slack_sdk.oauth.installation_store import Installation
-from slack_sdk.signature import SignatureVerifier
 
 from bench.slack_common import FakeSlackProcess, percentile
-from bot.adapters.slack_adapter import build_service
-from bot.adapters.slack_limits import TIER_PER_MINUTE, Limits
-from bot.adapters.slack_store import InstallationStore
 from bot.app import App, build_core
 from bot.clock import SystemClock
 from bot.config import SHIPPED_PACKS, Settings
 from bot.domain.types import ChannelRef
 from bot.grading.offline import OfflineGrader
 from bot.packs import Bank, load_bank
+from bot.platforms.slack.installations import InstallationStore
+from bot.platforms.slack.limits import TIER_PER_MINUTE, Limits
+from bot.platforms.slack.service import build_service
 from bot.store.db import Database
 from bot.store.tables import answers, dailies
+from testing.slack import payloads
+from testing.slack.installs import install
 
 SECRET = "bench-signing-secret"
 RATE = 200  # events per second
@@ -54,45 +54,10 @@ WIDE = Limits(per_minute={m: 1_000_000 for m in TIER_PER_MINUTE}, default_per_mi
 
 
 def _event(team: str, channel: str, user: str, thread_ts: str, n: int) -> dict[str, Any]:
-    """A thread reply in the shape of tests/slack/payloads/event_message_thread_reply.json."""
+    """A thread reply: an answer to the daily in `thread_ts`."""
     ts = f"1900000000.{n:06d}"
-    return {
-        "token": "verification_token",
-        "team_id": team,
-        "api_app_id": "A111",
-        "event": {
-            "client_msg_id": f"msg-{n}",
-            "type": "message",
-            "user": user,
-            "ts": ts,
-            "text": f"answer {n}: a hash index serves point lookups; a B-tree serves ranges.",
-            "team": team,
-            "thread_ts": thread_ts,
-            "parent_user_id": f"UB{team}",
-            "channel": channel,
-            "event_ts": ts,
-            "channel_type": "channel",
-        },
-        "type": "event_callback",
-        "event_id": f"Ev{n:07d}",
-        "event_time": 1_900_000_000,
-        "authorizations": [{"team_id": team, "user_id": f"UB{team}", "is_bot": True}],
-    }
-
-
-async def _install(app: App, store: InstallationStore, teams: list[str]) -> None:
-    for team in teams:
-        await store.async_save(
-            Installation(
-                team_id=team,
-                team_name=f"team {team}",
-                bot_token=f"xoxb-{team}",
-                bot_id=f"BB{team}",
-                bot_user_id=f"UB{team}",
-                user_id="UADMIN",
-            )
-        )
-        await app.core.tenants.ensure_workspace(team, "slack", f"team {team}")
+    text = f"answer {n}: a hash index serves point lookups; a B-tree serves ranges."
+    return payloads.thread_reply(team, channel, user, thread_ts, ts, text, f"Ev{n:07d}")
 
 
 async def _stored(db: Database) -> int:
@@ -113,15 +78,8 @@ async def _settle(db: Database, unique: int) -> float:
 async def _send(
     session: aiohttp.ClientSession, url: str, body: dict[str, Any], retry: bool
 ) -> float:
-    raw = json.dumps(body)
-    stamp = str(int(time.time()))
-    headers = {
-        "Content-Type": "application/json",
-        "X-Slack-Request-Timestamp": stamp,
-        "X-Slack-Signature": SignatureVerifier(SECRET).generate_signature(
-            timestamp=stamp, body=raw
-        ),
-    }
+    raw, content_type = payloads.json_body(body)
+    headers = payloads.signed_headers(raw, content_type, SECRET)
     if retry:
         headers.update({"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
     started = time.perf_counter()
@@ -159,7 +117,8 @@ async def _run(workdir: Path, seconds: float, bank: Bank) -> dict[str, Any]:
         core.platforms.attach(service.adapter)
         store = service.api.installations
         assert isinstance(store, InstallationStore)
-        await _install(app, store, teams)
+        for team in teams:
+            await install(store, core, team)
         await service.start()
         try:
             for team in teams:

@@ -1,6 +1,6 @@
 """Slack daily fan-out: 1,000 channels over 50 workspaces against the fake Slack's limits.
 
-The fake Web API (tests/slack/fake_slack.py, in a process of its own) enforces one
+The fake Web API (testing/slack/fake_slack.py, in a process of its own) enforces one
 `chat.postMessage` per second per channel and 10 per trailing second per workspace, answering
 429 + Retry-After past them. The real adapter (limiter, clients, post attempts, Block Kit)
 posts every channel's daily, on a fresh SQLite database. Three runs:
@@ -33,16 +33,16 @@ from typing import Any
 import aiohttp
 
 from bench.slack_common import FakeSlackProcess, Installed
-from bot.adapters.slack_api import SlackApi
-from bot.adapters.slack_limits import Limits, RateLimiter
-from bot.adapters.slack_outbound import SlackAdapter
-from bot.adapters.slack_store import PostAttempts
 from bot.app import build_core
 from bot.clock import ManualClock
 from bot.config import SHIPPED_PACKS
 from bot.domain.types import ChannelRef, DailyPost
 from bot.grading.offline import OfflineGrader
 from bot.packs import load_bank
+from bot.platforms.slack.api import SlackApi
+from bot.platforms.slack.installations import PostAttempts
+from bot.platforms.slack.limits import Limits, RateLimiter
+from bot.platforms.slack.outbound import SlackAdapter
 from bot.store.db import Database
 
 SLOT = datetime(2026, 7, 7, 9, 0, tzinfo=UTC)  # a Tuesday

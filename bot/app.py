@@ -251,9 +251,9 @@ class App:
 #: Where each platform's service lives; imported only when that platform runs, so the
 #: default install never loads slack_bolt or discord.
 SERVICES: dict[str, str] = {
-    "console": "bot.adapters.console",
-    "slack": "bot.adapters.slack_adapter",
-    "discord": "bot.adapters.discord_adapter",
+    "console": "bot.platforms.console.service",
+    "slack": "bot.platforms.slack.service",
+    "discord": "bot.platforms.discord.service",
 }
 
 

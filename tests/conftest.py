@@ -22,7 +22,7 @@ from bot.packs import Bank, load_bank
 from bot.services.commands import Commands
 from bot.services.config import CoreConfig
 from bot.store.db import Database
-from tests.fakes import RecordingAdapter
+from testing.fakes import RecordingAdapter
 
 POSTGRES_URL = os.environ.get("DRILLBOT_TEST_POSTGRES_URL")
 BACKENDS = [

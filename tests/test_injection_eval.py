@@ -28,7 +28,7 @@ from bot.grading.llm import LLMGrader
 from bot.grading.prefilter import strip_flagged
 from bot.grading.prompts import new_delimiter
 from bot.packs import Bank, load_bank
-from tests.fake_openai import INSTRUCTION, FakeModel, _read, serve_in_thread
+from testing.fake_openai import INSTRUCTION, FakeModel, _read, serve_in_thread
 
 BANK = load_bank([SHIPPED_PACKS])
 

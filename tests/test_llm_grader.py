@@ -26,10 +26,10 @@ from bot.grading.offline import OfflineGrader
 from bot.grading.prompts import Prompts
 from bot.packs import Question, load_bank
 from bot.store.tables import answers, grades
-from tests.fake_openai import FakeModel, FakeOpenAIServer, serve_in_thread
-from tests.fakes import RecordingAdapter
+from testing.fake_openai import FakeModel, FakeOpenAIServer, serve_in_thread
+from testing.fakes import RecordingAdapter
+from tests.platforms.console.test_console import run_console
 from tests.services.test_core import ALICE, answer, first_daily, setup_channel
-from tests.test_console import run_console
 
 BANK = load_bank([SHIPPED_PACKS])
 QUESTION = BANK.get("overfitting-prevention")

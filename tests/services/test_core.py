@@ -15,7 +15,7 @@ from bot.packs import Bank
 from bot.services.commands import Commands
 from bot.store.db import Database
 from bot.store.tables import answers, dailies, grades, practice
-from tests.fakes import FixedGrader, FlakyGrader, RecordingAdapter
+from testing.fakes import FixedGrader, FlakyGrader, RecordingAdapter
 
 WS = "T1"
 CH = ChannelRef(WS, "C1")

@@ -17,7 +17,7 @@ from bot.domain.types import Actor, ChannelRef, Reply
 from bot.packs import Bank
 from bot.store.db import Database
 from bot.store.tables import answers
-from tests.fakes import FixedGrader, RecordingAdapter
+from testing.fakes import FixedGrader, RecordingAdapter
 
 WS = "T1"
 CH = ChannelRef(WS, "C1")

@@ -17,8 +17,8 @@ from bot.domain.types import Actor, ChannelRef, Reply
 from bot.grading.llm import LLMGrader
 from bot.services.coach import LLMCoach
 from bot.store.tables import answers, mock_sessions, reviews
-from tests.fake_openai import FakeModel, FakeOpenAIServer
-from tests.fakes import FixedGrader, RecordingAdapter
+from testing.fake_openai import FakeModel, FakeOpenAIServer
+from testing.fakes import FixedGrader, RecordingAdapter
 
 WS = "T1"
 DM = ChannelRef(WS, "D-alice")

@@ -10,7 +10,7 @@ from bot.app import Core
 from bot.clock import ManualClock, ScaledClock
 from bot.domain.types import ChannelRef
 from bot.services.scheduler import Ticker
-from tests.fakes import RecordingAdapter
+from testing.fakes import RecordingAdapter
 
 
 async def test_ticker_posts_due_slot_once(core: Core, clock: ManualClock,

@@ -1,0 +1,81 @@
+"""How drillbot's values look on Discord, within Discord's limits.
+
+Discord refuses a message whose content passes 2,000 characters or whose embed passes its
+caps (title 256, description 4,096, field 1,024, footer 2,048, 6,000 in all), and a nonce
+longer than 25 characters. Everything the adapter sends is shaped here, so no send fails for
+its size. The facts come from `bot.domain.render`; user text inside them is escaped here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+
+import discord
+
+from bot.domain import render
+from bot.domain.types import DailyPost, Reveal
+from bot.platforms.common.text import clip, discord_escape
+
+CONTENT_LIMIT = 2000
+TITLE_LIMIT = 256
+DESCRIPTION_LIMIT = 4096
+FIELD_LIMIT = 1024
+THREAD_NAME_LIMIT = 100
+#: A day: the daily's window is at most 24 h by default, and a reply unarchives the thread.
+THREAD_ARCHIVE_MINUTES = 1440
+
+BAND_EMOJI = {"excellent": "🌟", "good": "✅", "partial": "🟡", "needs work": "🔴"}
+
+
+def nonce(key: str) -> str:
+    """The post's reservation key squeezed into Discord's 25-character nonce, so a retried
+    send with `enforce_nonce` returns the message sent before instead of a second one."""
+    return "d" + hashlib.blake2b(key.encode(), digest_size=12).hexdigest()
+
+
+def how_to_answer(post: DailyPost, message_content: bool) -> str:
+    """Discord's ways to answer: choice buttons for an MCQ; for an open question the Answer
+    privately form, and thread replies only when the bot can read them (Message Content)."""
+    if post.question.type == "mcq":
+        return "Press the letter of your choice below; your first choice counts."
+    if message_content:
+        return post.how_to_answer
+    return (
+        "Press **Answer privately** to answer; answers stay hidden until the reveal, and a new "
+        "answer before the close replaces yours. The thread is for discussion."
+    )
+
+
+def daily_embed(post: DailyPost, message_content: bool) -> discord.Embed:
+    """The daily: the question, its topic and difficulty, the close time in each reader's own
+    time zone, and the reservation key in the footer (what `find_daily` looks for)."""
+    question = post.question
+    kind = "Extra question" if post.extra else "Daily question"
+    closes = int(post.closes_at.timestamp())
+    embed = discord.Embed(
+        title=clip(f"{kind} · {question.topic} · {question.difficulty}", TITLE_LIMIT),
+        description=clip(render.question_text(question), DESCRIPTION_LIMIT),
+    )
+    embed.add_field(name="Closes", value=f"<t:{closes}:f> (<t:{closes}:R>)", inline=False)
+    embed.add_field(
+        name="How to answer", value=clip(how_to_answer(post, message_content), FIELD_LIMIT)
+    )
+    embed.set_footer(text=post.key)
+    return embed
+
+
+def thread_name(post: DailyPost) -> str:
+    prompt = " ".join(post.question.prompt.split())
+    return clip(f"#{post.daily_id} {prompt}", THREAD_NAME_LIMIT)
+
+
+def reveal_embed(reveal: Reveal) -> discord.Embed:
+    """The reveal, with the top answers' text escaped (it is user text)."""
+    shown = dataclasses.replace(
+        reveal, top=[dataclasses.replace(t, text=discord_escape(t.text)) for t in reveal.top]
+    )
+    return discord.Embed(
+        title=clip(f"Reveal · {reveal.question.topic} · {reveal.question.id}", TITLE_LIMIT),
+        description=clip(render.reveal_text(shown), DESCRIPTION_LIMIT),
+    )

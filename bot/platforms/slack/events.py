@@ -1,0 +1,313 @@
+"""Slack deliveries (events, `/drill`, buttons, the modal) translated into calls of the core.
+
+Acknowledgement first: bolt acks events itself before the listener runs; commands and
+interactions call `ack()` before any database or grading work, so a slow grader never
+delays the 3-second ack. The workspace is always bolt's authorized team (from the signed or
+Socket Mode payload), never anything a user typed.
+
+Deduplication: Slack redelivers (X-Slack-Retry-Num) whenever it did not see our ack in time.
+Redeliveries of an `event_id` seen lately are dropped at once; the core dedupes what has an
+effect, atomically with it, under keys of the message's identity: channel+ts for a message,
+plus the edit's ts for an edit (so an edit is never taken for a retry), the trigger id for an
+interaction. Replies the core sends back without recording (a refusal, "no question is
+open") go through `bot.platforms.common.replies.ReplyOnce`, so a retry never repeats one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
+
+from bot.domain.commands import ADMIN, parse
+from bot.domain.types import Actor, ChannelRef, Reply
+from bot.errors import UsageError
+from bot.platforms.common.cache import BoundedCache
+from bot.platforms.common.dm import dm_only, moved_to_dm
+from bot.platforms.common.replies import ReplyOnce
+from bot.platforms.slack import blocks
+from bot.platforms.slack.api import SlackApi, UserDirectory
+from bot.platforms.slack.home import home_view_of
+from bot.platforms.slack.outbound import SlackAdapter
+from bot.ports import Inbound
+
+_log = logging.getLogger(__name__)
+
+#: Message subtypes that carry a user's words.
+USER_SUBTYPES = frozenset({None, "thread_broadcast", "file_share"})
+#: Redeliveries come within minutes (Slack retries after about 0, 1 and 5 minutes).
+SEEN_TTL = 15 * 60.0
+SEEN_MAX = 50_000
+
+
+def unescape(text: str) -> str:
+    """Slack sends message text with &, <, > as entities; the core stores what was typed."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+class Inflight:
+    """Listener tasks still running, so a stop can let them finish (bounded)."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def track(self) -> None:
+        task = asyncio.current_task()
+        if task is not None and task not in self._tasks:
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def wait(self, grace: float) -> None:
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=grace)
+
+
+class SlackEvents:
+    def __init__(
+        self,
+        *,
+        core: Inbound,
+        adapter: SlackAdapter,
+        api: SlackApi,
+        users: UserDirectory,
+        on_uninstall: Callable[[str], Awaitable[None]],
+    ) -> None:
+        self.core = core
+        self.adapter = adapter
+        self.api = api
+        self.users = users
+        self.on_uninstall = on_uninstall
+        self.reply_once = ReplyOnce(core)
+        #: event_ids delivered lately, so a redelivery is acked and dropped before any work.
+        self.recent: BoundedCache[str, bool] = BoundedCache(SEEN_MAX, SEEN_TTL)
+        self.inflight = Inflight()
+
+    def register(self, app: AsyncApp) -> None:
+        app.middleware(self.drop_redeliveries)
+        app.event("message")(self.on_message)
+        app.event("app_home_opened")(self.on_home_opened)
+        app.event("app_uninstalled")(self.on_app_uninstalled)
+        app.event("tokens_revoked")(self.on_tokens_revoked)
+        app.command("/drill")(self.on_command)
+        app.action(blocks.ANSWER_ACTION)(self.on_answer_button)
+        app.action(re.compile(f"^{blocks.CHOICE_ACTION_PREFIX}[A-Z]$"))(self.on_choice)
+        app.view(blocks.ANSWER_MODAL)(self.on_modal_submitted)
+
+    async def drop_redeliveries(
+        self, body: dict[str, Any], next: Callable[[], Awaitable[None]]
+    ) -> BoltResponse | None:
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id and not self.recent.first_time(f"{body.get('team_id')}:{event_id}", True):
+            return BoltResponse(status=200, body="")
+        await next()
+        return None
+
+    # -- messages -----------------------------------------------------------------------------
+
+    async def on_message(self, event: dict[str, Any], context: Any) -> None:
+        self.inflight.track()
+        team: str = context.team_id
+        subtype = event.get("subtype")
+        edited = subtype == "message_changed"
+        message = event.get("message", {}) if edited else event
+        if not edited and subtype not in USER_SUBTYPES:
+            return
+        user = message.get("user")
+        if not user or message.get("bot_id") or message.get("subtype") == "bot_message":
+            return
+        if edited and not message.get("edited"):
+            return  # an unfurl or a reply count changed: not the user's words
+        channel = ChannelRef(team, event["channel"])
+        ts, thread_ts = message["ts"], message.get("thread_ts")
+        key = f"slack:{channel.channel_id}:{ts}"
+        if edited:
+            key += f":edit:{message['edited']['ts']}"
+        text = unescape(message.get("text") or "")
+        if thread_ts and thread_ts != ts:
+            actor = await self.users.actor(team, user)
+            replies = await self.core.on_thread_message(
+                event_key=key,
+                actor=actor,
+                channel=channel,
+                thread_id=thread_ts,
+                text=text,
+                message_id=ts,
+                edited=edited,
+                sent_at=_slack_time(message["edited"]["ts"] if edited else ts),
+            )
+            await self._reply_privately(key, actor, channel, replies, thread_ts)
+        elif event.get("channel_type") == "im" and not edited:
+            actor = await self.users.actor(team, user)
+            replies = await self.core.on_loose_message(
+                event_key=key, actor=actor, channel=channel, text=text
+            )
+            await self._reply_privately(key, actor, channel, replies)
+        # anything else is channel chatter: not ours to read
+
+    # -- /drill -------------------------------------------------------------------------------
+
+    async def on_command(self, ack: Any, command: dict[str, Any], context: Any) -> None:
+        await ack()
+        self.inflight.track()
+        team: str = context.team_id
+        text = command.get("text") or ""
+        actor = await self.users.actor(team, command["user_id"])
+        channel = ChannelRef(team, command["channel_id"])
+        name = _command_name(text)
+        if name in ADMIN and self.core.is_admin(actor):
+            await self.core.ensure_channel(channel, name=_channel_name(command), cron=None)
+        key = f"slack:cmd:{command['trigger_id']}"
+        target = channel
+        if dm_only(name):
+            target = ChannelRef(team, await self.adapter.open_dm(team, actor.user_id))
+        replies = await self.core.command(event_key=key, actor=actor, channel=target, text=text)
+        if target != channel:
+            replies = await moved_to_dm(
+                replies, lambda moved: self._reply_privately(key, actor, target, moved)
+            )
+        if replies:
+            message = blocks.text_message(_joined(replies))
+            await self.api.respond(team, command["response_url"], message.text, message.blocks)
+
+    # -- buttons and the modal ----------------------------------------------------------------
+
+    async def on_answer_button(
+        self, ack: Any, body: dict[str, Any], action: dict[str, Any], context: Any
+    ) -> None:
+        """Open the modal at once: the trigger id is valid for 3 seconds only."""
+        await ack()
+        self.inflight.track()
+        team: str = context.team_id
+        question = await self.core.daily_question(team, int(action["value"]))
+        channel_id, thread_ts = _container(body)
+        if question is None:
+            actor = Actor(team, body["user"]["id"])
+            await self._reply_privately(
+                f"slack:act:{body['trigger_id']}",
+                actor,
+                ChannelRef(team, channel_id),
+                [Reply("That question no longer exists.")],
+                thread_ts,
+            )
+            return
+        where = blocks.ModalContext(int(action["value"]), channel_id, thread_ts)
+        await self.adapter.open_modal(
+            team, body["trigger_id"], blocks.answer_modal(question, where)
+        )
+
+    async def on_modal_submitted(
+        self, ack: Any, body: dict[str, Any], view: dict[str, Any], context: Any
+    ) -> None:
+        value = view["state"]["values"][blocks.ANSWER_BLOCK][blocks.ANSWER_INPUT].get("value")
+        text = (value or "").strip()
+        if not text or len(text) > blocks.MAX_ANSWER:
+            problem = (
+                "Write an answer first."
+                if not text
+                else f"{len(text)} characters; the limit is {blocks.MAX_ANSWER}. Shorten it: "
+                "your text stays here."
+            )
+            await ack(response_action="errors", errors={blocks.ANSWER_BLOCK: problem})
+            return
+        await ack()
+        self.inflight.track()
+        team: str = context.team_id
+        where = blocks.ModalContext.load(view["private_metadata"])
+        actor = await self.users.actor(team, body["user"]["id"])
+        key = f"slack:view:{view['id']}:{view.get('hash', '')}"
+        replies = await self.core.on_private_answer(
+            event_key=key, actor=actor, daily_id=where.daily_id, text=text
+        )
+        await self._reply_privately(
+            key, actor, ChannelRef(team, where.channel_id), replies, where.thread_ts
+        )
+
+    async def on_choice(
+        self, ack: Any, body: dict[str, Any], action: dict[str, Any], context: Any
+    ) -> None:
+        await ack()
+        self.inflight.track()
+        team: str = context.team_id
+        daily_id, _, letter = str(action["value"]).partition(":")
+        actor = await self.users.actor(team, body["user"]["id"])
+        channel_id, thread_ts = _container(body)
+        key = f"slack:act:{body['trigger_id']}"
+        replies = await self.core.on_private_answer(
+            event_key=key, actor=actor, daily_id=int(daily_id), text=letter, choice=True
+        )
+        await self._reply_privately(key, actor, ChannelRef(team, channel_id), replies, thread_ts)
+
+    # -- App Home and uninstall ---------------------------------------------------------------
+
+    async def on_home_opened(self, event: dict[str, Any], context: Any) -> None:
+        self.inflight.track()
+        if event.get("tab") != "home":
+            return
+        team: str = context.team_id
+        view = home_view_of(await self.core.home(team, event["user"]))
+        await self.adapter.publish_home(team, event["user"], view)
+
+    async def on_app_uninstalled(self, body: dict[str, Any]) -> None:
+        self.inflight.track()
+        await self.on_uninstall(str(body["team_id"]))
+
+    async def on_tokens_revoked(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        """Only bot tokens are kept; a revoked bot token ends the installation."""
+        self.inflight.track()
+        if (event.get("tokens") or {}).get("bot"):
+            await self.on_uninstall(str(body["team_id"]))
+
+    # -- replies ------------------------------------------------------------------------------
+
+    async def _reply_privately(
+        self,
+        key: str,
+        actor: Actor,
+        channel: ChannelRef,
+        replies: list[Reply],
+        thread_ts: str | None = None,
+    ) -> None:
+        """Show the core's replies to the user alone, once per event key."""
+
+        async def deliver(shown: list[Reply]) -> None:
+            await self.adapter.send_private(channel, actor.user_id, _joined(shown), thread_ts)
+
+        await self.reply_once.send(actor.workspace_id, key, replies, deliver)
+
+
+def _joined(replies: list[Reply]) -> str:
+    return "\n\n".join(reply.text for reply in replies)
+
+
+def _command_name(text: str) -> str | None:
+    try:
+        return parse(text).name
+    except UsageError:
+        return None
+
+
+def _channel_name(command: dict[str, Any]) -> str:
+    """Slack names DMs and private groups generically; those names are not worth keeping."""
+    name = str(command.get("channel_name") or "")
+    return "" if name in {"directmessage", "privategroup", "mpdm"} else name
+
+
+def _container(body: dict[str, Any]) -> tuple[str, str]:
+    """The channel and ts of the message whose button was clicked (the daily)."""
+    container = body.get("container") or {}
+    channel = container.get("channel_id") or (body.get("channel") or {}).get("id", "")
+    return str(channel), str(container.get("message_ts", ""))
+
+
+def _slack_time(ts: str) -> datetime | None:
+    """A Slack `ts` ("1700000000.000100") as the moment it stands for."""
+    try:
+        return datetime.fromtimestamp(float(ts), UTC)
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,300 @@
+"""What the Slack adapter keeps in the database: installations, OAuth states, post attempts.
+
+Installations (one per workspace, from the OAuth flow) hold the bot token encrypted at rest
+with Fernet, under a key derived from `DRILLBOT_SECRET_KEY` (HKDF-SHA256): a database dump
+alone reveals no token. The stores implement slack_sdk's async interfaces so bolt's OAuth
+flow saves into them; drillbot itself resolves tokens through `find`, cached in memory.
+
+`slack_post_attempts` records a daily's reservation key just before its `chat.postMessage`.
+Only a key found there can have reached Slack, so `find_daily` searches the channel history
+for those alone and a normal post costs no history call (Slack restricts
+`conversations.history` for distributed apps).
+
+The tables join `bot.store.tables.metadata`; migration `0002_slack` creates them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from slack_sdk.oauth.installation_store import Bot, Installation
+from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
+from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.clock import Clock
+from bot.store.db import Database
+from bot.store.group import GroupWriter
+from bot.store.tables import UTCDateTime, metadata
+
+_log = logging.getLogger(__name__)
+
+slack_installations = sa.Table(
+    "slack_installations",
+    metadata,
+    sa.Column("team_id", sa.String(64), primary_key=True),
+    sa.Column("enterprise_id", sa.String(64), nullable=True),
+    sa.Column("team_name", sa.String(200), nullable=False, server_default=""),
+    sa.Column("app_id", sa.String(64), nullable=True),
+    sa.Column("bot_id", sa.String(64), nullable=False),
+    sa.Column("bot_user_id", sa.String(64), nullable=False),
+    sa.Column("bot_token", sa.Text, nullable=False),  # Fernet ciphertext
+    sa.Column("bot_scopes", sa.Text, nullable=False, server_default=""),
+    sa.Column("installer_user_id", sa.String(64), nullable=True),
+    sa.Column("installed_at", UTCDateTime, nullable=False),
+)
+
+slack_oauth_states = sa.Table(
+    "slack_oauth_states",
+    metadata,
+    sa.Column("state", sa.String(64), primary_key=True),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+)
+
+slack_post_attempts = sa.Table(
+    "slack_post_attempts",
+    metadata,
+    sa.Column("workspace_id", sa.String(64), primary_key=True),
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("attempted_at", UTCDateTime, nullable=False),
+)
+
+#: Attempts are only needed until the core confirms the post (seconds to hours).
+ATTEMPT_TTL = timedelta(days=8)
+ATTEMPT_SWEEP = timedelta(hours=1)
+STATE_TTL = timedelta(minutes=10)
+
+
+class TokenCipher:
+    """Fernet under a key derived from DRILLBOT_SECRET_KEY."""
+
+    def __init__(self, secret_key: str) -> None:
+        derived = HKDF(
+            algorithm=hashes.SHA256(), length=32, salt=None, info=b"drillbot slack tokens v1"
+        ).derive(secret_key.encode())
+        self._fernet = Fernet(base64.urlsafe_b64encode(derived))
+
+    def encrypt(self, token: str) -> str:
+        return self._fernet.encrypt(token.encode()).decode()
+
+    def decrypt(self, ciphertext: str) -> str:
+        return self._fernet.decrypt(ciphertext.encode()).decode()
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A workspace drillbot can act in: its bot token and identity."""
+
+    team_id: str
+    team_name: str
+    bot_token: str
+    bot_id: str
+    bot_user_id: str
+    installer_user_id: str | None = None
+
+
+class InstallationStore(AsyncInstallationStore):
+    """Bot installations in our database, tokens encrypted; bot scopes only."""
+
+    def __init__(self, db: Database, cipher: TokenCipher, clock: Clock) -> None:
+        self.db = db
+        self.cipher = cipher
+        self.clock = clock
+        self._cache: dict[str, Workspace | None] = {}
+
+    @property
+    def logger(self) -> logging.Logger:
+        return _log
+
+    async def async_save(self, installation: Installation) -> None:
+        await self.async_save_bot(installation.to_bot(), installer=installation.user_id)
+
+    async def async_save_bot(self, bot: Bot, installer: str | None = None) -> None:
+        if not bot.team_id:
+            raise ValueError("org-wide (Enterprise Grid) installs are not supported")
+        values: dict[str, Any] = {
+            "enterprise_id": bot.enterprise_id,
+            "team_name": bot.team_name or "",
+            "app_id": bot.app_id,
+            "bot_id": bot.bot_id,
+            "bot_user_id": bot.bot_user_id,
+            "bot_token": self.cipher.encrypt(bot.bot_token),
+            "bot_scopes": ",".join(bot.bot_scopes),
+            "installer_user_id": installer,
+            "installed_at": self.clock.now(),
+        }
+        async with self.db.write() as conn:
+            await conn.execute(
+                slack_installations.delete().where(slack_installations.c.team_id == bot.team_id)
+            )
+            await conn.execute(slack_installations.insert().values(team_id=bot.team_id, **values))
+        self._cache.pop(bot.team_id, None)
+
+    async def find(self, team_id: str) -> Workspace | None:
+        """The workspace's installation, decrypted (cached until it changes)."""
+        if team_id in self._cache:
+            return self._cache[team_id]
+        async with self.db.read() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(slack_installations).where(slack_installations.c.team_id == team_id)
+                )
+            ).first()
+        found = self._workspace(row) if row else None
+        self._cache[team_id] = found
+        return found
+
+    async def forget(self, team_id: str) -> None:
+        await self.async_delete_bot(enterprise_id=None, team_id=team_id)
+
+    def _workspace(self, row: sa.Row[Any]) -> Workspace | None:
+        try:
+            token = self.cipher.decrypt(row.bot_token)
+        except InvalidToken:
+            _log.error(
+                "the token of workspace %s does not decrypt: was DRILLBOT_SECRET_KEY changed? "
+                "Reinstall the app there.",
+                row.team_id,
+            )
+            return None
+        return Workspace(
+            row.team_id, row.team_name, token, row.bot_id, row.bot_user_id, row.installer_user_id
+        )
+
+    async def async_find_bot(
+        self,
+        *,
+        enterprise_id: str | None,
+        team_id: str | None,
+        is_enterprise_install: bool | None = False,
+    ) -> Bot | None:
+        installation = await self.async_find_installation(
+            enterprise_id=enterprise_id, team_id=team_id
+        )
+        return installation.to_bot() if installation else None
+
+    async def async_find_installation(
+        self,
+        *,
+        enterprise_id: str | None,
+        team_id: str | None,
+        user_id: str | None = None,
+        is_enterprise_install: bool | None = False,
+    ) -> Installation | None:
+        found = await self.find(team_id) if team_id else None
+        if found is None:
+            return None
+        return Installation(
+            enterprise_id=enterprise_id,
+            team_id=found.team_id,
+            team_name=found.team_name,
+            bot_token=found.bot_token,
+            bot_id=found.bot_id,
+            bot_user_id=found.bot_user_id,
+            user_id=found.installer_user_id or "",
+        )
+
+    async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
+        if not team_id:
+            return
+        async with self.db.write() as conn:
+            await conn.execute(
+                slack_installations.delete().where(slack_installations.c.team_id == team_id)
+            )
+        self._cache[team_id] = None
+
+    async def async_delete_installation(
+        self, *, enterprise_id: str | None, team_id: str | None, user_id: str | None = None
+    ) -> None:
+        """Only bot tokens are stored: a user's revoked token leaves nothing to delete; without
+        a user, the workspace's installation goes."""
+        if user_id is None:
+            await self.async_delete_bot(enterprise_id=enterprise_id, team_id=team_id)
+
+
+class StateStore(AsyncOAuthStateStore):
+    """OAuth `state` values in the database, each valid once for ten minutes, so any
+    replica behind a load balancer can finish an install another one started."""
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+
+    @property
+    def logger(self) -> logging.Logger:
+        return _log
+
+    async def async_issue(self, *args: Any, **kwargs: Any) -> str:
+        state = secrets.token_urlsafe(32)
+        now = self.clock.now()
+        async with self.db.write() as conn:
+            await conn.execute(
+                slack_oauth_states.delete().where(slack_oauth_states.c.expires_at < now)
+            )
+            await conn.execute(
+                slack_oauth_states.insert().values(state=state, expires_at=now + STATE_TTL)
+            )
+        return state
+
+    async def async_consume(self, state: str) -> bool:
+        async with self.db.write() as conn:
+            gone = await conn.execute(
+                slack_oauth_states.delete().where(
+                    slack_oauth_states.c.state == state,
+                    slack_oauth_states.c.expires_at >= self.clock.now(),
+                )
+            )
+        return bool(gone.rowcount)
+
+
+class PostAttempts:
+    """Keys of dailies whose post may have reached Slack.
+
+    A fan-out records hundreds of keys at once, and SQLite has one writer, so records share
+    transactions (the store's group commit): a record returns once the batch it joined is
+    committed, before its post is sent."""
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+        self._writer: GroupWriter[tuple[str, str]] = GroupWriter(db, self._write)
+        self._swept: datetime | None = None
+
+    async def record(self, workspace_id: str, key: str) -> None:
+        # Shielded: a caller cancelled mid-batch must not cancel what the others wait on.
+        await asyncio.shield(self._writer.submit((workspace_id, key)))
+
+    async def _write(self, conn: AsyncConnection, rows: list[tuple[str, str]]) -> None:
+        now = self.clock.now()
+        await conn.execute(
+            self.db.insert_ignore(slack_post_attempts),
+            [{"workspace_id": w, "key": k, "attempted_at": now} for w, k in rows],
+        )
+        if self._swept is None or now - self._swept > ATTEMPT_SWEEP:
+            self._swept = now
+            await conn.execute(
+                slack_post_attempts.delete().where(
+                    slack_post_attempts.c.attempted_at < now - ATTEMPT_TTL
+                )
+            )
+
+    async def attempted(self, workspace_id: str, key: str) -> datetime | None:
+        """When the post was first attempted, or None if it never was."""
+        async with self.db.read() as conn:
+            when = await conn.scalar(
+                sa.select(slack_post_attempts.c.attempted_at).where(
+                    slack_post_attempts.c.workspace_id == workspace_id,
+                    slack_post_attempts.c.key == key,
+                )
+            )
+        return when.astimezone(UTC) if when else None
