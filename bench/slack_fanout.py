@@ -69,7 +69,7 @@ async def _fanout(workdir: Path, workspaces: int, channels: int, mode: str) -> d
         )
         core = build_core(db=db, bank=load_bank([SHIPPED_PACKS]), grader=OfflineGrader(),
                           clock=clock)
-        adapter = SlackAdapter(api=api, attempts=PostAttempts(db, clock), admins=[])
+        adapter = SlackAdapter(api=api, attempts=PostAttempts(core.store.slack, clock), admins=[])
         core.platforms.attach(adapter)
         refs = [ChannelRef(teams[i % workspaces], f"C{i:05d}") for i in range(channels)]
         for team in teams:

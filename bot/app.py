@@ -42,6 +42,7 @@ from bot.services.scheduler import Ticker
 from bot.services.tenants import Tenants
 from bot.store import Store
 from bot.store.db import Database
+from bot.store.slack import SlackRecords
 
 _log = logging.getLogger(__name__)
 SHUTDOWN_GRACE = 20.0
@@ -206,6 +207,9 @@ def build_core(
 
 @dataclass
 class App:
+    """The running process: settings, database and the wired core. It is the `bot.ports.Host`
+    each platform's `create` is given."""
+
     settings: Settings
     db: Database
     core: Core
@@ -213,6 +217,18 @@ class App:
     @property
     def inbound(self) -> Gateway:
         return self.core.inbound
+
+    @property
+    def clock(self) -> Clock:
+        return self.core.clock
+
+    @property
+    def admins(self) -> frozenset[str]:
+        return self.core.config.admins
+
+    @property
+    def slack_storage(self) -> SlackRecords:
+        return self.core.store.slack
 
     @classmethod
     async def build(cls, settings: Settings, clock: Clock | None = None) -> App:

@@ -9,10 +9,12 @@ escaping, and holds no product rules.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
+from bot.clock import Clock
+from bot.config import Settings
 from bot.domain.standing import Home
 from bot.domain.types import Actor, ChannelRef, DailyPost, Reply, Reveal
 from bot.packs import Question
@@ -159,3 +161,56 @@ class Inbound(Protocol):
     async def drain(self) -> None:
         """Wait for the gradings in flight (shutdown, the console's end of input)."""
         ...
+
+
+class SlackInstallation(Protocol):
+    """A stored Slack installation; the token is the platform's ciphertext."""
+
+    @property
+    def team_id(self) -> str: ...
+    @property
+    def team_name(self) -> str: ...
+    @property
+    def bot_token(self) -> str: ...
+    @property
+    def bot_id(self) -> str: ...
+    @property
+    def bot_user_id(self) -> str: ...
+    @property
+    def installer_user_id(self) -> str | None: ...
+
+
+class SlackStorage(Protocol):
+    """What the Slack platform keeps in the core's database (`bot.store.slack` implements it):
+    installations, OAuth states, and the keys of posts that may have reached Slack."""
+
+    async def save_installation(self, team_id: str, values: Mapping[str, Any]) -> None: ...
+
+    async def installation(self, team_id: str) -> SlackInstallation | None: ...
+
+    async def delete_installation(self, team_id: str) -> None: ...
+
+    async def issue_state(self, state: str, now: datetime, expires_at: datetime) -> None: ...
+
+    async def consume_state(self, state: str, now: datetime) -> bool: ...
+
+    async def record_attempt(self, workspace_id: str, key: str, now: datetime) -> None: ...
+
+    async def attempted(self, workspace_id: str, key: str) -> datetime | None: ...
+
+
+class Host(Protocol):
+    """What a platform's `create(host)` entry point is given by the composition root: the
+    settings, the core's inbound interface, its clock and admins, and the platform's storage.
+    A platform imports this protocol, never the composition root."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def inbound(self) -> Inbound: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def admins(self) -> frozenset[str]: ...
+    @property
+    def slack_storage(self) -> SlackStorage: ...

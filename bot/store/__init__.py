@@ -13,6 +13,7 @@ from bot.store.dailies import Dailies
 from bot.store.db import Database
 from bot.store.reviews import Reviews
 from bot.store.sessions import Sessions
+from bot.store.slack import SlackRecords
 from bot.store.tenancy import Tenancy
 
 
@@ -27,7 +28,17 @@ class Store:
     boards: Boards
     reviews: Reviews
     sessions: Sessions
+    slack: SlackRecords
 
     @classmethod
     def over(cls, db: Database) -> Store:
-        return cls(db, Tenancy(db), Dailies(db), Answers(db), Boards(db), Reviews(db), Sessions(db))
+        return cls(
+            db,
+            Tenancy(db),
+            Dailies(db),
+            Answers(db),
+            Boards(db),
+            Reviews(db),
+            Sessions(db),
+            SlackRecords(db),
+        )

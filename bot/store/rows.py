@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, Self
 
 
-class _Row:
+class FromRow:
     """`of(row)`: the dataclass's fields, read by name from a SQLAlchemy row."""
 
     @classmethod
@@ -20,7 +20,7 @@ class _Row:
 
 
 @dataclass(frozen=True)
-class ChannelRow(_Row):
+class ChannelRow(FromRow):
     workspace_id: str
     id: str
     name: str
@@ -36,7 +36,7 @@ class ChannelRow(_Row):
 
 
 @dataclass(frozen=True)
-class DailyRow(_Row):
+class DailyRow(FromRow):
     id: int
     workspace_id: str
     channel_id: str
@@ -63,7 +63,7 @@ class DailyRow(_Row):
 
 
 @dataclass(frozen=True)
-class AnswerRow(_Row):
+class AnswerRow(FromRow):
     id: int
     workspace_id: str
     channel_id: str
@@ -86,7 +86,7 @@ class AnswerRow(_Row):
 
 
 @dataclass(frozen=True)
-class SessionRow(_Row):
+class SessionRow(FromRow):
     """A mock interview: where it stands, so it resumes after a pause or a restart."""
 
     id: int
@@ -102,7 +102,7 @@ class SessionRow(_Row):
 
 
 @dataclass(frozen=True)
-class MockItemRow(_Row):
+class MockItemRow(FromRow):
     question_id: str
     outcome: str
     score: int | None
@@ -112,7 +112,7 @@ class MockItemRow(_Row):
 
 
 @dataclass(frozen=True)
-class PracticeRow(_Row):
+class PracticeRow(FromRow):
     """A practice question waiting for the user's answer."""
 
     workspace_id: str
@@ -123,7 +123,7 @@ class PracticeRow(_Row):
 
 
 @dataclass(frozen=True)
-class ResultRow(_Row):
+class ResultRow(FromRow):
     """One answer of a daily, for its reveal."""
 
     user_id: str
@@ -137,7 +137,7 @@ class ResultRow(_Row):
 
 
 @dataclass(frozen=True)
-class BoardRow(_Row):
+class BoardRow(FromRow):
     user_id: str
     points: int
     answers: int
@@ -147,7 +147,7 @@ class BoardRow(_Row):
 
 
 @dataclass(frozen=True)
-class HistoryRow(_Row):
+class HistoryRow(FromRow):
     id: int
     question_id: str
     kind: str

@@ -263,3 +263,35 @@ mock_items = sa.Table(
     sa.Column("hinted", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("missed", sa.JSON, nullable=False),
 )
+
+# -- Slack: installations (tokens encrypted by the platform), OAuth states, post attempts --
+
+slack_installations = sa.Table(
+    "slack_installations",
+    metadata,
+    sa.Column("team_id", sa.String(64), primary_key=True),
+    sa.Column("enterprise_id", sa.String(64), nullable=True),
+    sa.Column("team_name", sa.String(200), nullable=False, server_default=""),
+    sa.Column("app_id", sa.String(64), nullable=True),
+    sa.Column("bot_id", sa.String(64), nullable=False),
+    sa.Column("bot_user_id", sa.String(64), nullable=False),
+    sa.Column("bot_token", sa.Text, nullable=False),  # Fernet ciphertext
+    sa.Column("bot_scopes", sa.Text, nullable=False, server_default=""),
+    sa.Column("installer_user_id", sa.String(64), nullable=True),
+    sa.Column("installed_at", UTCDateTime, nullable=False),
+)
+
+slack_oauth_states = sa.Table(
+    "slack_oauth_states",
+    metadata,
+    sa.Column("state", sa.String(64), primary_key=True),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+)
+
+slack_post_attempts = sa.Table(
+    "slack_post_attempts",
+    metadata,
+    sa.Column("workspace_id", sa.String(64), primary_key=True),
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("attempted_at", UTCDateTime, nullable=False),
+)

@@ -18,15 +18,12 @@ import sys
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from bot.domain import render
 from bot.domain.types import Actor, ChannelRef, DailyPost, Reply, Reveal
-from bot.ports import Inbound
-
-if TYPE_CHECKING:
-    from bot.app import App
+from bot.ports import Host, Inbound
 
 WORKSPACE = "local"
 CHANNEL = ChannelRef(WORKSPACE, "console")
@@ -199,7 +196,7 @@ class ConsoleService:
                 await self._reader
 
 
-async def create(app: App) -> ConsoleService:
+async def create(app: Host) -> ConsoleService:
     """The local workspace and channel (default schedule on first start), and the session."""
     settings = app.settings
     adapter = ConsoleAdapter(tz=ZoneInfo(settings.timezone))

@@ -21,13 +21,13 @@ import discord
 import yarl
 from discord import app_commands
 
-from bot.app import App
 from bot.config import Settings
 from bot.errors import StartupError
 from bot.platforms.discord.bridge import Bridge
 from bot.platforms.discord.commands import build_group
 from bot.platforms.discord.outbound import DiscordAdapter
 from bot.platforms.discord.views import AnswerButton, ChoiceButton
+from bot.ports import Host
 
 _log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ def intents_for(settings: Settings) -> discord.Intents:
 class DrillClient(discord.AutoShardedClient):
     """Routes discord.py's events to the bridge and registers `/drill` and the buttons."""
 
-    def __init__(self, app: App, **options: Any) -> None:
+    def __init__(self, app: Host, **options: Any) -> None:
         settings = app.settings
         super().__init__(
             intents=intents_for(settings),
@@ -131,7 +131,7 @@ class DiscordService:
 
     wants_scheduler = True
 
-    def __init__(self, app: App, **client_options: Any) -> None:
+    def __init__(self, app: Host, **client_options: Any) -> None:
         token = app.settings.discord_token
         if token is None:
             raise StartupError("DISCORD_TOKEN is not set; see docs/discord.md")
@@ -164,5 +164,5 @@ class DiscordService:
                 await self._runner
 
 
-async def create(app: App) -> DiscordService:
+async def create(app: Host) -> DiscordService:
     return DiscordService(app)

@@ -10,68 +10,31 @@ Only a key found there can have reached Slack, so `find_daily` searches the chan
 for those alone and a normal post costs no history call (Slack restricts
 `conversations.history` for distributed apps).
 
-The tables join `bot.store.tables.metadata`; migration `0002_slack` creates them.
+The rows live in the core's database (`bot.store.slack`, reached as `bot.ports.SlackStorage`);
+migration `0002_slack` creates their tables.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-import sqlalchemy as sa
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.clock import Clock
-from bot.store.db import Database
-from bot.store.group import GroupWriter
-from bot.store.tables import UTCDateTime, metadata
+from bot.ports import SlackInstallation, SlackStorage
 
 _log = logging.getLogger(__name__)
 
-slack_installations = sa.Table(
-    "slack_installations",
-    metadata,
-    sa.Column("team_id", sa.String(64), primary_key=True),
-    sa.Column("enterprise_id", sa.String(64), nullable=True),
-    sa.Column("team_name", sa.String(200), nullable=False, server_default=""),
-    sa.Column("app_id", sa.String(64), nullable=True),
-    sa.Column("bot_id", sa.String(64), nullable=False),
-    sa.Column("bot_user_id", sa.String(64), nullable=False),
-    sa.Column("bot_token", sa.Text, nullable=False),  # Fernet ciphertext
-    sa.Column("bot_scopes", sa.Text, nullable=False, server_default=""),
-    sa.Column("installer_user_id", sa.String(64), nullable=True),
-    sa.Column("installed_at", UTCDateTime, nullable=False),
-)
-
-slack_oauth_states = sa.Table(
-    "slack_oauth_states",
-    metadata,
-    sa.Column("state", sa.String(64), primary_key=True),
-    sa.Column("expires_at", UTCDateTime, nullable=False),
-)
-
-slack_post_attempts = sa.Table(
-    "slack_post_attempts",
-    metadata,
-    sa.Column("workspace_id", sa.String(64), primary_key=True),
-    sa.Column("key", sa.String(200), primary_key=True),
-    sa.Column("attempted_at", UTCDateTime, nullable=False),
-)
-
-#: Attempts are only needed until the core confirms the post (seconds to hours).
-ATTEMPT_TTL = timedelta(days=8)
-ATTEMPT_SWEEP = timedelta(hours=1)
 STATE_TTL = timedelta(minutes=10)
 
 
@@ -106,8 +69,8 @@ class Workspace:
 class InstallationStore(AsyncInstallationStore):
     """Bot installations in our database, tokens encrypted; bot scopes only."""
 
-    def __init__(self, db: Database, cipher: TokenCipher, clock: Clock) -> None:
-        self.db = db
+    def __init__(self, storage: SlackStorage, cipher: TokenCipher, clock: Clock) -> None:
+        self.storage = storage
         self.cipher = cipher
         self.clock = clock
         self._cache: dict[str, Workspace | None] = {}
@@ -133,23 +96,14 @@ class InstallationStore(AsyncInstallationStore):
             "installer_user_id": installer,
             "installed_at": self.clock.now(),
         }
-        async with self.db.write() as conn:
-            await conn.execute(
-                slack_installations.delete().where(slack_installations.c.team_id == bot.team_id)
-            )
-            await conn.execute(slack_installations.insert().values(team_id=bot.team_id, **values))
+        await self.storage.save_installation(bot.team_id, values)
         self._cache.pop(bot.team_id, None)
 
     async def find(self, team_id: str) -> Workspace | None:
         """The workspace's installation, decrypted (cached until it changes)."""
         if team_id in self._cache:
             return self._cache[team_id]
-        async with self.db.read() as conn:
-            row = (
-                await conn.execute(
-                    sa.select(slack_installations).where(slack_installations.c.team_id == team_id)
-                )
-            ).first()
+        row = await self.storage.installation(team_id)
         found = self._workspace(row) if row else None
         self._cache[team_id] = found
         return found
@@ -157,7 +111,7 @@ class InstallationStore(AsyncInstallationStore):
     async def forget(self, team_id: str) -> None:
         await self.async_delete_bot(enterprise_id=None, team_id=team_id)
 
-    def _workspace(self, row: sa.Row[Any]) -> Workspace | None:
+    def _workspace(self, row: SlackInstallation) -> Workspace | None:
         try:
             token = self.cipher.decrypt(row.bot_token)
         except InvalidToken:
@@ -207,10 +161,7 @@ class InstallationStore(AsyncInstallationStore):
     async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
         if not team_id:
             return
-        async with self.db.write() as conn:
-            await conn.execute(
-                slack_installations.delete().where(slack_installations.c.team_id == team_id)
-            )
+        await self.storage.delete_installation(team_id)
         self._cache[team_id] = None
 
     async def async_delete_installation(
@@ -226,8 +177,8 @@ class StateStore(AsyncOAuthStateStore):
     """OAuth `state` values in the database, each valid once for ten minutes, so any
     replica behind a load balancer can finish an install another one started."""
 
-    def __init__(self, db: Database, clock: Clock) -> None:
-        self.db = db
+    def __init__(self, storage: SlackStorage, clock: Clock) -> None:
+        self.storage = storage
         self.clock = clock
 
     @property
@@ -237,64 +188,27 @@ class StateStore(AsyncOAuthStateStore):
     async def async_issue(self, *args: Any, **kwargs: Any) -> str:
         state = secrets.token_urlsafe(32)
         now = self.clock.now()
-        async with self.db.write() as conn:
-            await conn.execute(
-                slack_oauth_states.delete().where(slack_oauth_states.c.expires_at < now)
-            )
-            await conn.execute(
-                slack_oauth_states.insert().values(state=state, expires_at=now + STATE_TTL)
-            )
+        await self.storage.issue_state(state, now, now + STATE_TTL)
         return state
 
     async def async_consume(self, state: str) -> bool:
-        async with self.db.write() as conn:
-            gone = await conn.execute(
-                slack_oauth_states.delete().where(
-                    slack_oauth_states.c.state == state,
-                    slack_oauth_states.c.expires_at >= self.clock.now(),
-                )
-            )
-        return bool(gone.rowcount)
+        return await self.storage.consume_state(state, self.clock.now())
 
 
 class PostAttempts:
-    """Keys of dailies whose post may have reached Slack.
+    """Keys of dailies whose post may have reached Slack, recorded just before each post.
 
-    A fan-out records hundreds of keys at once, and SQLite has one writer, so records share
-    transactions (the store's group commit): a record returns once the batch it joined is
-    committed, before its post is sent."""
+    A fan-out records hundreds of keys at once, and SQLite has one writer, so the storage
+    groups concurrent records into shared transactions: a record returns once committed,
+    before its post is sent."""
 
-    def __init__(self, db: Database, clock: Clock) -> None:
-        self.db = db
+    def __init__(self, storage: SlackStorage, clock: Clock) -> None:
+        self.storage = storage
         self.clock = clock
-        self._writer: GroupWriter[tuple[str, str]] = GroupWriter(db, self._write)
-        self._swept: datetime | None = None
 
     async def record(self, workspace_id: str, key: str) -> None:
-        # Shielded: a caller cancelled mid-batch must not cancel what the others wait on.
-        await asyncio.shield(self._writer.submit((workspace_id, key)))
-
-    async def _write(self, conn: AsyncConnection, rows: list[tuple[str, str]]) -> None:
-        now = self.clock.now()
-        await conn.execute(
-            self.db.insert_ignore(slack_post_attempts),
-            [{"workspace_id": w, "key": k, "attempted_at": now} for w, k in rows],
-        )
-        if self._swept is None or now - self._swept > ATTEMPT_SWEEP:
-            self._swept = now
-            await conn.execute(
-                slack_post_attempts.delete().where(
-                    slack_post_attempts.c.attempted_at < now - ATTEMPT_TTL
-                )
-            )
+        await self.storage.record_attempt(workspace_id, key, self.clock.now())
 
     async def attempted(self, workspace_id: str, key: str) -> datetime | None:
         """When the post was first attempted, or None if it never was."""
-        async with self.db.read() as conn:
-            when = await conn.scalar(
-                sa.select(slack_post_attempts.c.attempted_at).where(
-                    slack_post_attempts.c.workspace_id == workspace_id,
-                    slack_post_attempts.c.key == key,
-                )
-            )
-        return when.astimezone(UTC) if when else None
+        return await self.storage.attempted(workspace_id, key)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
 
 import aiohttp
 from aiohttp import web
@@ -45,9 +44,7 @@ from bot.platforms.slack.installations import (
 )
 from bot.platforms.slack.limits import Limits, RateLimiter
 from bot.platforms.slack.outbound import SlackAdapter
-
-if TYPE_CHECKING:
-    from bot.app import App
+from bot.ports import Host
 
 _log = logging.getLogger(__name__)
 
@@ -109,7 +106,7 @@ class SlackService:
     def __init__(
         self,
         *,
-        app: App,
+        app: Host,
         bolt: AsyncApp,
         api: SlackApi,
         adapter: SlackAdapter,
@@ -180,7 +177,7 @@ async def _healthz(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
-def _check(app: App) -> None:
+def _check(app: Host) -> None:
     """Refuse settings that cannot work, saying what to set."""
     from bot.errors import StartupError
 
@@ -206,7 +203,7 @@ def _check(app: App) -> None:
         raise StartupError("SLACK_MODE=http needs SLACK_BOT_TOKEN, or SLACK_CLIENT_ID for OAuth")
 
 
-async def build_service(app: App, limits: Limits | None = None) -> SlackService:
+async def build_service(app: Host, limits: Limits | None = None) -> SlackService:
     """Assemble the Slack service from settings (tests pass tighter or looser limits)."""
     _check(app)
     session = aiohttp.ClientSession()
@@ -217,7 +214,7 @@ async def build_service(app: App, limits: Limits | None = None) -> SlackService:
         raise
 
 
-def _assemble(app: App, session: aiohttp.ClientSession, limits: Limits | None) -> SlackService:
+def _assemble(app: Host, session: aiohttp.ClientSession, limits: Limits | None) -> SlackService:
     s = app.settings
     core = app.inbound
     api = SlackApi(base_url=s.slack_api_url, limiter=RateLimiter(limits), session=session)
@@ -227,13 +224,13 @@ def _assemble(app: App, session: aiohttp.ClientSession, limits: Limits | None) -
     if s.slack_client_id:
         assert s.secret_key is not None
         cipher = TokenCipher(s.secret_key.get_secret_value())
-        installations = store = InstallationStore(app.db, cipher, app.core.clock)
+        installations = store = InstallationStore(app.slack_storage, cipher, app.clock)
     else:
         assert s.slack_bot_token is not None
         installations = single = SingleWorkspace(s.slack_bot_token.get_secret_value())
     api.installations = installations
     adapter = SlackAdapter(
-        api=api, attempts=PostAttempts(app.db, app.core.clock), admins=app.core.config.admins
+        api=api, attempts=PostAttempts(app.slack_storage, app.clock), admins=app.admins
     )
     users = UserDirectory(api)
 
@@ -262,7 +259,7 @@ def _assemble(app: App, session: aiohttp.ClientSession, limits: Limits | None) -
     return SlackService(app=app, bolt=bolt, api=api, adapter=adapter, events=events, single=single)
 
 
-def _oauth_settings(app: App, store: InstallationStore) -> AsyncOAuthSettings:
+def _oauth_settings(app: Host, store: InstallationStore) -> AsyncOAuthSettings:
     s = app.settings
     core = app.inbound
 
@@ -284,12 +281,12 @@ def _oauth_settings(app: App, store: InstallationStore) -> AsyncOAuthSettings:
         scopes=list(BOT_SCOPES),
         installation_store=store,
         installation_store_bot_only=True,
-        state_store=StateStore(app.db, app.core.clock),
+        state_store=StateStore(app.slack_storage, app.clock),
         callback_options=AsyncCallbackOptions(success=installed, failure=failed),
     )
 
 
-async def create(app: App) -> SlackService:
+async def create(app: Host) -> SlackService:
     """The entry point `bot.app.create_service` awaits."""
     return await build_service(app)
 

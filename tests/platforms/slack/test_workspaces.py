@@ -12,9 +12,9 @@ from bot.app import App, Core
 from bot.domain.types import ChannelRef
 from bot.errors import StartupError
 from bot.platforms.slack import blocks
-from bot.platforms.slack.installations import InstallationStore, slack_installations
+from bot.platforms.slack.installations import InstallationStore
 from bot.platforms.slack.service import build_service
-from bot.store.tables import answers, workspaces
+from bot.store.tables import answers, slack_installations, workspaces
 from testing.polling import eventually
 from testing.slack import payloads as p
 from testing.slack.fake_slack import FakeSlack
