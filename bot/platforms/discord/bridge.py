@@ -95,7 +95,9 @@ class Bridge:
             self._known.add(workspace)
         return workspace
 
-    async def _dm(self, user: discord.abc.User) -> tuple[Actor, ChannelRef, discord.DMChannel]:
+    async def _dm(
+        self, user: discord.User | discord.Member
+    ) -> tuple[Actor, ChannelRef, discord.DMChannel]:
         """The user's own workspace and DM channel."""
         workspace = await self._workspace(dm_workspace(user.id), f"DM {user.name}")
         channel = user.dm_channel or await user.create_dm()

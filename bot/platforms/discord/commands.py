@@ -16,7 +16,7 @@ from __future__ import annotations
 import inspect
 import shlex
 import zoneinfo
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, Literal, Protocol
@@ -205,7 +205,7 @@ def _subcommand(
             ),
         ]
     )
-    decorated: Callable[..., Awaitable[None]] = app_commands.describe(
+    decorated: Callable[..., Coroutine[Any, Any, None]] = app_commands.describe(
         **{o.name: clip(o.description, DESCRIPTION_LIMIT) for o in options}
     )(callback)
     choices = {

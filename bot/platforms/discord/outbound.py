@@ -90,7 +90,8 @@ class DiscordAdapter:
                 channel_id
             )
         if not isinstance(channel, discord.TextChannel):
-            raise ChannelUnavailable(ref, f"not a text channel ({channel.type})")
+            kind = getattr(channel, "type", type(channel).__name__)
+            raise ChannelUnavailable(ref, f"not a text channel ({kind})")
         return channel
 
     async def post_daily(self, post: DailyPost) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from typing import Final
 
 import discord
 
@@ -23,7 +24,7 @@ DESCRIPTION_LIMIT = 4096
 FIELD_LIMIT = 1024
 THREAD_NAME_LIMIT = 100
 #: A day: the daily's window is at most 24 h by default, and a reply unarchives the thread.
-THREAD_ARCHIVE_MINUTES = 1440
+THREAD_ARCHIVE_MINUTES: Final = 1440
 
 BAND_EMOJI = {"excellent": "🌟", "good": "✅", "partial": "🟡", "needs work": "🔴"}
 

@@ -59,7 +59,8 @@ class DrillClient(discord.AutoShardedClient):
             intents=intents_for(settings),
             allowed_mentions=discord.AllowedMentions.none(),
             shard_count=settings.discord_shard_count,
-            shard_ids=settings.discord_shard_ids or None,
+            # discord.py takes None for "every shard"; its annotation says list only
+            shard_ids=settings.discord_shard_ids or None,  # type: ignore[arg-type]
             **options,
         )
         self.settings = settings

@@ -57,16 +57,19 @@ class PacedWebClient(AsyncWebClient):
         self.limiter = limiter
         self.drill_team = team
 
-    async def api_call(self, api_method: str, **kwargs: Any) -> AsyncSlackResponse:  # type: ignore[override]
+    async def api_call(self, api_method: str, **kwargs: Any) -> AsyncSlackResponse:
         args = kwargs.get("json") or kwargs.get("params") or kwargs.get("data") or {}
         channel = args.get("channel") if isinstance(args, dict) else None
-        parent = super()
+        call = super().api_call
 
         async def send() -> AsyncSlackResponse:
             # The SDK pops keys (the token) from these dicts, so each attempt gets copies.
-            fresh = {k: dict(v) if isinstance(v, dict) else v for k, v in kwargs.items()}
+            fresh: dict[str, Any] = {
+                k: dict(v) if isinstance(v, dict) else v for k, v in kwargs.items()
+            }
             try:
-                return await parent.api_call(api_method, **fresh)
+                response: AsyncSlackResponse = await call(api_method, **fresh)
+                return response
             except SlackApiError as exc:
                 if exc.response is not None and exc.response.status_code == 429:
                     raise RateLimited(retry_after(exc.response.headers)) from exc

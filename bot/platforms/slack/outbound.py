@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Collection
 from datetime import timedelta
 from typing import Any
 
@@ -39,7 +39,9 @@ _REMEMBERED_DMS = 50_000
 class SlackAdapter:
     platform = "slack"
 
-    def __init__(self, *, api: SlackApi, attempts: PostAttempts, admins: Sequence[str]) -> None:
+    def __init__(
+        self, *, api: SlackApi, attempts: PostAttempts, admins: Collection[str]
+    ) -> None:
         self.api = api
         self.attempts = attempts
         self.admins = [a for a in admins if _SLACK_USER.match(a)]
@@ -75,7 +77,8 @@ class SlackAdapter:
                     limit=100,
                     cursor=cursor,
                 )
-                for message in page.get("messages", []):
+                messages: list[dict[str, Any]] = page.get("messages", [])
+                for message in messages:
                     payload = (message.get("metadata") or {}).get("event_payload") or {}
                     if payload.get("key") == post.key:
                         return str(message["ts"])
@@ -209,7 +212,7 @@ class SlackAdapter:
         if chosen:
             return chosen
         client = await self.api.client(team_id)
-        members = (await client.users_list(limit=200)).get("members", [])
+        members: list[dict[str, Any]] = (await client.users_list(limit=200)).get("members", [])
         return [
             m["id"]
             for m in members

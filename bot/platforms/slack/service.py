@@ -70,7 +70,7 @@ class InstallationAuthorize(AsyncAuthorize):
     own installation-store authorize calls it on every request, outside our limiter)."""
 
     def __init__(self, installations: Installations) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # slack_bolt leaves it unannotated
         self.installations = installations
 
     async def __call__(
@@ -139,7 +139,7 @@ class SlackService:
                 settings.slack_app_token.get_secret_value(),
                 web_client=self.api.make_client(),
             )
-            await self._socket.connect_async()
+            await self._socket.connect_async()  # type: ignore[no-untyped-call]
             _log.info("slack: connected in Socket Mode")
             return
         server = self.bolt.server(
@@ -161,7 +161,7 @@ class SlackService:
         if self._stopped.is_set():
             return
         if self._socket is not None:
-            await self._socket.close_async()
+            await self._socket.close_async()  # type: ignore[no-untyped-call]
         if self._runner is not None:
             await self._runner.cleanup()
         await self.events.inflight.wait(GRACE_SECONDS)
@@ -249,7 +249,7 @@ def _assemble(app: Host, session: aiohttp.ClientSession, limits: Limits | None) 
         if s.slack_signing_secret
         else None,
         request_verification_enabled=s.slack_mode == "http",
-        authorize=InstallationAuthorize(installations),
+        authorize=InstallationAuthorize(installations),  # type: ignore[arg-type]
         oauth_settings=_oauth_settings(app, store) if store else None,
     )
     events = SlackEvents(
