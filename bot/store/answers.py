@@ -164,7 +164,8 @@ class Answers:
         for i, a in live:
             if a.daily_id is None:
                 results[i] = await self._practice(conn, a)
-            if a.session_id is not None and results[i] and results[i].answer:  # type: ignore[union-attr]
+            done = results[i]
+            if a.session_id is not None and done is not None and done.answer is not None:
                 await conn.execute(
                     mock_sessions.update()
                     .where(mock_sessions.c.id == a.session_id)
