@@ -36,6 +36,9 @@ BUILTIN_TOPICS: dict[str, str] = {
     "backend": "APIs, HTTP, caching, databases, microservices, security",
     "coding": "Algorithms and data structures: explain the approach and its complexity",
     "behavioral": "Behavioural questions answered with STAR",
+    "sql-data": "SQL and data manipulation: joins, aggregation, window functions, NULLs, indexes",
+    "responsible-ai": "Explainability, fairness, privacy and the governance of ML systems",
+    "data-systems": "Data-intensive backends: SQL vs NoSQL, CAP, queues and streams, idempotency",
 }
 
 
