@@ -9,7 +9,6 @@ question id and the field, so a pack author fixes a broken pack in one pass.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -306,11 +305,3 @@ def load_bank(paths: Iterable[Path], *, shipped: Path = SHIPPED_PACKS) -> Bank:
 def pack_json_schema() -> str:
     """A JSON Schema of the pack format, for editors (yaml-language-server)."""
     return json.dumps(Pack.model_json_schema(), indent=2)
-
-
-_WORD = re.compile(r"[a-z0-9]+")
-
-
-def prompt_words(text: str) -> frozenset[str]:
-    """Lower-cased word set of a prompt, used to spot near-duplicate questions."""
-    return frozenset(_WORD.findall(text.lower()))
