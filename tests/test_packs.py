@@ -167,6 +167,12 @@ def test_lint_and_schema_commands(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert "questions" in schema["properties"]
     assert main(["questions", "stats", str(SHIPPED_PACKS)]) == 0
     assert "total" in capsys.readouterr().out
+    team = write(tmp_path, "team.yaml", GOOD)
+    assert main(["questions", "stats", "--markdown", str(team)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "| topic | open easy | open medium | open hard | open | mcq | mcq hard |"
+    assert out[2] == "| statistics | 1 | 0 | 0 | 1 | 0 | 0 |"
+    assert out[-1] == "1 questions over 1 topics; MCQs by difficulty: 0 easy, 0 medium, 0 hard"
 
 
 def test_a_lower_case_mcq_letter_means_the_upper_case_one(tmp_path: Path) -> None:
