@@ -322,8 +322,8 @@ class LLMGrader:
     def _judgments(self, request: GradeRequest, output: GradingOutput, seen: str) -> list[Judgment]:
         """One judgment per rubric key point, its credit capped by its evidence."""
         by_number: dict[int, KeyPointJudgment] = {}
-        for item in output.judgments:
-            by_number.setdefault(item.key_point, item)
+        for judged in output.judgments:
+            by_number.setdefault(judged.key_point, judged)
         judgments: list[Judgment] = []
         for number, point in enumerate(request.rubric, 1):
             item = by_number.get(number)
