@@ -13,7 +13,10 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+import os
 import signal
+import socket
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -29,11 +32,12 @@ from bot.ports import Service
 from bot.services.coach import Coach, LLMCoach, OfflineCoach, TextCoach
 from bot.services.commands import Collaborators, Commands
 from bot.services.config import CoreConfig
-from bot.services.dailies import DailyLifecycle, Housekeeping, Tick
+from bot.services.dailies import DailyLifecycle, Housekeeping, Step, Tick
 from bot.services.dashboard import Dashboard
 from bot.services.grading import GradingQueue
 from bot.services.inbound import Gateway
 from bot.services.intake import Intake
+from bot.services.leases import Chore, Heartbeat
 from bot.services.mock import MockInterviews
 from bot.services.platforms import Platforms
 from bot.services.practice import Planner, Practice
@@ -42,12 +46,23 @@ from bot.services.scheduler import Ticker
 from bot.services.tenants import Tenants
 from bot.store import Store
 from bot.store.db import Database
+from bot.store.jobs import GradingJobs
+from bot.store.reserve import Claims, Holder
 from bot.store.slack import SlackRecords
 
 _log = logging.getLogger(__name__)
 SHUTDOWN_GRACE = 20.0
 #: However fast the demo clock runs, tick at most once a second of real time.
 MIN_TICK_SECONDS = 1.0
+#: A lease lasts this many tick intervals without renewal (the holder renews every interval).
+LEASE_TICKS = 2
+
+
+def process_holder(lease: timedelta) -> Holder:
+    """This process as a lease holder: host, pid and a random part (a restarted process with
+    a recycled pid must not inherit its predecessor's leases)."""
+    owner = f"{socket.gethostname()[:30]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    return Holder(owner, lease)
 
 
 def make_grader(settings: Settings) -> Grader:
@@ -88,6 +103,7 @@ class Core:
     commands: Commands
     inbound: Gateway
     tick: Tick
+    heartbeat: Heartbeat
 
 
 def build_core(
@@ -99,9 +115,14 @@ def build_core(
     fallback: Grader | None = None,
     coach: Coach | None = None,
     config: CoreConfig | None = None,
+    holder: Holder | None = None,
 ) -> Core:
+    """Wire the services. On PostgreSQL grading runs as leased jobs (several processes may
+    share the database); on SQLite through the in-process queue alone."""
     config = config or CoreConfig()
+    holder = holder or process_holder(config.lease)
     store = Store.over(db)
+    claims = Claims(db)
     platforms = Platforms(store.tenancy, clock)
     tenants = Tenants(store.tenancy, clock, config)
     grading = GradingQueue(
@@ -113,6 +134,7 @@ def build_core(
         grader=grader,
         fallback=fallback,
         concurrency=config.grading_concurrency,
+        jobs=None if db.is_sqlite else GradingJobs(db, holder),
     )
     quota = Quota(store.answers, clock, config.practice_limit)
     intake = Intake(answers=store.answers, clock=clock, quota=quota, grading=grading)
@@ -123,6 +145,8 @@ def build_core(
         clock=clock,
         platforms=platforms,
         config=config,
+        claims=claims,
+        holder=holder,
     )
     planner = Planner(reviews=store.reviews, answers=store.answers, bank=bank)
     practice = Practice(
@@ -174,16 +198,24 @@ def build_core(
         grading=grading,
     )
     chores = Housekeeping(store.tenancy, clock, db.optimize)
+
+    def chore(name: str, step: Step) -> Chore:
+        return Chore(name, step, claims, holder, clock)
+
     tick = Tick(
         dailies.post_due,
         [
-            dailies.close_due,
-            dailies.reveal_missed,
-            grading.retry,
-            chores.forget_old_events,
-            chores.daily_maintenance,
+            chore("close", dailies.close_due),
+            chore("reveal", dailies.reveal_missed),
+            grading.retry,  # each job is claimed on its own (bot.store.jobs)
+            chore("forget-events", chores.forget_old_events),
+            chores.daily_maintenance,  # SQLite's statistics: per process, none on PostgreSQL
         ],
     )
+    renewers = [store.dailies.renew_posts]
+    if grading.jobs is not None:
+        renewers.append(grading.jobs.renew)
+    heartbeat = Heartbeat(claims, holder, clock, renewers)
     return Core(
         db=db,
         store=store,
@@ -202,6 +234,7 @@ def build_core(
         commands=commands,
         inbound=inbound,
         tick=tick,
+        heartbeat=heartbeat,
     )
 
 
@@ -249,15 +282,23 @@ class App:
                 catchup=timedelta(hours=settings.catchup_hours),
                 admins=frozenset(settings.admins),
                 practice_limit=settings.practice_limit,
+                lease=timedelta(seconds=LEASE_TICKS * settings.tick_seconds),
             ),
         )
         return cls(settings, db, core)
 
     async def close(self) -> None:
         try:
-            await asyncio.wait_for(self.core.grading.drain(), SHUTDOWN_GRACE)
+            await asyncio.wait_for(
+                asyncio.gather(self.core.grading.drain(), self.core.dailies.drain()),
+                SHUTDOWN_GRACE,
+            )
         except TimeoutError:
-            _log.warning("stopped with grades in flight; they are graded at the next start")
+            _log.warning("stopped with work in flight; its leases lapse and others take it")
+        try:
+            await self.core.heartbeat.leave()
+        except Exception:
+            _log.exception("could not release this process's claims; their leases lapse")
         await self.db.close()
         closer = getattr(self.core.grading.grader, "aclose", None)
         if closer is not None:
@@ -288,7 +329,11 @@ async def run(settings: Settings, platforms: Sequence[Platform], speed: float = 
     clock: Clock = ScaledClock(speed) if speed != 1.0 else SystemClock()
     app = await App.build(settings, clock)
     services: list[Service] = []
-    ticker = Ticker(app.core.tick, max(MIN_TICK_SECONDS, settings.tick_seconds / speed))
+    ticker = Ticker(
+        app.core.tick,
+        max(MIN_TICK_SECONDS, settings.tick_seconds / speed),
+        heartbeat=app.core.heartbeat.beat,
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -298,8 +343,7 @@ async def run(settings: Settings, platforms: Sequence[Platform], speed: float = 
             services.append(await create_service(platform, app))
         for service in services:
             await service.start()
-        if settings.scheduler and all(s.wants_scheduler for s in services):
-            ticker.start()
+        ticker.start(time_driven=settings.scheduler and all(s.wants_scheduler for s in services))
         finished = asyncio.gather(*(s.wait() for s in services))
         stopper = asyncio.ensure_future(stop.wait())
         either: list[asyncio.Future[Any]] = [finished, stopper]

@@ -14,3 +14,6 @@ class CoreConfig:
     grading_concurrency: int = 8
     #: Cost guard: graded practice/mock answers per user per rolling 24 hours.
     practice_limit: int = 30
+    #: How long a lease on time-driven work or a grading job lasts without renewal (two tick
+    #: intervals; the holder renews every interval).
+    lease: timedelta = timedelta(minutes=2)

@@ -7,12 +7,20 @@ reservation left unconfirmed is looked for on the platform before it is redone.
 A fan-out hands each workspace's posts to the platform as soon as that workspace's slots are
 reserved, and never makes the rest of the tick (closing, revealing, grading) wait for the
 slowest channel.
+
+Scale-out (docs/design.md "Platforms and operations"): a workspace's due posts are one claim
+(`post:<workspace>` in `bot.store.reserve.Claims`), so one process holds that workspace's rate
+budget; each process claims at most its share of the due workspaces per tick (due / live
+processes), so a fan-out spreads over the processes. The claim and the posts' send leases
+carry this process's id and are renewed while it sends; when it dies they lapse and another
+process takes the workspace over, looking each owed post up on the platform before sending.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -31,6 +39,7 @@ from bot.services.config import CoreConfig
 from bot.services.platforms import Platforms
 from bot.services.tenants import DEFAULT_CRON, spec
 from bot.store.dailies import Dailies
+from bot.store.reserve import Claims, Holder
 from bot.store.rows import ChannelRow, DailyRow, ResultRow
 from bot.store.tenancy import Tenancy
 
@@ -44,9 +53,11 @@ TOP_ANSWER_MIN = 7
 #: Sends in flight per workspace: a workspace whose platform throttles it holds only its own
 #: slots, so it never delays another workspace's posts.
 POST_CONCURRENCY = 16
-#: A reserved daily whose send started this long ago without a confirmation is sent again
-#: (after looking for it on the platform).
-SEND_LEASE = timedelta(minutes=2)
+#: The default lease on a reserved post's send: a post unconfirmed this long after its lease
+#: was last renewed is sent again (after looking for it on the platform).
+SEND_LEASE = CoreConfig().lease
+#: What names a live process in `claims` (renewed by its heartbeat).
+WORKER = "worker:"
 REVEAL_RETRY = timedelta(days=1)
 #: How far back a channel's questions are read to keep the 30-day no-repeat rule.
 NO_REPEAT_LOOKBACK = timedelta(days=31)
@@ -101,26 +112,31 @@ class DailyLifecycle:
     clock: Clock
     platforms: Platforms
     config: CoreConfig
+    claims: Claims
+    holder: Holder
     _logged_misses: set[tuple[str, str, str, str]] = field(default_factory=set)
     _sending: dict[str, asyncio.Semaphore] = field(default_factory=dict)
+    _fanouts: dict[str, asyncio.Task[None]] = field(default_factory=dict)
 
     # -- posting ----------------------------------------------------------------------------
 
-    async def post_due(self) -> None:
-        """Post every due slot: owed posts are taken over (after their lease lapsed) and
-        each workspace's new slots are reserved in one short transaction and handed to the
-        platform at once (up to POST_CONCURRENCY sends in flight per workspace), so a fan-out
-        waits on the platforms' rate limits, and a slow workspace delays only itself."""
+    async def post_due(self, wait: bool = True) -> None:
+        """Post every due slot: each workspace with due or owed posts is claimed (up to this
+        process's share), its owed posts are taken over (after their lease lapsed) and its new
+        slots reserved in one short transaction and handed to the platform at once (up to
+        POST_CONCURRENCY sends in flight per workspace), so a fan-out waits on the platforms'
+        rate limits, and a slow workspace delays only itself. `wait=False` (the tick) returns
+        once the fan-outs are started, so the next tick is not held up by them."""
         now = self.clock.now()
         lookback = now - self.config.catchup - timedelta(days=1)
         platforms = self.platforms.served
         chans = await self.tenancy.scheduled_channels(platforms)
         taken = await self.dailies.reserved_slots(lookback - timedelta(days=1))
-        owed = await self.dailies.owed_posts(platforms, now - self.config.catchup, now - SEND_LEASE)
-        sends: list[asyncio.Task[None]] = []
-        for daily in owed:
-            if await self.dailies.take_post(daily.id, now, now - SEND_LEASE):
-                sends.append(asyncio.ensure_future(self._send_limited(daily, owed=True)))
+        owed: dict[str, list[DailyRow]] = {}
+        for daily in await self.dailies.owed_posts(
+            platforms, now - self.config.catchup, self.holder.lapsed_before(now)
+        ):
+            owed.setdefault(daily.workspace_id, []).append(daily)
         by_workspace: dict[str, list[tuple[ChannelRow, Slot]]] = {}
         for chan in chans:
             start = max(chan.schedule_since, lookback)
@@ -138,10 +154,55 @@ class DailyLifecycle:
                 by_workspace.setdefault(chan.workspace_id, []).append((chan, slot))
         oldest = (lookback - timedelta(days=1)).date().isoformat()
         self._logged_misses = {k for k in self._logged_misses if k[2] >= oldest}
-        for due in by_workspace.values():
+        due = sorted(w for w in set(by_workspace) | set(owed) if w not in self._fanouts)
+        started: list[asyncio.Task[None]] = []
+        for workspace_id in await self._claim(due, now):
+            task = asyncio.ensure_future(
+                self._fan_out(workspace_id, by_workspace.get(workspace_id, []), owed, now)
+            )
+            self._fanouts[workspace_id] = task
+            started.append(task)
+        if wait:
+            await asyncio.gather(*started, return_exceptions=True)
+
+    async def _claim(self, due: list[str], now: datetime) -> list[str]:
+        """Claim this process's share of the due workspaces: due / live processes, rounded
+        up (all of them when this is the only one)."""
+        if not due:
+            return []
+        live = await self.claims.live(WORKER, self.holder, now)
+        share = math.ceil(len(due) / max(1, live))
+        won = await self.claims.claim([f"post:{w}" for w in due], self.holder, now, share)
+        return [name.removeprefix("post:") for name in won]
+
+    async def _fan_out(
+        self,
+        workspace_id: str,
+        due: list[tuple[ChannelRow, Slot]],
+        owed: dict[str, list[DailyRow]],
+        now: datetime,
+    ) -> None:
+        """One claimed workspace's posts: owed ones taken over, new ones reserved, all sent;
+        then the claim is released."""
+        try:
+            sends: list[asyncio.Task[None]] = []
+            lapsed = self.holder.lapsed_before(now)
+            for daily in owed.get(workspace_id, []):
+                if await self.dailies.take_post(daily.id, now, lapsed, self.holder.owner):
+                    sends.append(asyncio.ensure_future(self._send_limited(daily, owed=True)))
             for daily in await self._reserve(due, now):
                 sends.append(asyncio.ensure_future(self._send_limited(daily)))
-        await asyncio.gather(*sends, return_exceptions=True)
+            await asyncio.gather(*sends, return_exceptions=True)
+        except Exception:
+            _log.exception("fan-out of workspace %s failed; retried next tick", workspace_id)
+        finally:
+            self._fanouts.pop(workspace_id, None)
+            await self.claims.release([f"post:{workspace_id}"], self.holder)
+
+    async def drain(self) -> None:
+        """Wait for the fan-outs in flight (shutdown, tests)."""
+        while self._fanouts:
+            await asyncio.gather(*list(self._fanouts.values()), return_exceptions=True)
 
     async def _reserve(
         self, due: list[tuple[ChannelRow, Slot]], now: datetime, extra: bool = False
@@ -174,6 +235,7 @@ class DailyLifecycle:
                     "kind": "extra" if extra else "scheduled",
                     "status": "reserved",
                     "send_started_at": now,
+                    "lease_owner": self.holder.owner,
                     "scheduled_at": slot.at,
                     "closes_at": closes_at(chan, slot, extra),
                 }
@@ -203,6 +265,10 @@ class DailyLifecycle:
             await self._post(daily, owed)
         except Exception:
             _log.exception("posting daily %s failed; it stays reserved and is retried", daily.id)
+            try:
+                await self.dailies.drop_post_lease(daily.id)
+            except Exception:
+                _log.exception("daily %s keeps its lease until this process stops", daily.id)
 
     async def _post(self, daily: DailyRow, owed: bool) -> None:
         question = self.bank.get(daily.question_id)
@@ -258,8 +324,10 @@ class DailyLifecycle:
     async def reveal_missed(self) -> None:
         """Reveals that failed (a platform error after the close) are tried again for a day."""
         now = self.clock.now()
-        for daily in await self.dailies.owed_reveals(now - REVEAL_RETRY, now):
-            await self._reveal(daily, await self.dailies.results(daily.id))
+        lapsed = self.holder.lapsed_before(now)
+        for daily in await self.dailies.owed_reveals(now - REVEAL_RETRY, now, lapsed):
+            if await self.dailies.take_reveal(daily.id, now, lapsed):
+                await self._reveal(daily, await self.dailies.results(daily.id))
 
     async def _reveal(self, daily: DailyRow, results: list[ResultRow]) -> None:
         """Post the reveal and confirm it; a failure leaves it owed for `reveal_missed`."""
@@ -274,6 +342,7 @@ class DailyLifecycle:
             return  # an inactive channel gets no reveal; its answers and grades stay
         except Exception:
             _log.exception("reveal of daily %s failed; retried by the next tick", daily.id)
+            await self.dailies.drop_reveal_lease(daily.id)
             return
         await self.dailies.confirm_reveal(daily.id, self.clock.now())
 
@@ -291,19 +360,24 @@ class DailyLifecycle:
 
 
 Step = Callable[[], Awaitable[object]]
+Posting = Callable[[bool], Awaitable[object]]
 
 
 @dataclass(frozen=True)
 class Tick:
     """One tick of time-driven work. Posting runs beside the other steps, so closing,
     revealing and grading never wait for a slow channel's post; each step runs whatever the
-    others did: one failing platform call never stops closing, revealing or grading."""
+    others did: one failing platform call never stops closing, revealing or grading.
+    `run(wait=False)` (the ticker) returns once the fan-outs are started."""
 
-    posting: Step
+    posting: Posting
     steps: list[Step]
 
-    async def run(self) -> None:
-        await asyncio.gather(self._guarded(self.posting), self._in_order())
+    async def run(self, wait: bool = True) -> None:
+        async def posting() -> None:
+            await self.posting(wait)
+
+        await asyncio.gather(self._guarded(posting), self._in_order())
 
     async def _in_order(self) -> None:
         for step in self.steps:
@@ -314,7 +388,8 @@ class Tick:
         try:
             await step()
         except Exception:
-            _log.exception("tick step %s failed; the next tick tries again", step.__name__)
+            name = getattr(step, "__name__", repr(step))
+            _log.exception("tick step %s failed; the next tick tries again", name)
 
 
 class Housekeeping:

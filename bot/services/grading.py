@@ -10,6 +10,13 @@ tick. Grades of concurrent answers are stored together (`Answers.save_grade` gro
 
 Answer states: `pending` (no grade yet), `provisional` (fallback grade, primary still owed),
 `graded` (final).
+
+Two profiles behind this one queue. SQLite (one process): the in-process queue above, retries
+read from the database by the tick. PostgreSQL (`jobs` set: several processes): every grading
+first takes the answer's lease (`bot.store.jobs`), so one process at a time grades it; the tick
+(and every grading that finishes while a backlog is known) claims due jobs up to this process's
+free capacity, including those whose process died; the feedback intent is written with the
+grade, so only the process whose grade was stored sends it, at most once.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from bot.packs import Bank, KeyPoint, Question
 from bot.services.platforms import Platforms
 from bot.store.answers import Answers, Graded, NewGrade
 from bot.store.dailies import Dailies
+from bot.store.jobs import GradingJobs
 from bot.store.rows import AnswerRow, DailyRow
 
 _log = logging.getLogger(__name__)
@@ -76,6 +84,7 @@ class GradingQueue:
         grader: Grader,
         fallback: Grader | None,
         concurrency: int,
+        jobs: GradingJobs | None = None,
     ) -> None:
         self.answers = answers
         self.dailies = dailies
@@ -84,26 +93,60 @@ class GradingQueue:
         self.platforms = platforms
         self.grader = grader
         self.fallback = fallback if fallback is not grader else None
+        self.concurrency = concurrency
+        self.jobs = jobs
         self._limit = asyncio.Semaphore(concurrency)
         self._running: dict[int, asyncio.Task[Any]] = {}
+        self._backlog = False
+        self._claiming = False
 
-    def submit(self, answer_id: int, known: Known | None = None) -> None:
+    def submit(self, answer_id: int, known: Known | None = None, claimed: bool = False) -> None:
         """Grade a stored answer in the background (after any grading of it in flight).
-        `known`: the answer and daily rows just written, which spares reading them back."""
+        `known`: the answer and daily rows just written, which spares reading them back;
+        `claimed`: its job's lease is already this process's."""
         running = self._running.get(answer_id)
         if running is not None:
             running.add_done_callback(lambda _t: self.submit(answer_id))
             return
-        task = asyncio.get_running_loop().create_task(self._grade(answer_id, known=known))
+        task = asyncio.get_running_loop().create_task(
+            self._grade(answer_id, known=known, claimed=claimed)
+        )
         self._running[answer_id] = task
-        task.add_done_callback(lambda _t: self._running.pop(answer_id, None))
+        task.add_done_callback(lambda _t: self._finished(answer_id))
+
+    def _finished(self, answer_id: int) -> None:
+        self._running.pop(answer_id, None)
+        if self._backlog and not self._claiming and self.jobs is not None:
+            asyncio.get_running_loop().create_task(self._refill())
+
+    async def _refill(self) -> None:
+        """A grading finished while due jobs were left: claim more now, not at the next tick."""
+        try:
+            await self.retry()
+        except Exception:
+            _log.exception("claiming grading jobs failed; the next tick tries again")
 
     async def retry(self) -> None:
-        """Answers without a final grade: pending ones, then provisional ones."""
-        owed = await self.answers.owed_a_grade(self.clock.now(), MAX_ATTEMPTS, RETRY_BATCH)
-        for answer_id in owed:
-            if answer_id not in self._running:
-                self.submit(answer_id)
+        """Answers without a final grade: pending ones, then provisional ones. With leased
+        jobs, as many due jobs as this process has free capacity for are claimed."""
+        if self.jobs is None:
+            owed = await self.answers.owed_a_grade(self.clock.now(), MAX_ATTEMPTS, RETRY_BATCH)
+            for answer_id in owed:
+                if answer_id not in self._running:
+                    self.submit(answer_id)
+            return
+        if self._claiming:
+            return
+        self._claiming = True
+        try:
+            free = min(RETRY_BATCH, self.concurrency - len(self._running))
+            claimed = await self.jobs.claim(self.clock.now(), MAX_ATTEMPTS, free)
+            self._backlog = free > 0 and len(claimed) == free
+            for answer in claimed:
+                if answer.id not in self._running:
+                    self.submit(answer.id, (answer, None), claimed=True)
+        finally:
+            self._claiming = False
 
     async def regrade(self, answer: AnswerRow) -> bool:
         """Grade an answer once more, on its owner's request; False if already used or an
@@ -140,22 +183,27 @@ class GradingQueue:
             self._running.pop(answer.id, None)
 
     async def _grade(
-        self, answer_id: int, *, tell: bool = True, known: Known | None = None
+        self,
+        answer_id: int,
+        *,
+        tell: bool = True,
+        known: Known | None = None,
+        claimed: bool = False,
     ) -> Outcome | None:
         """Grade one stored answer the way it asks to be graded (its narrowed rubric and score
-        cap are stored with it, so a retry or re-grade grades it the same way)."""
-        if known is not None:
-            answer, daily = known
-        else:
+        cap are stored with it, so a retry or re-grade grades it the same way). With leased
+        jobs, the answer's lease is taken first: held elsewhere, it is left to its holder."""
+        daily = known[1] if known is not None else None
+        found: AnswerRow | None = known[0] if known is not None else None
+        if self.jobs is not None and not claimed:
+            found = await self.jobs.take(answer_id, self.clock.now())
+        elif found is None:
             found = await self.answers.get(answer_id)
-            if found is None:
-                return None
-            answer = found
-            daily = (
-                await self.dailies.get(answer.workspace_id, answer.daily_id)
-                if answer.daily_id
-                else None
-            )
+        if found is None:
+            return None
+        answer = found
+        if daily is None and answer.daily_id:
+            daily = await self.dailies.get(answer.workspace_id, answer.daily_id)
         if answer.status == "graded":
             return None
         question = self.bank.get(answer.question_id)
@@ -178,9 +226,12 @@ class GradingQueue:
                 grade.model_dump(mode="json"),
                 "provisional" if grade.provisional else "graded",
                 grade.graded_at or now,
+                feedback=tell,
             )
         )
         if graded is None:
+            if self.jobs is not None:
+                await self.jobs.release(answer.id)
             return None  # forgotten, edited or regraded meanwhile: that grading stores its own
         previous = answer.score if answer.status == "provisional" else None
         outcome = Outcome(grade, graded, previous)

@@ -4,6 +4,9 @@ APScheduler 3.11's `AsyncIOScheduler` with its in-memory job store runs one inte
 cron triggers are not used: slot times, DST and catch-up follow docs/design.md in
 `bot.domain.cronspec` and `DailyLifecycle.post_due`, and a post is reserved in the database,
 so a tick that runs twice or late posts nothing twice.
+
+A second interval job, the heartbeat, renews this process's leases (bot.services.leases); it
+runs even when the process takes no time-driven work, since it still grades what it receives.
 """
 
 from __future__ import annotations
@@ -13,35 +16,43 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.services.dailies import Tick
+from bot.services.dailies import Step, Tick
 
 _log = logging.getLogger(__name__)
 
 
 class Ticker:
-    def __init__(self, tick: Tick, interval_seconds: float) -> None:
+    def __init__(self, tick: Tick, interval_seconds: float, heartbeat: Step | None = None) -> None:
         self.tick = tick
         self.interval = interval_seconds
+        self.heartbeat = heartbeat
         self._scheduler = AsyncIOScheduler(timezone=UTC)
 
     async def _tick(self) -> None:
         try:
-            await self.tick.run()
+            await self.tick.run(wait=False)
         except Exception:
             _log.exception("tick failed; the next tick tries again")
 
-    def start(self) -> None:
-        """Start ticking at once (the first tick is the restart catch-up)."""
+    def _every_interval(self, job: Step, name: str) -> None:
         self._scheduler.add_job(
-            self._tick,
+            job,
             "interval",
             seconds=self.interval,
-            id="drillbot-tick",
+            id=name,
             replace_existing=True,
             max_instances=1,
             coalesce=True,
             next_run_time=datetime.now(UTC),
         )
+
+    def start(self, time_driven: bool = True) -> None:
+        """Start ticking at once (the first tick is the restart catch-up); without
+        `time_driven`, only the heartbeat runs."""
+        if self.heartbeat is not None:
+            self._every_interval(self.heartbeat, "drillbot-heartbeat")
+        if time_driven:
+            self._every_interval(self._tick, "drillbot-tick")
         self._scheduler.start()
 
     def stop(self) -> None:

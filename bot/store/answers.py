@@ -94,6 +94,9 @@ class NewGrade:
     detail: dict[str, Any]
     status: str
     graded_at: datetime
+    #: The feedback will be sent: the intent is recorded with the grade (`feedback_at`), so
+    #: only the process whose grade was written sends it, at most once.
+    feedback: bool = False
 
 
 @dataclass(frozen=True)
@@ -348,6 +351,8 @@ class Answers:
                 status=sa.bindparam("_status"),
                 score=sa.bindparam("_score"),
                 points=sa.bindparam("_points"),
+                lease_owner=None,  # the grading job is done (bot.store.jobs)
+                lease_at=None,
             ),
             [
                 {
@@ -391,7 +396,9 @@ class Answers:
             await conn.execute(
                 answers.update()
                 .where(answers.c.id == answer.id)
-                .values(attempts=answer.attempts + 1, retry_at=retry_at)
+                .values(
+                    attempts=answer.attempts + 1, retry_at=retry_at, lease_owner=None, lease_at=None
+                )
             )
 
     async def use_regrade(self, answer_id: int) -> bool:
@@ -453,6 +460,7 @@ def _grade_row(g: NewGrade) -> dict[str, Any]:
         "provisional": detail["provisional"],
         "detail": detail,
         "graded_at": g.graded_at,
+        "feedback_at": g.graded_at if g.feedback else None,
     }
 
 

@@ -25,15 +25,16 @@ POSTS = Work(
     done=dailies.c.status != "reserved",
     lease=dailies.c.send_started_at,
     confirm=("status", "message_id", "posted_at"),
+    owner=dailies.c.lease_owner,
 )
-#: A reveal: reserved by closing the daily (`posted` -> `closed`), confirmed in `revealed_at`.
-#: A failed reveal is owed at once (no lease: one process does time-driven work on SQLite;
-#: the scale-out profile gives it one).
+#: A reveal: reserved by closing the daily (`posted` -> `closed`, its lease in
+#: `reveal_started_at`), confirmed in `revealed_at`. A failed reveal is owed once its lease
+#: lapsed (a reveal is one call: its lease is never renewed).
 REVEALS = Work(
     name="reveal",
     table=dailies,
     done=dailies.c.revealed_at.is_not(None),
-    lease=None,
+    lease=dailies.c.reveal_started_at,
     confirm=("revealed_at",),
 )
 
@@ -62,10 +63,14 @@ class Dailies:
             return {(r[0], r[1], r[2], r[3]) for r in rows}
 
     async def owed_posts(
-        self, platforms: Sequence[str], scheduled_since: datetime, lease_before: datetime
+        self,
+        platforms: Sequence[str],
+        scheduled_since: datetime,
+        lease_before: datetime,
+        workspace_ids: Sequence[str] | None = None,
     ) -> list[DailyRow]:
         """Reserved posts never confirmed, still within the catch-up window, whose send lease
-        has lapsed (nobody is sending them now)."""
+        has lapsed (nobody is sending them now); only these workspaces' when given."""
         query = (
             POSTS.owed(dailies.c.scheduled_at >= scheduled_since, lease_before=lease_before)
             .join(
@@ -78,13 +83,30 @@ class Dailies:
             .join(workspaces, workspaces.c.id == dailies.c.workspace_id)
             .where(*live(platforms))
         )
+        if workspace_ids is not None:
+            query = query.where(dailies.c.workspace_id.in_(list(workspace_ids)))
         async with self.db.read() as conn:
             return [DailyRow.of(r) for r in await conn.execute(query)]
 
-    async def take_post(self, daily_id: int, now: datetime, lease_before: datetime) -> bool:
+    async def take_post(
+        self, daily_id: int, now: datetime, lease_before: datetime, owner: str | None = None
+    ) -> bool:
         """Take the send lease of an owed post; False when someone holds a fresh one."""
         async with self.db.write() as conn:
-            return await POSTS.take(conn, dailies.c.id == daily_id, now, lease_before)
+            return await POSTS.take(conn, dailies.c.id == daily_id, now, lease_before, owner)
+
+    async def renew_posts(self, owner: str, now: datetime) -> int:
+        """Renew the send leases of the posts `owner` is sending."""
+        async with self.db.write() as conn:
+            return await POSTS.renew(conn, owner, now)
+
+    async def drop_post_lease(self, daily_id: int) -> None:
+        """A send that failed is no longer renewed: its lease lapses and a later tick (of any
+        process) tries it again."""
+        async with self.db.write() as conn:
+            await conn.execute(
+                dailies.update().where(dailies.c.id == daily_id).values(lease_owner=None)
+            )
 
     async def asked_since(
         self, since: datetime, workspace_id: str, channel_id: str | None = None
@@ -187,23 +209,38 @@ class Dailies:
             won = await REVEALS.move(
                 conn,
                 [dailies.c.id == daily_id, dailies.c.status == "posted"],
-                {"status": "closed", "closed_at": now},
+                {"status": "closed", "closed_at": now, "reveal_started_at": now},
             )
             if not won:
                 return None
             return await _results(conn, daily_id)
 
-    async def owed_reveals(self, closed_since: datetime, now: datetime) -> list[DailyRow]:
-        """Reveals that failed after their close, for a retry."""
+    async def owed_reveals(
+        self, closed_since: datetime, now: datetime, lease_before: datetime
+    ) -> list[DailyRow]:
+        """Reveals that failed after their close and whose lease lapsed, for a retry."""
         async with self.db.read() as conn:
             rows = await conn.execute(
                 REVEALS.owed(
                     dailies.c.status == "closed",
                     dailies.c.closed_at >= closed_since,
                     dailies.c.closed_at < now,
+                    lease_before=lease_before,
                 )
             )
             return [DailyRow.of(r) for r in rows]
+
+    async def drop_reveal_lease(self, daily_id: int) -> None:
+        """A reveal that failed is owed again at once (the next tick of any process)."""
+        async with self.db.write() as conn:
+            await conn.execute(
+                dailies.update().where(dailies.c.id == daily_id).values(reveal_started_at=None)
+            )
+
+    async def take_reveal(self, daily_id: int, now: datetime, lease_before: datetime) -> bool:
+        """Take an owed reveal's lease; False when another process retries it now."""
+        async with self.db.write() as conn:
+            return await REVEALS.take(conn, dailies.c.id == daily_id, now, lease_before)
 
     async def results(self, daily_id: int) -> list[ResultRow]:
         async with self.db.read() as conn:

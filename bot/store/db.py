@@ -16,13 +16,16 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Table, event
+from sqlalchemy import Connection, Table, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.sql.dml import Insert
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+#: The PostgreSQL advisory lock every starting process takes around its migrations (an
+#: arbitrary constant: "drillbot" in ASCII), so replicas starting together migrate once.
+MIGRATION_LOCK = 0x6472696C6C626F74
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -73,8 +76,14 @@ class Database:
         self._write_lock = asyncio.Lock()
 
     async def migrate(self) -> None:
-        """Bring the schema to the latest revision (run at start-up)."""
+        """Bring the schema to the latest revision (run at start-up). On PostgreSQL under a
+        transaction-scoped advisory lock: processes starting together wait for the first,
+        then find the schema current and change nothing."""
         async with self.engine.begin() as conn:
+            if not self.is_sqlite:
+                await conn.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
+                )
             await conn.run_sync(_upgrade)
 
     async def optimize(self) -> None:

@@ -92,6 +92,10 @@ dailies = sa.Table(
     # A lease on sending: the tick re-sends a reserved daily only once this is stale, so a
     # post in flight (post-now in another task or process) is never sent twice.
     sa.Column("send_started_at", UTCDateTime, nullable=True),
+    # The process holding that lease (scale-out: several processes share the database).
+    sa.Column("lease_owner", sa.String(64), nullable=True),
+    # A closed daily's reveal lease: when its current holder started.
+    sa.Column("reveal_started_at", UTCDateTime, nullable=True),
     sa.Column("revealed_at", UTCDateTime, nullable=True),
     sa.UniqueConstraint("workspace_id", "channel_id", "local_date", "slot", name="uq_daily_slot"),
     sa.ForeignKeyConstraint(
@@ -131,6 +135,10 @@ answers = sa.Table(
     sa.Column("regrade_used", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("override_by", sa.String(64), nullable=True),
     sa.Column("override_at", UTCDateTime, nullable=True),
+    # A pending or provisional answer is a grading job: the process grading it and when it
+    # last renewed that lease (bot.services.grading).
+    sa.Column("lease_owner", sa.String(64), nullable=True),
+    sa.Column("lease_at", UTCDateTime, nullable=True),
     sa.UniqueConstraint("daily_id", "user_id", name="uq_answer_per_daily"),
 )
 sa.Index(
@@ -172,6 +180,18 @@ grades = sa.Table(
     sa.Column("provisional", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("detail", sa.JSON, nullable=False),  # the full Grade, as JSON
     sa.Column("graded_at", UTCDateTime, nullable=False),
+    # The recorded intent to send this grade's feedback (sent at most once, after it).
+    sa.Column("feedback_at", UTCDateTime, nullable=True),
+)
+
+# Named leases on time-driven chores (a workspace's fan-out, closing, reveals, grading
+# retries): `lease_at` is when `owner` last took or renewed it (bot.store.reserve.Claims).
+claims = sa.Table(
+    "claims",
+    metadata,
+    sa.Column("name", sa.String(120), primary_key=True),
+    sa.Column("owner", sa.String(64), nullable=True),
+    sa.Column("lease_at", UTCDateTime, nullable=True),
 )
 
 users = sa.Table(

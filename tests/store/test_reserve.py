@@ -73,10 +73,10 @@ async def test_a_failed_reveal_stays_owed_until_confirmed(db: Database) -> None:
     assert await dailies.close(daily.id, closed_at) == []  # reserved: closed, no answers
     assert await dailies.close(daily.id, closed_at) is None  # nobody closes it twice
     after = closed_at + timedelta(minutes=1)
-    [owed] = await dailies.owed_reveals(after - timedelta(days=1), after)
+    [owed] = await dailies.owed_reveals(after - timedelta(days=1), after, after)
     assert owed.id == daily.id
     await dailies.confirm_reveal(daily.id, after)
-    assert await dailies.owed_reveals(after - timedelta(days=1), after) == []
+    assert await dailies.owed_reveals(after - timedelta(days=1), after, after) == []
 
 
 async def test_concurrent_lookups_of_one_thread_share_a_query(db: Database) -> None:
