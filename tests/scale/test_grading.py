@@ -20,7 +20,7 @@ from bot.config import SHIPPED_PACKS
 from bot.packs import load_bank
 from bot.store.db import MIGRATIONS, Database
 from bot.store.tables import answers, dailies, grades
-from testing.cluster import Cluster, send_event, seed
+from testing.cluster import Cluster, seed, send_event
 from testing.fake_openai import FakeModel, FakeOpenAIServer
 from testing.slack import payloads
 
