@@ -19,10 +19,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import board, ingest, memory, slack
+from bench import board, ingest, memory, scale, slack
 from bench.common import DATA_DIR, ROOT, Section, table
 
-BENCHES = ("ingest", "board", "memory", "slack")
+BENCHES = ("ingest", "board", "memory", "slack", "scale")
 
 
 def _args() -> argparse.Namespace:
@@ -69,6 +69,9 @@ def main() -> None:
     if "slack" in chosen:
         print("(d) slack fan-out and events", flush=True)
         sections.append(slack.run(quick))
+    if "scale" in chosen:
+        print("(e) scale-out on PostgreSQL (3 processes vs 1)", flush=True)
+        sections.append(scale.run(quick))
     elapsed = time.perf_counter() - started
     print()
     print(table([f for s in sections for f in s.figures]))

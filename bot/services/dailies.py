@@ -285,6 +285,11 @@ class DailyLifecycle:
             daily.kind == "extra",
             render.how_to_answer(question, adapter.platform == "console"),
         )
+        now = self.clock.now()
+        if not await self.dailies.take_post(
+            daily.id, now, self.holder.lapsed_before(now), self.holder.owner
+        ):
+            return  # another process took this post over (this one stalled past its lease)
         try:
             found = await adapter.find_daily(post) if owed else None
             message_id = found or await adapter.post_daily(post)

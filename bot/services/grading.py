@@ -100,17 +100,14 @@ class GradingQueue:
         self._backlog = False
         self._claiming = False
 
-    def submit(self, answer_id: int, known: Known | None = None, claimed: bool = False) -> None:
+    def submit(self, answer_id: int, known: Known | None = None) -> None:
         """Grade a stored answer in the background (after any grading of it in flight).
-        `known`: the answer and daily rows just written, which spares reading them back;
-        `claimed`: its job's lease is already this process's."""
+        `known`: the answer and daily rows just written, which spares reading them back."""
         running = self._running.get(answer_id)
         if running is not None:
             running.add_done_callback(lambda _t: self.submit(answer_id))
             return
-        task = asyncio.get_running_loop().create_task(
-            self._grade(answer_id, known=known, claimed=claimed)
-        )
+        task = asyncio.get_running_loop().create_task(self._grade(answer_id, known=known))
         self._running[answer_id] = task
         task.add_done_callback(lambda _t: self._finished(answer_id))
 
@@ -144,7 +141,7 @@ class GradingQueue:
             self._backlog = free > 0 and len(claimed) == free
             for answer in claimed:
                 if answer.id not in self._running:
-                    self.submit(answer.id, (answer, None), claimed=True)
+                    self.submit(answer.id, (answer, None))
         finally:
             self._claiming = False
 
@@ -188,16 +185,14 @@ class GradingQueue:
         *,
         tell: bool = True,
         known: Known | None = None,
-        claimed: bool = False,
     ) -> Outcome | None:
         """Grade one stored answer the way it asks to be graded (its narrowed rubric and score
         cap are stored with it, so a retry or re-grade grades it the same way). With leased
-        jobs, the answer's lease is taken first: held elsewhere, it is left to its holder."""
+        jobs, the answer's lease is taken when its grading starts (`_run`): held elsewhere,
+        it is left to its holder."""
         daily = known[1] if known is not None else None
         found: AnswerRow | None = known[0] if known is not None else None
-        if self.jobs is not None and not claimed:
-            found = await self.jobs.take(answer_id, self.clock.now())
-        elif found is None:
+        if found is None:
             found = await self.answers.get(answer_id)
         if found is None:
             return None
@@ -247,6 +242,8 @@ class GradingQueue:
         request = GradeRequest(question=question, answer=answer.text, key_points=key_points)
         try:
             async with self._limit:
+                if not await self._hold(answer.id):
+                    return None  # another process holds this grading job now
                 return await self.grader.grade(request)
         except Exception as exc:
             _log.warning("grader %s failed on answer %s: %r", self.grader.name, answer.id, exc)
@@ -258,6 +255,14 @@ class GradingQueue:
             except Exception:
                 _log.exception("fallback grader failed on answer %s", answer.id)
         return None
+
+    async def _hold(self, answer_id: int) -> bool:
+        """Take (or renew) the job's lease as its grading starts, so an answer waiting for
+        capacity here stays free for another process to claim, and a job another process took
+        over meanwhile is not graded twice."""
+        if self.jobs is None:
+            return True
+        return await self.jobs.take(answer_id, self.clock.now()) is not None
 
     async def _tell(
         self, answer: AnswerRow, daily: DailyRow | None, question: Question, outcome: Outcome
