@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.clock import Clock
 from bot.services.dailies import WORKER, Step
@@ -23,6 +23,7 @@ from bot.store.reserve import Claims, Holder
 _log = logging.getLogger(__name__)
 
 Renewer = Callable[[str, datetime], Awaitable[object]]
+FORGET_WORKERS = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -44,8 +45,10 @@ class Heartbeat:
             _log.exception("renewing leases failed; they lapse unless the next beat succeeds")
 
     async def leave(self) -> None:
-        """A clean stop: this worker no longer counts, its chores are free at once."""
+        """A clean stop: this worker no longer counts, its chores are free at once; the
+        heartbeat rows of processes gone for a day are forgotten."""
         await self.claims.release_all(self.holder)
+        await self.claims.prune(WORKER, self.clock.now() - FORGET_WORKERS)
 
 
 @dataclass(frozen=True)

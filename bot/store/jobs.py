@@ -73,14 +73,22 @@ class GradingJobs:
         return [won.pop(t.answer_id, None) for t in items]  # a second take of one id: None
 
     async def claim(self, now: datetime, max_attempts: int, limit: int) -> list[AnswerRow]:
-        """Lease up to `limit` due jobs nobody holds: pending ones first, oldest first."""
+        """Lease up to `limit` due jobs nobody holds: pending ones first, oldest first. An
+        answer never tried and never leased belongs to the process that stored it for one
+        lease length (it is about to grade it, or grades it at once for a mock interview)."""
         if limit <= 0:
             return []
+        lapsed = self.holder.lapsed_before(now)
         due = (
             GRADING.owed(
                 answers.c.attempts < max_attempts,
                 sa.or_(answers.c.retry_at.is_(None), answers.c.retry_at <= now),
-                lease_before=self.holder.lapsed_before(now),
+                sa.or_(
+                    answers.c.lease_at.is_not(None),
+                    answers.c.attempts > 0,
+                    sa.func.coalesce(answers.c.edited_at, answers.c.answered_at) < lapsed,
+                ),
+                lease_before=lapsed,
             )
             .with_only_columns(answers.c.id)
             .order_by(None)

@@ -235,6 +235,17 @@ class Claims:
                 .values(owner=None, lease_at=None)
             )
 
+    async def prune(self, prefix: str, before: datetime) -> None:
+        """Forget names starting with `prefix` nobody renewed since `before` (the heartbeat
+        rows of processes long gone)."""
+        async with self.db.write() as conn:
+            await conn.execute(
+                claims.delete().where(
+                    claims.c.name.like(f"{prefix}%"),
+                    sa.or_(claims.c.lease_at.is_(None), claims.c.lease_at < before),
+                )
+            )
+
     async def renew(self, holder: Holder, now: datetime) -> None:
         """Renew every name this holder holds."""
         async with self.db.write() as conn:
