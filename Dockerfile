@@ -1,4 +1,6 @@
-# drillbot: one image for every platform; the embedded default runs with no tokens at all.
+# drillbot: one image for every platform and both profiles (SQLite embedded; PostgreSQL scale-out,
+# asyncpg being in the `all` extra: compose.yaml runs three replicas of it); the embedded default
+# runs with no tokens at all.
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 WORKDIR /app
