@@ -343,7 +343,9 @@ async def run(settings: Settings, platforms: Sequence[Platform], speed: float = 
             services.append(await create_service(platform, app))
         for service in services:
             await service.start()
-        ticker.start(time_driven=settings.scheduler and all(s.wants_scheduler for s in services))
+        time_driven = settings.scheduler and all(s.wants_scheduler for s in services)
+        if time_driven or not app.db.is_sqlite:  # a shared database: leases to renew
+            ticker.start(time_driven)
         finished = asyncio.gather(*(s.wait() for s in services))
         stopper = asyncio.ensure_future(stop.wait())
         either: list[asyncio.Future[Any]] = [finished, stopper]
