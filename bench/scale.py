@@ -12,8 +12,9 @@ Figures, all from the same run:
   grader), which shows the database's and the processes' own share;
 - **fan-out**: 1,000 channels over 10 workspaces due at once, 3 processes, against the fake
   Slack's limits (1 message/s per channel, 10/s per workspace): from the moment they fall due
-  to the last confirmed post, over the rate-limit minimum (`ceil(100 / 10) - 1` = 9 s per
-  workspace, workspaces in parallel; goal <= 1.2x), with posts dropped and duplicated.
+  (the channels' creation commits) to the last confirmed post, over the rate-limit minimum
+  (`ceil(100 / 10) - 1` = 9 s per workspace, workspaces in parallel; goal <= 1.2x), with posts
+  dropped and duplicated.
 
 Needs PostgreSQL: `DRILLBOT_BENCH_POSTGRES_URL` or `DRILLBOT_TEST_POSTGRES_URL`; without one
 the section reports that it was skipped.
@@ -161,8 +162,7 @@ async def _fanout(server: str) -> dict[str, Any]:
             try:
                 await fake.add_teams(teams)
                 await cluster.start()
-                due = time.time()
-                await seed(url, teams, per_team)
+                due = await seed(url, teams, per_team)
                 total = len(teams) * per_team
                 await _until(db, sa.select(sa.func.count()).where(dailies.c.status == "posted"),
                              total)

@@ -176,10 +176,10 @@ class Cluster:
                 await m.process.wait()
 
 
-async def seed(database_url: str, teams: list[str], per_team: int) -> datetime:
+async def seed(database_url: str, teams: list[str], per_team: int) -> float:
     """Install `teams` and give each `per_team` drill channels (`C0000`...) whose daily slot is
-    the current UTC minute, created in one transaction so they fall due together; the slot's
-    instant is returned."""
+    the current UTC minute, created in one transaction so they fall due together; returns
+    when (wall-clock seconds) that transaction committed: the instant they fell due."""
     now = datetime.now(UTC)
     slot = now.replace(second=0, microsecond=0)
     since = slot - timedelta(minutes=5)
@@ -216,9 +216,10 @@ async def seed(database_url: str, teams: list[str], per_team: int) -> datetime:
             )
             if rows:
                 await conn.execute(channels.insert(), rows)
+        due = time.time()
     finally:
         await db.close()
-    return slot
+    return due
 
 
 async def send_event(
