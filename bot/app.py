@@ -355,6 +355,7 @@ async def run(settings: Settings, platforms: Sequence[Platform], speed: float = 
         await asyncio.gather(finished, stopper, return_exceptions=True)
     finally:
         ticker.stop()
+        await ticker.drain()
         for service in services:
             await service.stop()
         await app.close()

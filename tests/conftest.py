@@ -91,6 +91,7 @@ async def core(
     eng.platforms.attach(adapter)
     yield eng
     await eng.grading.drain()
+    await eng.dailies.drain()
 
 
 @pytest.fixture

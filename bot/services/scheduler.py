@@ -11,6 +11,7 @@ runs even when the process takes no time-driven work, since it still grades what
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime
 
@@ -27,6 +28,7 @@ class Ticker:
         self.interval = interval_seconds
         self.heartbeat = heartbeat
         self._scheduler = AsyncIOScheduler(timezone=UTC)
+        self._inflight: set[asyncio.Task[object]] = set()
 
     async def _tick(self) -> None:
         try:
@@ -34,9 +36,24 @@ class Ticker:
         except Exception:
             _log.exception("tick failed; the next tick tries again")
 
+    def _tracked(self, job: Step) -> Step:
+        """The job, its runs recorded so `drain` can wait for one still running at a stop."""
+
+        async def run() -> None:
+            task = asyncio.current_task()
+            assert task is not None
+            self._inflight.add(task)
+            try:
+                await job()
+            finally:
+                self._inflight.discard(task)
+
+        run.__name__ = getattr(job, "__name__", "job")
+        return run
+
     def _every_interval(self, job: Step, name: str) -> None:
         self._scheduler.add_job(
-            job,
+            self._tracked(job),
             "interval",
             seconds=self.interval,
             id=name,
@@ -58,3 +75,8 @@ class Ticker:
     def stop(self) -> None:
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
+
+    async def drain(self) -> None:
+        """After `stop`: wait for a tick or heartbeat still running (it may be mid-write)."""
+        while self._inflight:
+            await asyncio.gather(*list(self._inflight), return_exceptions=True)

@@ -29,6 +29,8 @@ async def test_ticker_posts_due_slot_once(core: Core, clock: ManualClock,
         await asyncio.sleep(0.15)  # a few more ticks: nothing more is posted
     finally:
         ticker.stop()
+        await ticker.drain()  # a tick still running, and the fan-outs it started
+        await core.dailies.drain()
     assert len(adapter.posts) == 1
 
 
