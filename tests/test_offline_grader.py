@@ -13,7 +13,7 @@ import pytest
 
 from bot.grading.base import FLAG_CAP, Grade, GradeRequest
 from bot.grading.encoder import Encoder, ModelUnavailable
-from bot.grading.offline import OfflineGrader
+from bot.grading.offline import PARTLY_AT, Assessment, OfflineGrader
 from bot.grading.text import derive_key_points, stem, words
 from bot.packs import KeyPoint, Question
 
@@ -335,3 +335,27 @@ def test_the_model_is_not_loaded_at_start_up() -> None:
     done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
                           text=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_a_borderline_miss_says_the_wording_may_have_been_missed(grader: OfflineGrader) -> None:
+    request = GradeRequest(question=OVERFITTING, answer=STRONG)
+    quotes = ("it", None, None, None)
+    near = grader.grade_of(request, Assessment(
+        (0.95, PARTLY_AT - 0.05, 0.1, 0.1), contradicted=(False,) * 4, quotes=quotes))
+    far = grader.grade_of(request, Assessment(
+        (0.95, 0.1, 0.1, 0.1), contradicted=(False,) * 4, quotes=quotes))
+    assert KEY_POINTS[1] in near.feedback and KEY_POINTS[1] in far.feedback
+    assert "may have missed your wording" in near.feedback
+    assert "may have missed" not in far.feedback
+    assert near.score == far.score == 2
+
+
+@pytest.mark.asyncio
+async def test_stating_the_opposite_is_a_misconception(grader: OfflineGrader) -> None:
+    agrees = await grade(grader, "Because terminal 1 is not connected to the positive terminal,"
+                                 " there is a gap in the path.", CIRCUIT)
+    contradicts = await grade(grader, "Because terminal 1 is connected to the positive terminal"
+                                      " by a path.", CIRCUIT)
+    assert agrees.misconceptions == []
+    assert len(contradicts.misconceptions) == 1
+    assert "opposite" in contradicts.feedback or "opposite" in contradicts.misconceptions[0]
