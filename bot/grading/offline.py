@@ -191,9 +191,17 @@ class OfflineGrader:
             0.0 if contradicted else min(limit, blend(features.row(i)))
             for i, contradicted in enumerate(words.contradicted)
         )
-        quotes = tuple(_quote(answer, p, sims, found) if c >= PARTLY_AT else None
-                       for p, (sims, found), c in zip(rubric.points, matches, coverages,
-                                                      strict=True))
+        bounds = sentence_bounds(text)
+        # Each sentence's own lexical evidence per key point: a quote should hold the key
+        # point's words, not merely pieces the model found similar ("unsupervised" for
+        # "supervised").
+        by_sentence = ([lexical(question.prompt, reference, points, text[a:b]).coverages
+                        for a, b in bounds] if max(coverages, default=0.0) >= PARTLY_AT else [])
+        quotes = tuple(
+            _quote(answer, bounds, [lex[k] for lex in by_sentence], p, sims, found)
+            if c >= PARTLY_AT else None
+            for k, (p, (sims, found), c) in enumerate(zip(rubric.points, matches, coverages,
+                                                          strict=True)))
         return Assessment(coverages, flags, None, words.contradicted, quotes, features,
                           words.stuffed)
 
@@ -281,20 +289,22 @@ def sentence_bounds(text: str) -> list[tuple[int, int]]:
 _SPACES = re.compile(r"\s+")
 
 
-def _quote(answer: Encoded, point: semantic.Target, sims: np.ndarray,
-           found: np.ndarray) -> str | None:
-    """The answer's own words for a key point: the answer sentence holding the most weight of the
-    key point's matched pieces, cut to QUOTE_WORDS words around them."""
+def _quote(answer: Encoded, bounds: Sequence[tuple[int, int]], lexical_by_sentence: Sequence[float],
+           point: semantic.Target, sims: np.ndarray, found: np.ndarray) -> str | None:
+    """The answer's own words for a key point: the answer sentence with the most lexical evidence
+    of it, ties (and sentences with none) decided by the share of the key point's matched pieces
+    it holds; its first QUOTE_WORDS words."""
     weight_at = np.zeros(len(answer.pieces), np.float32)
     np.add.at(weight_at, found, point.weights * np.clip(sims, 0.0, None))
-    if not weight_at.any():
+    total = float(weight_at.sum())
+    if total <= 0:
         return None
     best: tuple[float, str] | None = None
-    for start, end in sentence_bounds(answer.text):
+    for (start, end), lexical_share in zip(bounds, lexical_by_sentence, strict=True):
         inside = [i for i, (a, b) in enumerate(answer.spans) if a >= start and b <= end]
-        held = float(weight_at[inside].sum()) if inside else 0.0
-        if best is None or held > best[0]:
-            best = (held, answer.text[start:end])
+        held = float(weight_at[inside].sum()) / total if inside else 0.0
+        if best is None or lexical_share + 0.5 * held > best[0]:
+            best = (lexical_share + 0.5 * held, answer.text[start:end])
     if best is None or best[0] <= 0:
         return None
     words = _SPACES.sub(" ", best[1]).strip().split(" ")
@@ -332,8 +342,9 @@ def _feedback(assessment: Assessment, judgments: Sequence[Judgment],
         if covered:
             first = covered[0]
             said = f' (you wrote "{first.evidence}")' if first.evidence else ""
-            names = "; ".join(_short(j.key_point, 70) for j in covered[:2])
-            parts.append(_sentence(f"You covered: {names}{said}"))
+            names = "; ".join([_short(first.key_point, 70) + said,
+                               *(_short(j.key_point, 70) for j in covered[1:2])])
+            parts.append(_sentence(f"You covered: {names}"))
         index, top = max(
             ((i, j) for i, j in enumerate(judgments) if j.credit < 1.0),
             key=lambda item: (weights.get(item[1].key_point, 1.0), -item[1].credit))
