@@ -14,8 +14,9 @@ beside it). Nothing is ever downloaded; torch is not needed.
 
 How it runs: `shared()` loads the model once per process, lazily, the first time an answer is
 graded (never at start-up); the grader calls it from its own one-thread executor, so loading
-and encoding never block the event loop. ONNX Runtime runs on one thread (`intra_op`=1): the
-machine's other core stays with the bot, and one answer costs a few milliseconds.
+and encoding never block the event loop. ONNX Runtime runs on one thread (`intra_op`=1), and so
+does numpy's BLAS once the model is loaded: the machine's other core stays with the bot, and one
+answer costs about 15 ms of CPU.
 """
 
 from __future__ import annotations
@@ -91,7 +92,13 @@ class Encoder:
 
     def __init__(self, model: Path | None = None) -> None:
         import onnxruntime as ort
+        from threadpoolctl import threadpool_limits
         from tokenizers import Tokenizer
+
+        # The grader's matrix products are small (a key point's pieces by an answer's): numpy's
+        # BLAS splitting them over threads only makes the threads wait for each other, which
+        # on a busy machine made grading several times slower. One thread, like the model.
+        threadpool_limits(limits=1, user_api="blas")
 
         path = model or model_file()
         if not path.is_file():
