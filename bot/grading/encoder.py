@@ -118,8 +118,10 @@ class Encoder:
         self._tokenizer: Tokenizer = Tokenizer.from_str(tokenizer_file.read_text("utf-8"))
         self._tokenizer.no_padding()
         self._tokenizer.no_truncation()
-        self._cls = self._tokenizer.token_to_id("[CLS]")
-        self._sep = self._tokenizer.token_to_id("[SEP]")
+        cls, sep = self._tokenizer.token_to_id("[CLS]"), self._tokenizer.token_to_id("[SEP]")
+        if cls is None or sep is None:
+            raise ModelUnavailable("the offline grader's tokenizer lacks [CLS]/[SEP]")
+        self._cls, self._sep = cls, sep
 
     def encode(self, text: str) -> Encoded:
         """Contextual vectors of every word piece of `text` (windows of WINDOW pieces)."""
