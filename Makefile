@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench install-size clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# What the offline grader's model adds to a default install, in two fresh venvs.
+install-size: $(STAMP)
+	$(BIN)/python -m bench.install_size
 
 clean:
 	rm -rf $(VENV) data

@@ -45,7 +45,7 @@ from bot.errors import GraderUnavailable
 from bot.grading.base import Grade, GradeRequest, Judgment, graded, rubric_weights
 from bot.grading.breaker import CircuitBreaker
 from bot.grading.evidence import allowed_credit, quoted
-from bot.grading.offline import OfflineGrader
+from bot.grading.floors import floor as floor_reason
 from bot.grading.prefilter import scan, strip_flagged
 from bot.grading.prompts import Prompt, Prompts, new_delimiter
 from bot.grading.text import normalise
@@ -185,7 +185,6 @@ class LLMGrader:
         #: system prompt's prefix identical across calls, so providers can cache it.
         self.canary = f"canary-{secrets.token_hex(8)}"
         self._gate = asyncio.Semaphore(concurrency)
-        self._floors = OfflineGrader()
         self._schema = json.dumps(GradingOutput.model_json_schema(), separators=(",", ":"))
 
     @classmethod
@@ -293,7 +292,10 @@ class LLMGrader:
     async def grade(self, request: GradeRequest) -> Grade:
         """Grade one answer, or raise `GraderUnavailable` (see the module docstring)."""
         flags = scan(request.answer)
-        floor = self._floors.assess(request).floor
+        # The floors are pure and cheap: no model runs on the event loop for them.
+        floor = floor_reason(
+            request.question.prompt, strip_flagged(request.answer), flagged=bool(flags)
+        )
         if floor is not None:
             return self._grade(request, [], [], floor, flags, None, None, Usage())
         seen = strip_flagged(request.answer)
