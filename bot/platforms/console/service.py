@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from bot.core import render
 from bot.core.handlers import Commands
 from bot.core.types import Actor, ChannelRef, DailyPost, Reply, Reveal
+from bot.platforms.common.files import safe_filename
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -82,7 +83,7 @@ class ConsoleAdapter:
     async def upload_file(
         self, channel: ChannelRef, user_id: str, filename: str, data: bytes, title: str
     ) -> None:
-        path = self.files / filename
+        path = self.files / safe_filename(filename)
         await asyncio.to_thread(_write, path, data)
         self.show(f"[to {user_id}] {title}: saved to {path}")
 

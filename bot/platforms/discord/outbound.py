@@ -22,6 +22,7 @@ import discord
 from bot.core.ports import ChannelUnavailable
 from bot.core.types import ChannelRef, DailyPost, Reveal
 from bot.platforms.common.cache import BoundedCache
+from bot.platforms.common.files import safe_filename
 from bot.platforms.common.text import chunks
 from bot.platforms.discord import render as look
 from bot.platforms.discord.views import daily_view
@@ -177,6 +178,7 @@ class DiscordAdapter:
         self, channel: ChannelRef, user_id: str, filename: str, data: bytes, title: str
     ) -> None:
         """An attachment only the user sees, on the command that asked for it; else a DM."""
+        filename = safe_filename(filename)
         interaction = self._token(user_id, COMMAND)
         if interaction is not None:
             try:

@@ -131,3 +131,19 @@ def test_list_settings_accept_commas_and_json(value: str, monkeypatch: pytest.Mo
     assert settings.scheduler is False
     assert settings.grader_name == "llm"
     assert "sk-secret-value" not in repr(settings) + str(settings.model_dump())
+
+
+def test_finding13_a_user_name_cannot_write_an_export_outside_data_files(tmp_path: Path) -> None:
+    """Issue 12, finding 13: `/as ../../../../pwned` then `/drill export` wrote outside
+    data/files. The name is sanitised into one path component inside the files folder."""
+    escaped = tmp_path.parent / "pwned.json"
+    escaped.unlink(missing_ok=True)
+    result = run_console(tmp_path, "/as ../../../../pwned\n/drill export\n")
+    try:
+        assert result.returncode == 0, result.stderr
+        assert not escaped.exists()
+        written = list((tmp_path / "data" / "files").iterdir())
+        assert [p.name for p in written] == ["drillbot-export-local-________pwned.json"]
+        assert f"saved to {Path('data') / 'files' / written[0].name}" in result.stdout
+    finally:
+        escaped.unlink(missing_ok=True)
