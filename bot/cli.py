@@ -43,7 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=1.0,
         help="console demo: run the clock this many times faster (e.g. 600)",
     )
-    run.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
+    run.add_argument(
+        "-v", "--verbose", action="store_true", help="drillbot's own logs at debug level"
+    )
 
     questions = sub.add_parser("questions", help="check and describe question packs")
     qsub = questions.add_subparsers(dest="action", required=True)
@@ -160,11 +162,9 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app import StartupError, run
+    from bot.redaction import configure_logging, secret_values
 
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(args.verbose, secret_values(settings))
     try:
         asyncio.run(run(settings, args.platform or settings.configured_platforms(), args.speed))
     except PackError as exc:
