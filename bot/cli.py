@@ -183,7 +183,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings()
     except ValidationError as exc:
-        print(f"drillbot: bad setting:\n{exc}", file=sys.stderr)
+        # Without the values: a refused setting may be a secret (DRILLBOT_SECRET_KEY).
+        problems = exc.errors(include_url=False, include_input=False)
+        print("drillbot: bad setting:", file=sys.stderr)
+        for problem in problems:
+            print(f"  {'.'.join(map(str, problem['loc']))}: {problem['msg']}", file=sys.stderr)
         return 2
     if args.command == "run":
         return cmd_run(settings, args)

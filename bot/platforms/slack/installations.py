@@ -1,9 +1,10 @@
 """What the Slack adapter keeps in the database: installations, OAuth states, post attempts.
 
 Installations (one per workspace, from the OAuth flow) hold the bot token encrypted at rest
-with Fernet, under a key derived from `DRILLBOT_SECRET_KEY` (HKDF-SHA256): a database dump
-alone reveals no token. The stores implement slack_sdk's async interfaces so bolt's OAuth
-flow saves into them; drillbot itself resolves tokens through `find`, cached in memory.
+with Fernet under the keys of `DRILLBOT_SECRET_KEY` (`TokenCipher`): a database dump alone
+reveals no token, and keys rotate without a reinstall. The stores implement slack_sdk's async
+interfaces so bolt's OAuth flow saves into them; drillbot itself resolves tokens through
+`find`, cached in memory.
 
 `slack_post_attempts` records a daily's reservation key just before its `chat.postMessage`.
 Only a key found there can have reached Slack, so `find_daily` searches the channel history
@@ -19,12 +20,13 @@ import asyncio
 import base64
 import logging
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from slack_sdk.oauth.installation_store import Bot, Installation
@@ -33,6 +35,7 @@ from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.clock import Clock
+from bot.secret_keys import parse_secret_keys
 from bot.store.db import Database
 from bot.store.group import GroupWriter
 from bot.store.tables import UTCDateTime, metadata
@@ -75,20 +78,49 @@ ATTEMPT_SWEEP = timedelta(hours=1)
 STATE_TTL = timedelta(minutes=10)
 
 
-class TokenCipher:
-    """Fernet under a key derived from DRILLBOT_SECRET_KEY."""
+def legacy_key(passphrase: str) -> str:
+    """The Fernet key earlier releases derived from a passphrase in DRILLBOT_SECRET_KEY
+    (HKDF-SHA256, no salt). Only ever used to decrypt tokens stored under it, once, when the
+    operator names the passphrase in DRILLBOT_LEGACY_SECRET_KEY."""
+    derived = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"drillbot slack tokens v1"
+    ).derive(passphrase.encode())
+    return base64.urlsafe_b64encode(derived).decode()
 
-    def __init__(self, secret_key: str) -> None:
-        derived = HKDF(
-            algorithm=hashes.SHA256(), length=32, salt=None, info=b"drillbot slack tokens v1"
-        ).derive(secret_key.encode())
-        self._fernet = Fernet(base64.urlsafe_b64encode(derived))
+
+class TokenCipher:
+    """Fernet under a list of keys (DRILLBOT_SECRET_KEY, newest first): the first encrypts,
+    every key decrypts (cryptography's MultiFernet), and a token found under an older key, or
+    under the legacy passphrase, comes back with its re-encryption under the first key."""
+
+    def __init__(self, keys: Sequence[str], legacy_passphrase: str | None = None) -> None:
+        fernets = [Fernet(key.encode()) for key in keys]
+        self._primary = fernets[0]
+        self._all = MultiFernet(fernets)
+        self._legacy = Fernet(legacy_key(legacy_passphrase)) if legacy_passphrase else None
+
+    @classmethod
+    def from_settings(cls, secret_key: str, legacy_passphrase: str | None = None) -> TokenCipher:
+        return cls(parse_secret_keys(secret_key), legacy_passphrase)
 
     def encrypt(self, token: str) -> str:
-        return self._fernet.encrypt(token.encode()).decode()
+        return self._primary.encrypt(token.encode()).decode()
 
-    def decrypt(self, ciphertext: str) -> str:
-        return self._fernet.decrypt(ciphertext.encode()).decode()
+    def decrypt(self, ciphertext: str) -> tuple[str, str | None]:
+        """The token, and its ciphertext under the first key when it was stored under another
+        one (None when it already is); InvalidToken when no key opens it."""
+        raw = ciphertext.encode()
+        try:
+            return self._primary.decrypt(raw).decode(), None
+        except InvalidToken:
+            pass
+        try:
+            return self._all.decrypt(raw).decode(), self._all.rotate(raw).decode()
+        except InvalidToken:
+            if self._legacy is None:
+                raise
+        token = self._legacy.decrypt(raw).decode()
+        return token, self.encrypt(token)
 
 
 @dataclass(frozen=True)
@@ -150,26 +182,59 @@ class InstallationStore(AsyncInstallationStore):
                     sa.select(slack_installations).where(slack_installations.c.team_id == team_id)
                 )
             ).first()
-        found = self._workspace(row) if row else None
+        found = await self._workspace(row) if row else None
         self._cache[team_id] = found
         return found
 
     async def forget(self, team_id: str) -> None:
         await self.async_delete_bot(enterprise_id=None, team_id=team_id)
 
-    def _workspace(self, row: sa.Row[Any]) -> Workspace | None:
+    async def reencrypt_all(self) -> int:
+        """Re-encrypt every token not stored under the first key (start-up, after a key was
+        put in front): once this ran, the older keys can be dropped. How many were."""
+        async with self.db.read() as conn:
+            rows = (await conn.execute(sa.select(slack_installations))).all()
+        done = 0
+        for row in rows:
+            try:
+                _, fresh = self.cipher.decrypt(row.bot_token)
+            except InvalidToken:
+                continue  # logged when the workspace is used
+            if fresh is not None and await self._replace_ciphertext(row, fresh):
+                done += 1
+        if done:
+            _log.info("slack: re-encrypted %d stored token(s) under the first secret key", done)
+        return done
+
+    async def _workspace(self, row: sa.Row[Any]) -> Workspace | None:
         try:
-            token = self.cipher.decrypt(row.bot_token)
+            token, fresh = self.cipher.decrypt(row.bot_token)
         except InvalidToken:
             _log.error(
-                "the token of workspace %s does not decrypt: was DRILLBOT_SECRET_KEY changed? "
-                "Reinstall the app there.",
+                "the token of workspace %s does not decrypt with any key of "
+                "DRILLBOT_SECRET_KEY (nor DRILLBOT_LEGACY_SECRET_KEY): add the key it was "
+                "stored under, or reinstall the app there.",
                 row.team_id,
             )
             return None
+        if fresh is not None:
+            await self._replace_ciphertext(row, fresh)
         return Workspace(
             row.team_id, row.team_name, token, row.bot_id, row.bot_user_id, row.installer_user_id
         )
+
+    async def _replace_ciphertext(self, row: sa.Row[Any], fresh: str) -> bool:
+        """Store `fresh` unless the row changed meanwhile (a reinstall wins)."""
+        async with self.db.write() as conn:
+            result = await conn.execute(
+                slack_installations.update()
+                .where(
+                    slack_installations.c.team_id == row.team_id,
+                    slack_installations.c.bot_token == row.bot_token,
+                )
+                .values(bot_token=fresh)
+            )
+        return bool(result.rowcount)
 
     async def async_find_bot(
         self,

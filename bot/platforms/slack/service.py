@@ -6,8 +6,8 @@ Three ways to run, chosen by settings (docs/slack.md):
 - HTTP mode with one token (`SLACK_MODE=http`, `SLACK_SIGNING_SECRET`, `SLACK_BOT_TOKEN`):
   events, commands and interactions at `/slack/events`, `/healthz` for probes;
 - HTTP mode for many workspaces (`SLACK_CLIENT_ID`/`SLACK_CLIENT_SECRET`): OAuth install at
-  `/slack/install` and `/slack/oauth_redirect`, tokens in our database, encrypted with a key
-  from `DRILLBOT_SECRET_KEY` (refused without it).
+  `/slack/install` and `/slack/oauth_redirect`, tokens in our database, encrypted under the
+  keys of `DRILLBOT_SECRET_KEY` (refused without it; rotation in docs/slack.md).
 
 The pieces (modules of this package): `limits` (the one rate limiter), `api` (clients, users),
 `installations` (installations), `blocks` (rendering), `outbound` (the engine's port),
@@ -115,6 +115,7 @@ class SlackService:
         adapter: SlackAdapter,
         events: SlackEvents,
         single: SingleWorkspace | None,
+        store: InstallationStore | None = None,
     ) -> None:
         self.app = app
         self.bolt = bolt
@@ -122,6 +123,7 @@ class SlackService:
         self.adapter = adapter
         self.events = events
         self.single = single
+        self.store = store
         self.port: int | None = None
         self._socket: AsyncSocketModeHandler | None = None
         self._runner: web.AppRunner | None = None
@@ -129,6 +131,8 @@ class SlackService:
 
     async def start(self) -> None:
         settings = self.app.settings
+        if self.store is not None:
+            await self.store.reencrypt_all()
         if self.single is not None:
             workspace = await self.single.identify(self.api.make_client(self.single.token))
             engine = self.app.engine
@@ -226,7 +230,8 @@ def _assemble(app: App, session: aiohttp.ClientSession, limits: Limits | None) -
     installations: Installations
     if s.slack_client_id:
         assert s.secret_key is not None
-        cipher = TokenCipher(s.secret_key.get_secret_value())
+        legacy = s.legacy_secret_key.get_secret_value() if s.legacy_secret_key else None
+        cipher = TokenCipher.from_settings(s.secret_key.get_secret_value(), legacy)
         installations = store = InstallationStore(app.db, cipher, engine.clock)
     else:
         assert s.slack_bot_token is not None
@@ -259,7 +264,9 @@ def _assemble(app: App, session: aiohttp.ClientSession, limits: Limits | None) -
         commands=app.commands, adapter=adapter, api=api, users=users, on_uninstall=uninstalled
     )
     events.register(bolt)
-    return SlackService(app=app, bolt=bolt, api=api, adapter=adapter, events=events, single=single)
+    return SlackService(
+        app=app, bolt=bolt, api=api, adapter=adapter, events=events, single=single, store=store
+    )
 
 
 def _oauth_settings(app: App, store: InstallationStore) -> AsyncOAuthSettings:

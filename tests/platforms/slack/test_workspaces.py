@@ -20,14 +20,14 @@ from bot.store.tables import answers, workspaces
 from testing.polling import eventually
 from testing.slack import payloads as p
 from testing.slack.fake_slack import FakeSlack
-from testing.slack.installs import install
+from testing.slack.installs import TEST_SECRET_KEY, install
 from tests.platforms.slack.conftest import Factory, Harness, slack_settings
 
 OAUTH = {
     "slack_bot_token": None,
     "slack_client_id": "111.222",
     "slack_client_secret": "client-secret",
-    "secret_key": "a long random secret for tests",
+    "secret_key": TEST_SECRET_KEY,
 }
 
 
