@@ -1,4 +1,5 @@
-"""What the Slack adapter keeps in the database: installations, OAuth states, post attempts.
+"""What the Slack adapter keeps: installations and post attempts in the database, and the
+signed OAuth states that need no storage.
 
 Installations (one per workspace, from the OAuth flow) hold the bot token encrypted at rest
 with Fernet under the keys of `DRILLBOT_SECRET_KEY` (`TokenCipher`): a database dump alone
@@ -11,13 +12,15 @@ Only a key found there can have reached Slack, so `find_daily` searches the chan
 for those alone and a normal post costs no history call (Slack restricts
 `conversations.history` for distributed apps).
 
-The tables join `bot.store.tables.metadata`; migration `0002_slack` creates them.
+The tables join `bot.store.tables.metadata`; migration `0002_slack` creates them (and the
+`slack_oauth_states` table that signed states made unused).
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import hmac
 import logging
 import secrets
 from collections.abc import Sequence
@@ -55,13 +58,6 @@ slack_installations = sa.Table(
     sa.Column("bot_scopes", sa.Text, nullable=False, server_default=""),
     sa.Column("installer_user_id", sa.String(64), nullable=True),
     sa.Column("installed_at", UTCDateTime, nullable=False),
-)
-
-slack_oauth_states = sa.Table(
-    "slack_oauth_states",
-    metadata,
-    sa.Column("state", sa.String(64), primary_key=True),
-    sa.Column("expires_at", UTCDateTime, nullable=False),
 )
 
 slack_post_attempts = sa.Table(
@@ -287,39 +283,41 @@ class InstallationStore(AsyncInstallationStore):
             await self.async_delete_bot(enterprise_id=enterprise_id, team_id=team_id)
 
 
-class StateStore(AsyncOAuthStateStore):
-    """OAuth `state` values in the database, each valid once for ten minutes, so any
-    replica behind a load balancer can finish an install another one started."""
+class SignedStates(AsyncOAuthStateStore):
+    """OAuth `state` values that carry their own proof: `<expiry>.<nonce>.<signature>`, an
+    HMAC-SHA256 under a key from the app's client secret, valid until the expiry (ten minutes).
 
-    def __init__(self, db: Database, clock: Clock) -> None:
-        self.db = db
+    Why stateless: `GET /slack/install` is unauthenticated, and a state kept in the database
+    cost a write per hit (300 hits, 300 rows, each taking SQLite's writer lock). A signed state
+    costs nothing to issue, any replica behind a load balancer can check it, and bolt binds it
+    to the browser that started the install (the state cookie must match). It is not
+    single-use: Slack's authorization `code` is, and the exchange needs it."""
+
+    def __init__(self, client_secret: str, clock: Clock, ttl: timedelta = STATE_TTL) -> None:
+        self._key = hmac.new(client_secret.encode(), b"drillbot oauth state v1", "sha256").digest()
         self.clock = clock
+        self.ttl = ttl
 
     @property
     def logger(self) -> logging.Logger:
         return _log
 
+    def _sign(self, payload: str) -> str:
+        mac = hmac.new(self._key, payload.encode(), "sha256").digest()
+        return base64.urlsafe_b64encode(mac).decode().rstrip("=")
+
     async def async_issue(self, *args: Any, **kwargs: Any) -> str:
-        state = secrets.token_urlsafe(32)
-        now = self.clock.now()
-        async with self.db.write() as conn:
-            await conn.execute(
-                slack_oauth_states.delete().where(slack_oauth_states.c.expires_at < now)
-            )
-            await conn.execute(
-                slack_oauth_states.insert().values(state=state, expires_at=now + STATE_TTL)
-            )
-        return state
+        expires = int((self.clock.now() + self.ttl).timestamp())
+        payload = f"{expires}.{secrets.token_urlsafe(16)}"
+        return f"{payload}.{self._sign(payload)}"
 
     async def async_consume(self, state: str) -> bool:
-        async with self.db.write() as conn:
-            gone = await conn.execute(
-                slack_oauth_states.delete().where(
-                    slack_oauth_states.c.state == state,
-                    slack_oauth_states.c.expires_at >= self.clock.now(),
-                )
-            )
-        return bool(gone.rowcount)
+        payload, _, signature = (state or "").rpartition(".")
+        expected = self._sign(payload).encode()
+        if not payload or not hmac.compare_digest(signature.encode(errors="replace"), expected):
+            return False
+        expires = payload.partition(".")[0]
+        return expires.isdigit() and int(expires) >= self.clock.now().timestamp()
 
 
 class PostAttempts:

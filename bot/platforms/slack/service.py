@@ -40,7 +40,7 @@ from bot.platforms.slack.events import SlackEvents
 from bot.platforms.slack.installations import (
     InstallationStore,
     PostAttempts,
-    StateStore,
+    SignedStates,
     TokenCipher,
 )
 from bot.platforms.slack.limits import Limits, RateLimiter
@@ -291,7 +291,7 @@ def _oauth_settings(app: App, store: InstallationStore) -> AsyncOAuthSettings:
         scopes=list(BOT_SCOPES),
         installation_store=store,
         installation_store_bot_only=True,
-        state_store=StateStore(app.db, engine.clock),
+        state_store=SignedStates(s.slack_client_secret.get_secret_value(), engine.clock),
         callback_options=AsyncCallbackOptions(success=installed, failure=failed),
     )
 
