@@ -92,6 +92,9 @@ class Settings(BaseSettings):
         None, validation_alias=_env("SLACK_CLIENT_SECRET")
     )
     slack_api_url: str = Field("https://slack.com/api/", validation_alias=_env("SLACK_API_URL"))
+    slack_cache_seconds: float = Field(
+        60, ge=0, le=3600, validation_alias=_env("SLACK_CACHE_SECONDS")
+    )
     discord_token: SecretStr | None = Field(None, validation_alias=_env("DISCORD_TOKEN"))
     discord_message_content: bool = Field(False, validation_alias=_env("DISCORD_MESSAGE_CONTENT"))
     discord_command_guilds: Annotated[list[int], NoDecode] = Field(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
 import aiohttp
@@ -48,15 +48,44 @@ def error_code(exc: SlackApiError) -> str:
     return str(exc.response.get("error", "")) if exc.response is not None else ""
 
 
-class PacedWebClient(AsyncWebClient):
-    """An AsyncWebClient whose every call waits its turn in the shared limiter."""
+#: What Slack answers for a token that no longer works: uninstalled, revoked, reinstalled
+#: elsewhere (another replica holds the new token) or the account deactivated.
+AUTH_GONE = frozenset({"invalid_auth", "token_revoked", "account_inactive", "not_authed"})
 
-    def __init__(self, *, limiter: RateLimiter, team: str = "", **kwargs: Any) -> None:
+#: Re-reads a workspace's token after Slack refused `stale`: the new one, or None.
+Refresh = Callable[[str, str], Awaitable[str | None]]
+
+
+class PacedWebClient(AsyncWebClient):
+    """An AsyncWebClient whose every call waits its turn in the shared limiter, and which,
+    when Slack refuses its token (`AUTH_GONE`), re-reads the workspace's token once and
+    retries with it if it changed (a reinstall on another replica)."""
+
+    def __init__(
+        self, *, limiter: RateLimiter, team: str = "", refresh: Refresh | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(retry_handlers=[], **kwargs)
         self.limiter = limiter
         self.drill_team = team
+        self.refresh = refresh
 
     async def api_call(self, api_method: str, **kwargs: Any) -> AsyncSlackResponse:  # type: ignore[override]
+        try:
+            return await self._paced(api_method, kwargs)
+        except SlackApiError as exc:
+            stale = self.token
+            if error_code(exc) not in AUTH_GONE or self.refresh is None or stale is None:
+                raise
+            fresh = await self.refresh(self.drill_team, stale)
+            if fresh is None or fresh == stale:
+                raise
+            _log.info(
+                "slack: workspace %s has a new token; retrying %s", self.drill_team, api_method
+            )
+            self.token = fresh
+            return await self._paced(api_method, kwargs)
+
+    async def _paced(self, api_method: str, kwargs: dict[str, Any]) -> AsyncSlackResponse:
         args = kwargs.get("json") or kwargs.get("params") or kwargs.get("data") or {}
         channel = args.get("channel") if isinstance(args, dict) else None
         parent = super()
@@ -80,6 +109,10 @@ class Installations(Protocol):
     async def find(self, team_id: str) -> Workspace | None: ...
 
     async def forget(self, team_id: str) -> None: ...
+
+    def evict(self, team_id: str) -> None:
+        """Drop what is remembered of the workspace, so `find` reads it afresh."""
+        ...
 
 
 class SingleWorkspace:
@@ -109,6 +142,9 @@ class SingleWorkspace:
         if self.workspace is not None and self.workspace.team_id == team_id:
             self.workspace = None
 
+    def evict(self, team_id: str) -> None:
+        """The one token comes from the environment: there is nothing to read again."""
+
 
 class WorkspaceGone(Exception):
     """No installation (any more) for this workspace: uninstalled or never installed."""
@@ -135,6 +171,7 @@ class SlackApi:
         return PacedWebClient(
             limiter=self.limiter,
             team=team,
+            refresh=self.refresh if team else None,
             token=token,
             base_url=self.base_url,
             session=self.session,
@@ -145,6 +182,16 @@ class SlackApi:
         if found is None:
             raise WorkspaceGone(team_id)
         return found
+
+    async def refresh(self, team_id: str, stale: str) -> str | None:
+        """After Slack refused `stale`: forget it, read the workspace's installation again
+        and return its token (None when the workspace is gone)."""
+        if self.installations is None:
+            return None
+        self.installations.evict(team_id)
+        self._clients.pop((team_id, stale), None)
+        found = await self.installations.find(team_id)
+        return found.bot_token if found is not None else None
 
     async def client(self, team_id: str) -> PacedWebClient:
         token = (await self.workspace(team_id)).bot_token

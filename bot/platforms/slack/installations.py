@@ -38,6 +38,7 @@ from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.clock import Clock
+from bot.platforms.common.cache import BoundedCache
 from bot.secret_keys import parse_secret_keys
 from bot.store.db import Database
 from bot.store.group import GroupWriter
@@ -72,6 +73,10 @@ slack_post_attempts = sa.Table(
 ATTEMPT_TTL = timedelta(days=8)
 ATTEMPT_SWEEP = timedelta(hours=1)
 STATE_TTL = timedelta(minutes=10)
+#: How long an installation read from the database is trusted (SLACK_CACHE_SECONDS), and how
+#: many workspaces are remembered at once.
+CACHE_SECONDS = 60.0
+CACHE_SIZE = 100_000
 
 
 def legacy_key(passphrase: str) -> str:
@@ -134,11 +139,18 @@ class Workspace:
 class InstallationStore(AsyncInstallationStore):
     """Bot installations in our database, tokens encrypted; bot scopes only."""
 
-    def __init__(self, db: Database, cipher: TokenCipher, clock: Clock) -> None:
+    def __init__(
+        self, db: Database, cipher: TokenCipher, clock: Clock, ttl: float = CACHE_SECONDS
+    ) -> None:
         self.db = db
         self.cipher = cipher
         self.clock = clock
-        self._cache: dict[str, Workspace | None] = {}
+        #: Installations (or their absence) read lately. Short-lived, because another replica
+        #: may reinstall or uninstall a workspace; `evict` drops one at once when Slack refuses
+        #: its token.
+        self._cache: BoundedCache[str, Workspace | None] = BoundedCache(
+            CACHE_SIZE, ttl, now=lambda: clock.now().timestamp()
+        )
 
     @property
     def logger(self) -> logging.Logger:
@@ -166,12 +178,12 @@ class InstallationStore(AsyncInstallationStore):
                 slack_installations.delete().where(slack_installations.c.team_id == bot.team_id)
             )
             await conn.execute(slack_installations.insert().values(team_id=bot.team_id, **values))
-        self._cache.pop(bot.team_id, None)
+        self._cache.pop(bot.team_id)
 
     async def find(self, team_id: str) -> Workspace | None:
-        """The workspace's installation, decrypted (cached until it changes)."""
+        """The workspace's installation, decrypted (cached for the cache's time to live)."""
         if team_id in self._cache:
-            return self._cache[team_id]
+            return self._cache.get(team_id)
         async with self.db.read() as conn:
             row = (
                 await conn.execute(
@@ -179,8 +191,12 @@ class InstallationStore(AsyncInstallationStore):
                 )
             ).first()
         found = await self._workspace(row) if row else None
-        self._cache[team_id] = found
+        self._cache.put(team_id, found)
         return found
+
+    def evict(self, team_id: str) -> None:
+        """Forget what was read of this workspace: the next `find` reads the database."""
+        self._cache.pop(team_id)
 
     async def forget(self, team_id: str) -> None:
         await self.async_delete_bot(enterprise_id=None, team_id=team_id)
@@ -272,7 +288,7 @@ class InstallationStore(AsyncInstallationStore):
             await conn.execute(
                 slack_installations.delete().where(slack_installations.c.team_id == team_id)
             )
-        self._cache[team_id] = None
+        self._cache.put(team_id, None)
 
     async def async_delete_installation(
         self, *, enterprise_id: str | None, team_id: str | None, user_id: str | None = None

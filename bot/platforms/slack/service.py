@@ -232,7 +232,9 @@ def _assemble(app: App, session: aiohttp.ClientSession, limits: Limits | None) -
         assert s.secret_key is not None
         legacy = s.legacy_secret_key.get_secret_value() if s.legacy_secret_key else None
         cipher = TokenCipher.from_settings(s.secret_key.get_secret_value(), legacy)
-        installations = store = InstallationStore(app.db, cipher, engine.clock)
+        installations = store = InstallationStore(
+            app.db, cipher, engine.clock, ttl=s.slack_cache_seconds
+        )
     else:
         assert s.slack_bot_token is not None
         installations = single = SingleWorkspace(s.slack_bot_token.get_secret_value())
