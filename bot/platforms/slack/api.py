@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
@@ -216,12 +217,20 @@ class SlackApi:
 
 
 class UserDirectory:
-    """Who a user is (display name, admin or owner), from users.info, cached for an hour (the
-    most recent `USERS_REMEMBERED`); concurrent lookups of one user share one call."""
+    """Who a user is (display name, admin or owner), from users.info; concurrent lookups of
+    one user share one call.
 
-    def __init__(self, api: SlackApi, ttl: float = 3600.0) -> None:
+    Only a non-admin answer is remembered, briefly (`ttl`, SLACK_CACHE_SECONDS; the most
+    recent `USERS_REMEMBERED`): an admin's rights are checked with Slack on every delivery,
+    so a demoted admin loses them at once, while a promoted user gains them within `ttl`."""
+
+    def __init__(
+        self, api: SlackApi, ttl: float = 60.0, now: Callable[[], float] = time.monotonic
+    ) -> None:
         self.api = api
-        self._cache: BoundedCache[tuple[str, str], Actor] = BoundedCache(USERS_REMEMBERED, ttl)
+        self._cache: BoundedCache[tuple[str, str], Actor] = BoundedCache(
+            USERS_REMEMBERED, ttl, now
+        )
         self._pending: dict[tuple[str, str], asyncio.Future[Actor]] = {}
 
     async def actor(self, team_id: str, user_id: str) -> Actor:
@@ -248,7 +257,8 @@ class UserDirectory:
         name = profile.get("display_name") or user.get("real_name") or user.get("name") or ""
         admin = any(user.get(flag) for flag in ("is_admin", "is_owner", "is_primary_owner"))
         actor = Actor(team_id, user_id, name, is_admin=admin)
-        self._cache.put((team_id, user_id), actor)
+        if not admin:
+            self._cache.put((team_id, user_id), actor)
         return actor
 
     def forget_team(self, team_id: str) -> None:

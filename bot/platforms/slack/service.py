@@ -242,7 +242,9 @@ def _assemble(app: App, session: aiohttp.ClientSession, limits: Limits | None) -
     adapter = SlackAdapter(
         api=api, attempts=PostAttempts(app.db, engine.clock), admins=engine.config.admins
     )
-    users = UserDirectory(api)
+    users = UserDirectory(
+        api, ttl=s.slack_cache_seconds, now=lambda: engine.clock.now().timestamp()
+    )
 
     async def uninstalled(team_id: str) -> None:
         """app_uninstalled and tokens_revoked, in either order: idempotent."""
