@@ -25,6 +25,7 @@ from bot.core import render
 from bot.core.handlers import Commands
 from bot.core.types import Actor, ChannelRef, DailyPost, Reply, Reveal
 from bot.platforms.common.files import safe_filename
+from bot.platforms.common.text import strip_masked_links, terminal_safe
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -45,7 +46,10 @@ class ConsoleAdapter:
         self.files = files or Path("data") / "files"
 
     def show(self, text: str) -> None:
-        self.out.write(text.rstrip() + "\n\n")
+        """Print the core's text as a terminal shows it plainly: no escape sequence or control
+        character (from a name, an answer or a model) reaches the terminal, and masked links
+        are reduced to their words like on the chat platforms."""
+        self.out.write(terminal_safe(strip_masked_links(text)).rstrip() + "\n\n")
         self.out.flush()
 
     async def post_daily(self, post: DailyPost) -> str:

@@ -147,3 +147,26 @@ def test_finding13_a_user_name_cannot_write_an_export_outside_data_files(tmp_pat
         assert f"saved to {Path('data') / 'files' / written[0].name}" in result.stdout
     finally:
         escaped.unlink(missing_ok=True)
+
+
+def test_finding10_names_and_grader_text_reach_the_terminal_inert(tmp_path: Path) -> None:
+    """Issue 12, finding 10 on the console: a name (`/as`) with terminal escape sequences and
+    a model's feedback with a masked link are printed without either."""
+    from testing.fake_openai import FakeModel, serve_in_thread
+
+    model = FakeModel()
+    model.feedback = "Read [the docs](https://evil.example/steal)\x1b]0;owned\x07 again."
+    name = "\x1b]0;owned\x07\x1b[2J\x1b[31meve\u202e"
+    script = (
+        f"/drill config topics=console-test\n/drill post-now\n/as {name}\n"
+        "Overfitting is when a model memorises noise and generalises badly; regularisation, "
+        "early stopping and cross-validation help.\n"
+    )
+    with serve_in_thread(model) as url:
+        result = run_console(tmp_path, script, ("OPENAI_BASE_URL", url))
+    assert result.returncode == 0, result.stderr
+    assert "You are now eve." in result.stdout
+    assert "[to eve] Your answer to" in result.stdout
+    assert "Read the docs again." in result.stdout
+    assert "\x1b" not in result.stdout and "\u202e" not in result.stdout
+    assert "evil.example" not in result.stdout
