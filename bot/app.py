@@ -83,6 +83,11 @@ class App:
         )
         return cls(settings, db, engine, Commands(engine))
 
+    async def check_database(self) -> None:
+        """One round-trip to the database (what `/healthz` reports); raises when it fails."""
+        async with self.db.read() as conn:
+            await conn.exec_driver_sql("SELECT 1")
+
     async def close(self) -> None:
         try:
             await asyncio.wait_for(self.engine.drain(), SHUTDOWN_GRACE)

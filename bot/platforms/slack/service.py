@@ -4,7 +4,8 @@ Three ways to run, chosen by settings (docs/slack.md):
 - Socket Mode (default; `SLACK_BOT_TOKEN` + `SLACK_APP_TOKEN`): a team hosting its own bot,
   no public URL;
 - HTTP mode with one token (`SLACK_MODE=http`, `SLACK_SIGNING_SECRET`, `SLACK_BOT_TOKEN`):
-  events, commands and interactions at `/slack/events`, `/healthz` for probes;
+  events, commands and interactions at `/slack/events`, `/healthz` for probes (a database
+  round-trip: 503 when it fails);
 - HTTP mode for many workspaces (`SLACK_CLIENT_ID`/`SLACK_CLIENT_SECRET`): OAuth install at
   `/slack/install` and `/slack/oauth_redirect`, tokens in our database, encrypted under the
   keys of `DRILLBOT_SECRET_KEY` (refused without it; rotation in docs/slack.md).
@@ -52,6 +53,8 @@ if TYPE_CHECKING:
 _log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
+#: How long `/healthz` waits for the database's answer.
+HEALTH_TIMEOUT = 5.0
 #: What stopping waits for listeners in flight and for grades to be delivered.
 GRACE_SECONDS = 10.0
 #: The bot scopes drillbot asks for; slack_manifest.yaml lists the same (a test checks).
@@ -152,12 +155,22 @@ class SlackService:
         server = self.bolt.server(
             port=settings.http_port, path=EVENTS_PATH, host=settings.http_host
         )
-        server.web_app.router.add_get("/healthz", _healthz)
+        server.web_app.router.add_get("/healthz", self.healthz)
         self._runner = web.AppRunner(server.web_app)
         await self._runner.setup()
         await web.TCPSite(self._runner, settings.http_host, settings.http_port).start()
         self.port = int(self._runner.addresses[0][1])
         _log.info("slack: HTTP mode on %s:%s%s", settings.http_host, self.port, EVENTS_PATH)
+
+    async def healthz(self, request: web.Request) -> web.Response:
+        """For load balancers and probes: 200 when the database answers a round-trip within
+        `HEALTH_TIMEOUT`, else 503 (the process is up but cannot store an answer)."""
+        try:
+            await asyncio.wait_for(self.app.check_database(), HEALTH_TIMEOUT)
+        except Exception as exc:  # whatever the driver raises, the database is not usable
+            _log.warning("healthz: the database check failed (%s)", type(exc).__name__)
+            return web.json_response({"ok": False, "database": "unavailable"}, status=503)
+        return web.json_response({"ok": True, "database": "ok"})
 
     async def wait(self) -> None:
         await self._stopped.wait()
@@ -178,10 +191,6 @@ class SlackService:
             _log.warning("slack: stopped with grades in flight; they are graded at next start")
         await self.api.session.close()
         self._stopped.set()
-
-
-async def _healthz(request: web.Request) -> web.Response:
-    return web.json_response({"ok": True})
 
 
 def _check(app: App) -> None:
