@@ -18,6 +18,7 @@ from testing.slack import payloads as p
 from tests.platforms.slack.conftest import Factory
 
 EVIL_NAME = "<!channel> [free nitro](https://evil.example/nitro) <https://evil.example|docs>"
+QUESTION = "react-lifecycle"
 EVIL_FEEDBACK = "Read [the docs](https://evil.example/steal), ask <!here> or <@U2>."
 
 
@@ -26,7 +27,9 @@ async def test_finding10_names_and_grader_text_are_escaped_on_slack(
 ) -> None:
     model = FakeModel()  # grades honestly, writes the steered feedback
     model.feedback = EVIL_FEEDBACK
-    open_bank = Bank({q.id: q for q in bank.open_questions()}, bank.topics)
+    chosen = bank.get(QUESTION)  # its reference answer covers every key point
+    assert chosen is not None
+    open_bank = Bank({chosen.id: chosen}, bank.topics)
     engine = Engine(
         db=db, bank=open_bank, grader=model.grader(), clock=clock, config=EngineConfig()
     )
