@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from bot.config import Settings
 from bot.packs import PackError, load_bank, pack_json_schema
+from bot.redaction import configure_logging, secret_values
 
 PLATFORMS = ("console", "slack", "discord")
 
@@ -162,9 +163,7 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app import StartupError, run
-    from bot.redaction import configure_logging, secret_values
 
-    configure_logging(args.verbose, secret_values(settings))
     try:
         asyncio.run(run(settings, args.platform or settings.configured_platforms(), args.speed))
     except PackError as exc:
@@ -189,6 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in problems:
             print(f"  {'.'.join(map(str, problem['loc']))}: {problem['msg']}", file=sys.stderr)
         return 2
+    configure_logging(getattr(args, "verbose", False), secret_values(settings))
     if args.command == "run":
         return cmd_run(settings, args)
     if args.command == "questions":
