@@ -17,6 +17,7 @@ run: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot testing tests bench
+	$(BIN)/mypy
 
 test: lint
 	$(BIN)/python -m pytest

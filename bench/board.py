@@ -8,11 +8,12 @@ planner here sees what it sees in production.
 
 Each sample is a random (workspace, channel or the whole workspace, week/month/all-time) board,
 bounded by `period()` in the channel's (or workspace's) timezone, timed through the project's
-`queries.board()` on a `Database.read()` connection. Right after it, on the same connection and
-with the same conditions, `SELECT count(*)` of the rows in scope is timed: the baseline. It walks
-the same index range through the same driver and SQLAlchemy path, so board/count isolates what
-the board adds (grouping by user, sorting, the users join, building rows) from what any query of
-that scope must pay. A primary-key lookup is timed too, as the round-trip floor of the stack.
+`bot.store.boards.board()` on a `Database.read()` connection. Right after it, on the same
+connection and with the same conditions, `SELECT count(*)` of the rows in scope is timed: the
+baseline. It walks the same index range through the same driver and SQLAlchemy path, so
+board/count isolates what the board adds (grouping by user, sorting, the users join, building
+rows) from what any query of that scope must pay. A primary-key lookup is timed too, as the
+round-trip floor of the stack.
 """
 
 from __future__ import annotations
@@ -41,8 +42,8 @@ from bench.common import (
     percentile,
     sqlite_url,
 )
-from bot.core.handlers import period
-from bot.store import queries as q
+from bot.domain.periods import period
+from bot.store.boards import board
 from bot.store.db import MIGRATIONS, Database
 from bot.store.tables import answers
 
@@ -278,14 +279,14 @@ async def _sample(path: Path, p: Params, n: int, reps: int, seed: int,
     try:
         async with db.read() as conn:
             for probe in probes(p, 24, seed - 1):  # compile caches and the OS page cache
-                await q.board(conn, probe.workspace, probe.channel, probe.start, probe.end)
+                await board(conn, probe.workspace, probe.channel, probe.start, probe.end)
                 await conn.scalar(_scope_count(probe))
             rng = random.Random(seed)
             for rep in range(reps):
                 times: dict[str, list[float]] = {name: [] for name in stats}
                 for probe in probes(p, n, seed + rep):
                     t0 = time.perf_counter()
-                    rows = await q.board(conn, probe.workspace, probe.channel, probe.start,
+                    rows = await board(conn, probe.workspace, probe.channel, probe.start,
                                          probe.end)
                     t1 = time.perf_counter()
                     counted = await conn.scalar(_scope_count(probe))
@@ -335,7 +336,7 @@ async def _plans(db: Database, p: Params) -> dict[str, list[str]]:
             start, end = period(scope, now, ZoneInfo(p.channel_tz(0, 0 if channel else None)))
             sa.event.listen(db.engine.sync_engine, "before_cursor_execute", capture)
             try:
-                await q.board(conn, "W0", channel, start, end)
+                await board(conn, "W0", channel, start, end)
             finally:
                 sa.event.remove(db.engine.sync_engine, "before_cursor_execute", capture)
             statement, parameters = sent[-1]

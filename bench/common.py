@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import SHIPPED_PACKS
-from bot.core.types import ChannelRef, DailyPost, Reveal
+from bot.domain.types import ChannelRef, DailyPost, Reveal
 from bot.packs import Bank, Question, load_bank
 from bot.store.db import Database
 
@@ -143,10 +143,10 @@ async def migrate_sqlite(path: Path) -> dict[str, str]:
 
 @dataclass
 class NullAdapter:
-    """A platform that accepts every call and shows nothing: the benchmarks time the engine.
+    """A platform that accepts every call and shows nothing: the benchmarks time the core.
 
     It keeps only a count and the last post (a list of 1,000 posts would be the adapter's
-    memory, not the engine's, in the RSS benchmark).
+    memory, not the core's, in the RSS benchmark).
     """
 
     platform: str = "bench"

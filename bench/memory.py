@@ -2,7 +2,7 @@
 
 Each figure comes from a fresh child process, so it is that process's own RSS and not the
 parent's leftovers (the parent has loaded a 1M-row board and run the ingest by then). The child
-builds the app as `bot.app.App.build` does (bank, SQLite on a temp dir, migrations, engine),
+builds the app as `bot.app.App.build` does (bank, SQLite on a temp dir, migrations, core),
 creates one workspace and N channels with varied cron specs and timezones, and reads VmRSS:
 after configuring, after a tick at a moment when no slot is due (nothing posts) and after a tick
 when every channel's slot is due (every channel posts). The baseline child only runs
@@ -30,7 +30,7 @@ from bench.common import ROOT, TIMEZONES, Figure, NullAdapter, Section, median
 from bot.app import App
 from bot.clock import ManualClock
 from bot.config import Settings
-from bot.core.types import ChannelRef
+from bot.domain.types import ChannelRef
 
 GOAL_MIB = 150.0
 WORKSPACE = "W-mem"
@@ -67,25 +67,26 @@ async def _child(n_channels: int) -> dict[str, Any]:
                             grader="offline")
         app = await App.build(settings, clock)
         adapter = NullAdapter()
-        app.engine.attach(adapter)
+        app.core.platforms.attach(adapter)
         built = procstat.rss_kib()
-        await app.engine.ensure_workspace(WORKSPACE, adapter.platform, "bench", "UTC")
+        await app.core.tenants.ensure_workspace(WORKSPACE, adapter.platform, "bench", "UTC")
         start = time.perf_counter()
         for i in range(n_channels):
             tz = TIMEZONES[i % len(TIMEZONES)]
-            await app.engine.ensure_channel(ChannelRef(WORKSPACE, f"C{i:05d}"), name=f"ch-{i}",
-                                            cron=cron_for(i, tz), timezone=tz)
+            await app.core.tenants.ensure_channel(ChannelRef(WORKSPACE, f"C{i:05d}"),
+                                                  name=f"ch-{i}", cron=cron_for(i, tz),
+                                                  timezone=tz)
         configure_s = time.perf_counter() - start
         configured = procstat.rss_kib()
         clock.set(IDLE)
         start = time.perf_counter()
-        await app.engine.tick()
+        await app.core.tick.run()
         idle_tick_s = time.perf_counter() - start
         assert adapter.posted == 0, f"{adapter.posted} posts on the idle tick"
         idle = procstat.rss_kib()
         clock.set(DUE)
         start = time.perf_counter()
-        await app.engine.tick()
+        await app.core.tick.run()
         due_tick_s = time.perf_counter() - start
         assert adapter.posted == n_channels, f"{adapter.posted} of {n_channels} channels posted"
         due = procstat.rss_kib()

@@ -1,5 +1,5 @@
 """Slack event ingest: signed thread answers at 200/s for 30 s through HTTP mode, 10 % of them
-redelivered (Slack's retries), against the real AsyncApp, its aiohttp server and the engine.
+redelivered (Slack's retries), against the real AsyncApp, its aiohttp server and the core.
 
 Set-up: the Slack service in HTTP + OAuth mode (installations in the database, tokens
 encrypted) on a loopback port, the fake Slack (Web API) in a process of its own, dailies
@@ -7,7 +7,7 @@ posted in every channel. Then each event is one user's first reply in one daily'
 signed with the signing secret; one event in ten is a redelivery of an earlier one (same
 event id, `X-Slack-Retry-Num: 1`). Sends follow a fixed schedule (k/200 s), each on its own
 task, so a slow ack does not slow the sender. Measured: ack latency (request sent to response
-read) p50/p99/max, and, once the engine has settled, stored answers against unique events
+read) p50/p99/max, and, once the core has settled, stored answers against unique events
 (equal means no retry made a second answer and no answer was lost).
 
 Grading and feedback run as in production (offline grader, reactions and ephemerals through
@@ -30,12 +30,10 @@ import aiohttp
 import sqlalchemy as sa
 
 from bench.slack_common import FakeSlackProcess, percentile
-from bot.app import App
+from bot.app import App, build_core
 from bot.clock import SystemClock
 from bot.config import SHIPPED_PACKS, Settings
-from bot.core.engine import Engine
-from bot.core.handlers import Commands
-from bot.core.types import ChannelRef
+from bot.domain.types import ChannelRef
 from bot.grading.offline import OfflineGrader
 from bot.packs import Bank, load_bank
 from bot.platforms.slack.installations import InstallationStore
@@ -68,7 +66,7 @@ async def _stored(db: Database) -> int:
 
 
 async def _settle(db: Database, unique: int) -> float:
-    """Seconds until every unique event is a stored answer (the engine catching up)."""
+    """Seconds until every unique event is a stored answer (the core catching up)."""
     started = time.perf_counter()
     for _ in range(int(SETTLE_SECONDS / POLL)):
         if await _stored(db) >= unique:
@@ -99,7 +97,7 @@ async def _run(workdir: Path, seconds: float, bank: Bank) -> dict[str, Any]:
     dailies_per_workspace = -(-unique // (workspaces * users))  # enough (user, daily) pairs
     db = Database(f"sqlite+aiosqlite:///{workdir / 'events.db'}")
     await db.migrate()
-    engine = Engine(db=db, bank=bank, grader=OfflineGrader(), clock=SystemClock())
+    core = build_core(db=db, bank=bank, grader=OfflineGrader(), clock=SystemClock())
     async with FakeSlackProcess() as fake:
         teams = [f"TE{n}" for n in range(workspaces)]
         await fake.add_teams(teams, [f"U{n:03d}" for n in range(users)])
@@ -114,20 +112,20 @@ async def _run(workdir: Path, seconds: float, bank: Bank) -> dict[str, Any]:
             http_host="127.0.0.1",
             http_port=0,
         )
-        app = App(settings, db, engine, Commands(engine))
+        app = App(settings, db, core)
         service = await build_service(app, WIDE)
-        engine.attach(service.adapter)
+        core.platforms.attach(service.adapter)
         store = service.api.installations
         assert isinstance(store, InstallationStore)
         for team in teams:
-            await install(store, engine, team)
+            await install(store, core, team)
         await service.start()
         try:
             for team in teams:
                 for d in range(dailies_per_workspace):
                     ref = ChannelRef(team, f"C{d:03d}")
-                    await engine.ensure_channel(ref, cron=None)
-                    await engine.post_now(ref)
+                    await core.tenants.ensure_channel(ref, cron=None)
+                    await core.dailies.post_now(ref)
             async with db.read() as conn:
                 rows = await conn.execute(
                     sa.select(dailies.c.workspace_id, dailies.c.channel_id, dailies.c.message_id)

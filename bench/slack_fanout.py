@@ -5,13 +5,13 @@ The fake Web API (testing/slack/fake_slack.py, in a process of its own) enforces
 429 + Retry-After past them. The real adapter (limiter, clients, post attempts, Block Kit)
 posts every channel's daily, on a fresh SQLite database. Three runs:
 
-- `scheduled`: one slot due in every channel, posted by the engine's tick (`post_due`);
-- `concurrent`: `post_now` in every channel at once (what a fan-out can reach when the engine
+- `scheduled`: one slot due in every channel, posted by the core's tick (`post_due`);
+- `concurrent`: `post_now` in every channel at once (what a fan-out can reach when the core
   hands the adapter all posts together);
-- `adapter`: the adapter alone, `post_daily` for every channel at once (no engine), which
-  separates what Slack's limits and our limiter cost from what the engine's database costs.
+- `adapter`: the adapter alone, `post_daily` for every channel at once (no core), which
+  separates what Slack's limits and our limiter cost from what the core's database costs.
 
-Minimum (DESIGN.md "Benchmarks"): per workspace, what 1 message/s per channel and 10/s per
+Minimum (docs/design.md "Benchmarks"): per workspace, what 1 message/s per channel and 10/s per
 workspace allow, i.e. a first batch of 10 at once and each further batch of 10 one second
 later, so `ceil(posts / 10) - 1` seconds after the first; workspaces run in parallel, so the
 fan-out minimum is the largest of them (1 s for 20 channels a workspace). Reported: elapsed
@@ -33,10 +33,10 @@ from typing import Any
 import aiohttp
 
 from bench.slack_common import FakeSlackProcess, Installed
+from bot.app import build_core
 from bot.clock import ManualClock
 from bot.config import SHIPPED_PACKS
-from bot.core.engine import Engine
-from bot.core.types import ChannelRef, DailyPost
+from bot.domain.types import ChannelRef, DailyPost
 from bot.grading.offline import OfflineGrader
 from bot.packs import load_bank
 from bot.platforms.slack.api import SlackApi
@@ -67,22 +67,23 @@ async def _fanout(workdir: Path, workspaces: int, channels: int, mode: str) -> d
             session=session,
             installations=Installed(await fake.add_teams(teams)),
         )
-        engine = Engine(db=db, bank=load_bank([SHIPPED_PACKS]), grader=OfflineGrader(), clock=clock)
-        adapter = SlackAdapter(api=api, attempts=PostAttempts(db, clock), admins=[])
-        engine.attach(adapter)
+        core = build_core(db=db, bank=load_bank([SHIPPED_PACKS]), grader=OfflineGrader(),
+                          clock=clock)
+        adapter = SlackAdapter(api=api, attempts=PostAttempts(core.store.slack, clock), admins=[])
+        core.platforms.attach(adapter)
         refs = [ChannelRef(teams[i % workspaces], f"C{i:05d}") for i in range(channels)]
         for team in teams:
-            await engine.ensure_workspace(team, "slack", team, "UTC")
+            await core.tenants.ensure_workspace(team, "slack", team, "UTC")
         for ref in refs:
-            await engine.ensure_channel(ref, cron="0 9 * * *", timezone="UTC")
+            await core.tenants.ensure_channel(ref, cron="0 9 * * *", timezone="UTC")
         clock.set(SLOT + timedelta(seconds=30))
         started = time.perf_counter()
         if mode == "scheduled":
-            await engine.post_due()
+            await core.dailies.post_due()
         elif mode == "concurrent":
-            await asyncio.gather(*(engine.post_now(ref) for ref in refs))
+            await asyncio.gather(*(core.dailies.post_now(ref) for ref in refs))
         else:
-            question = next(iter(engine.bank))
+            question = next(iter(core.bank))
             closes = SLOT + timedelta(hours=24)
             posts = [
                 DailyPost(n, ref, question, closes, False, "Reply in the thread.")

@@ -1,4 +1,8 @@
-"""Assembly: settings -> bank, database, grader, engine, adapters; and the run loop.
+"""The composition root: settings -> bank, database, grader, services, platforms; the run loop.
+
+`build_core` wires every service with the collaborators it needs (repositories, clock, bank,
+grader, the platform registry); no service finds another by itself. Platforms get `Core.inbound`
+(the `bot.ports.Inbound` interface) and nothing else of the core.
 
 Start-up refuses a broken pack (naming file, question and field) and migrates the database;
 it opens no network connection on the embedded default.
@@ -13,18 +17,32 @@ import signal
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from bot.clock import Clock, ScaledClock, SystemClock
 from bot.config import Platform, Settings
-from bot.core.coach import LLMCoach, TextCoach
-from bot.core.engine import Engine, EngineConfig
-from bot.core.handlers import Commands
-from bot.core.ports import Service
-from bot.core.scheduler import Ticker
+from bot.errors import StartupError
 from bot.grading.base import Grader
 from bot.grading.offline import OfflineGrader
-from bot.packs import load_bank
+from bot.packs import Bank, load_bank
+from bot.ports import Service
+from bot.services.coach import Coach, LLMCoach, OfflineCoach, TextCoach
+from bot.services.commands import Collaborators, Commands
+from bot.services.config import CoreConfig
+from bot.services.dailies import DailyLifecycle, Housekeeping, Tick
+from bot.services.dashboard import Dashboard
+from bot.services.grading import GradingQueue
+from bot.services.inbound import Gateway
+from bot.services.intake import Intake
+from bot.services.mock import MockInterviews
+from bot.services.platforms import Platforms
+from bot.services.practice import Planner, Practice
+from bot.services.quota import Quota
+from bot.services.scheduler import Ticker
+from bot.services.tenants import Tenants
+from bot.store import Store
 from bot.store.db import Database
+from bot.store.slack import SlackRecords
 
 _log = logging.getLogger(__name__)
 SHUTDOWN_GRACE = 20.0
@@ -32,12 +50,8 @@ SHUTDOWN_GRACE = 20.0
 MIN_TICK_SECONDS = 1.0
 
 
-class StartupError(Exception):
-    """The bot cannot start; the message says why and what to change."""
-
-
 def make_grader(settings: Settings) -> Grader:
-    """The configured grader: the LLM's when an endpoint is set (DESIGN.md), else offline.
+    """The configured grader: the LLM's when an endpoint is set (docs/design.md), else offline.
 
     The openai SDK is an optional extra, so it is imported only when the LLM grader is used.
     """
@@ -53,12 +67,168 @@ def make_grader(settings: Settings) -> Grader:
         raise StartupError(str(exc)) from exc
 
 
+@dataclass(frozen=True)
+class Core:
+    """Every service of one process, wired once. Adapters see only `inbound`."""
+
+    db: Database
+    store: Store
+    bank: Bank
+    clock: Clock
+    config: CoreConfig
+    platforms: Platforms
+    tenants: Tenants
+    grading: GradingQueue
+    quota: Quota
+    intake: Intake
+    dailies: DailyLifecycle
+    practice: Practice
+    mock: MockInterviews
+    dashboard: Dashboard
+    commands: Commands
+    inbound: Gateway
+    tick: Tick
+
+
+def build_core(
+    *,
+    db: Database,
+    bank: Bank,
+    grader: Grader,
+    clock: Clock,
+    fallback: Grader | None = None,
+    coach: Coach | None = None,
+    config: CoreConfig | None = None,
+) -> Core:
+    config = config or CoreConfig()
+    store = Store.over(db)
+    platforms = Platforms(store.tenancy, clock)
+    tenants = Tenants(store.tenancy, clock, config)
+    grading = GradingQueue(
+        answers=store.answers,
+        dailies=store.dailies,
+        bank=bank,
+        clock=clock,
+        platforms=platforms,
+        grader=grader,
+        fallback=fallback,
+        concurrency=config.grading_concurrency,
+    )
+    quota = Quota(store.answers, clock, config.practice_limit)
+    intake = Intake(answers=store.answers, clock=clock, quota=quota, grading=grading)
+    dailies = DailyLifecycle(
+        tenancy=store.tenancy,
+        dailies=store.dailies,
+        bank=bank,
+        clock=clock,
+        platforms=platforms,
+        config=config,
+    )
+    planner = Planner(reviews=store.reviews, answers=store.answers, bank=bank)
+    practice = Practice(
+        sessions=store.sessions, planner=planner, bank=bank, clock=clock, quota=quota, intake=intake
+    )
+    mock = MockInterviews(
+        sessions=store.sessions,
+        planner=planner,
+        bank=bank,
+        clock=clock,
+        coach=coach or OfflineCoach(),
+        intake=intake,
+    )
+    dashboard = Dashboard(
+        tenancy=store.tenancy,
+        tenants=tenants,
+        boards=store.boards,
+        reviews=store.reviews,
+        answers=store.answers,
+        planner=planner,
+        clock=clock,
+    )
+    commands = Commands(
+        Collaborators(
+            store=store,
+            bank=bank,
+            clock=clock,
+            platforms=platforms,
+            tenants=tenants,
+            dailies=dailies,
+            grading=grading,
+            quota=quota,
+            practice=practice,
+            mock=mock,
+            dashboard=dashboard,
+        )
+    )
+    inbound = Gateway(
+        bank=bank,
+        clock=clock,
+        tenancy=store.tenancy,
+        dailies=store.dailies,
+        tenants=tenants,
+        intake=intake,
+        practice=practice,
+        mock=mock,
+        commands=commands,
+        dashboard=dashboard,
+        grading=grading,
+    )
+    chores = Housekeeping(store.tenancy, clock, db.optimize)
+    tick = Tick(
+        dailies.post_due,
+        [
+            dailies.close_due,
+            dailies.reveal_missed,
+            grading.retry,
+            chores.forget_old_events,
+            chores.daily_maintenance,
+        ],
+    )
+    return Core(
+        db=db,
+        store=store,
+        bank=bank,
+        clock=clock,
+        config=config,
+        platforms=platforms,
+        tenants=tenants,
+        grading=grading,
+        quota=quota,
+        intake=intake,
+        dailies=dailies,
+        practice=practice,
+        mock=mock,
+        dashboard=dashboard,
+        commands=commands,
+        inbound=inbound,
+        tick=tick,
+    )
+
+
 @dataclass
 class App:
+    """The running process: settings, database and the wired core. It is the `bot.ports.Host`
+    each platform's `create` is given."""
+
     settings: Settings
     db: Database
-    engine: Engine
-    commands: Commands
+    core: Core
+
+    @property
+    def inbound(self) -> Gateway:
+        return self.core.inbound
+
+    @property
+    def clock(self) -> Clock:
+        return self.core.clock
+
+    @property
+    def admins(self) -> frozenset[str]:
+        return self.core.config.admins
+
+    @property
+    def slack_storage(self) -> SlackRecords:
+        return self.core.store.slack
 
     @classmethod
     async def build(cls, settings: Settings, clock: Clock | None = None) -> App:
@@ -67,34 +237,33 @@ class App:
         db = Database(settings.database_url)
         await db.migrate()
         await db.optimize()
-        engine = Engine(
+        core = build_core(
             db=db,
             bank=bank,
             grader=grader,
             fallback=OfflineGrader() if grader.name == "llm" else None,
             coach=LLMCoach(grader) if isinstance(grader, TextCoach) else None,
             clock=clock or SystemClock(),
-            config=EngineConfig(
+            config=CoreConfig(
                 default_timezone=settings.timezone,
                 catchup=timedelta(hours=settings.catchup_hours),
                 admins=frozenset(settings.admins),
                 practice_limit=settings.practice_limit,
             ),
         )
-        return cls(settings, db, engine, Commands(engine))
+        return cls(settings, db, core)
 
     async def check_database(self) -> None:
         """One round-trip to the database (what `/healthz` reports); raises when it fails."""
-        async with self.db.read() as conn:
-            await conn.exec_driver_sql("SELECT 1")
+        await self.db.ping()
 
     async def close(self) -> None:
         try:
-            await asyncio.wait_for(self.engine.drain(), SHUTDOWN_GRACE)
+            await asyncio.wait_for(self.core.grading.drain(), SHUTDOWN_GRACE)
         except TimeoutError:
             _log.warning("stopped with grades in flight; they are graded at the next start")
         await self.db.close()
-        closer = getattr(self.engine.grading.grader, "aclose", None)
+        closer = getattr(self.core.grading.grader, "aclose", None)
         if closer is not None:
             await closer()
 
@@ -114,7 +283,7 @@ async def create_service(platform: str, app: App) -> Service:
     except ModuleNotFoundError as exc:
         raise StartupError(f"the {platform} adapter is not available: {exc}") from exc
     service: Service = await module.create(app)
-    app.engine.attach(service.adapter)
+    app.core.platforms.attach(service.adapter)
     return service
 
 
@@ -123,7 +292,7 @@ async def run(settings: Settings, platforms: Sequence[Platform], speed: float = 
     clock: Clock = ScaledClock(speed) if speed != 1.0 else SystemClock()
     app = await App.build(settings, clock)
     services: list[Service] = []
-    ticker = Ticker(app.engine, max(MIN_TICK_SECONDS, settings.tick_seconds / speed))
+    ticker = Ticker(app.core.tick, max(MIN_TICK_SECONDS, settings.tick_seconds / speed))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -137,7 +306,8 @@ async def run(settings: Settings, platforms: Sequence[Platform], speed: float = 
             ticker.start()
         finished = asyncio.gather(*(s.wait() for s in services))
         stopper = asyncio.ensure_future(stop.wait())
-        await asyncio.wait([finished, stopper], return_when=asyncio.FIRST_COMPLETED)
+        either: list[asyncio.Future[Any]] = [finished, stopper]
+        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
         for future in (finished, stopper):
             future.cancel()
         await asyncio.gather(finished, stopper, return_exceptions=True)

@@ -13,7 +13,8 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from bot.config import Settings
-from bot.packs import PackError, load_bank, pack_json_schema
+from bot.errors import PackError
+from bot.packs import load_bank, pack_json_schema
 from bot.redaction import configure_logging, secret_values
 
 PLATFORMS = ("console", "slack", "discord")
@@ -55,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     qsub.add_parser("schema", help="print the JSON Schema of a pack")
     stats = qsub.add_parser("stats", help="counts by topic, difficulty and type")
     stats.add_argument("paths", nargs="*", type=Path)
+    stats.add_argument(
+        "--markdown", action="store_true", help="print the topic table of questions/README.md"
+    )
 
     evaluate = sub.add_parser("eval", help="measure a grader")
     esub = evaluate.add_subparsers(dest="what", required=True)
@@ -96,32 +100,47 @@ def cmd_lint(settings: Settings, paths: Sequence[Path]) -> int:
     return 0
 
 
-def cmd_stats(settings: Settings, paths: Sequence[Path]) -> int:
+def cmd_stats(settings: Settings, paths: Sequence[Path], markdown: bool = False) -> int:
+    """Counts per topic: open questions by difficulty, MCQs in all and hard."""
     try:
         bank = load_bank(_bank_paths(settings, paths))
     except PackError as exc:
         print(exc, file=sys.stderr)
         return 1
-    by_topic = Counter((q.topic, q.type, q.difficulty) for q in bank)
+    count: Counter[tuple[str, str, str]] = Counter((q.topic, q.type, q.difficulty) for q in bank)
+    levels = ("easy", "medium", "hard")
     topics = sorted({q.topic for q in bank})
-    print(f"{'topic':<22}{'open':>6}{'easy':>6}{'medium':>8}{'hard':>6}{'mcq':>6}")
-    for topic in topics:
-        opens = [by_topic[(topic, "open", d)] for d in ("easy", "medium", "hard")]
-        mcq = sum(by_topic[(topic, "mcq", d)] for d in ("easy", "medium", "hard"))
-        print(f"{topic:<22}{sum(opens):>6}{opens[0]:>6}{opens[1]:>8}{opens[2]:>6}{mcq:>6}")
-    types = Counter(q.type for q in bank)
-    diffs = Counter(q.difficulty for q in bank if q.type == "open")
+    counts: dict[str, list[int]] = {
+        topic: [count[(topic, "open", d)] for d in levels]
+        + [sum(count[(topic, "open", d)] for d in levels)]
+        + [sum(count[(topic, "mcq", d)] for d in levels), count[(topic, "mcq", "hard")]]
+        for topic in topics
+    }
+    rows: list[list[str | int]] = [[topic, *cells] for topic, cells in counts.items()]
+    total: list[str | int] = ["total", *(sum(col) for col in zip(*counts.values(), strict=True))]
+    header = ["topic", "open easy", "open medium", "open hard", "open", "mcq", "mcq hard"]
+    if markdown:
+        print("| " + " | ".join(header) + " |")
+        print("|---" + "|---:" * (len(header) - 1) + "|")
+        for row in rows:
+            print("| " + " | ".join(map(str, row)) + " |")
+        print("| " + " | ".join(f"**{cell}**" for cell in total) + " |")
+    else:
+        print(f"{header[0]:<22}" + "".join(f"{h:>13}" for h in header[1:]))
+        for row in [*rows, total]:
+            print(f"{row[0]:<22}" + "".join(f"{cell:>13}" for cell in row[1:]))
+    mcq: Counter[str] = Counter(q.difficulty for q in bank if q.type == "mcq")
     print(
-        f"{'total':<22}{types['open']:>6}{diffs['easy']:>6}{diffs['medium']:>8}"
-        f"{diffs['hard']:>6}{types['mcq']:>6}"
+        f"{len(bank)} questions over {len(topics)} topics; "
+        f"MCQs by difficulty: {', '.join(f'{mcq[d]} {d}' for d in levels)}"
     )
     return 0
 
 
 def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     """`eval grading` and `eval injection` with the chosen (or configured) grader."""
-    from bot.app import StartupError, make_grader
-    from bot.grading.base import GraderUnavailable
+    from bot.app import make_grader
+    from bot.errors import GraderUnavailable, StartupError
     from bot.grading.evaluate import evaluate, format_report
     from bot.grading.injection import format_injection_report, run_injection_eval
 
@@ -162,7 +181,8 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.app import StartupError, run
+    from bot.app import run
+    from bot.errors import StartupError
 
     try:
         asyncio.run(run(settings, args.platform or settings.configured_platforms(), args.speed))
@@ -195,5 +215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.action == "schema":
             print(pack_json_schema())
             return 0
-        return (cmd_lint if args.action == "lint" else cmd_stats)(settings, args.paths)
+        if args.action == "lint":
+            return cmd_lint(settings, args.paths)
+        return cmd_stats(settings, args.paths, args.markdown)
     return cmd_eval(settings, args)

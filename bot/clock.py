@@ -1,4 +1,5 @@
-"""Time as a dependency: the engine asks a clock for "now" so tests and demos can move it.
+"""Time as a dependency: the core asks a clock for "now" so tests and demos can move it; and
+timezone names, checked once for settings, commands and cron specs alike.
 
 All times are aware UTC datetimes. `ManualClock` is moved by tests; `ScaledClock` runs faster
 than real time for the console demo (`drillbot run --speed 600` makes a minute pass in 0.1 s).
@@ -9,6 +10,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 class Clock(Protocol):
@@ -49,3 +51,11 @@ class ScaledClock:
     def now(self) -> datetime:
         elapsed = (time.monotonic() - self._t0) * self.factor
         return self._origin + timedelta(seconds=elapsed)
+
+
+def zone(name: str) -> ZoneInfo:
+    """The IANA timezone `name`, or a ValueError that says what a valid name looks like."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown timezone {name!r}: use an IANA name like Europe/Berlin") from exc

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.cronspec import zone
+from bot.clock import zone
 from bot.secret_keys import parse_secret_keys
 
 

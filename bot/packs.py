@@ -1,7 +1,7 @@
 """Question packs: the pydantic model of `questions/*.yaml`, the loader and the in-memory bank.
 
 A pack is a YAML file with an optional `topics` list (slugs a team pack declares for itself)
-and a `questions` list. The rules are those of DESIGN.md ("Question packs"). The loader
+and a `questions` list. The rules are those of docs/design.md ("Question packs"). The loader
 collects *every* problem of every file before failing, and each problem names the file, the
 question id and the field, so a pack author fixes a broken pack in one pass.
 """
@@ -9,8 +9,7 @@ question id and the field, so a pack author fixes a broken pack in one pass.
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
@@ -18,8 +17,17 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from bot.config import SHIPPED_PACKS
+from bot.errors import PackError
+
 Difficulty = Literal["easy", "medium", "hard"]
 SLUG = r"^[a-z0-9][a-z0-9-]*$"
+#: Ids removed from a bank, one per line (`# comments` allowed). Stored answers and review cards
+#: point at question ids, so a retired id must never name a different question later.
+RETIRED_FILE = "retired.txt"
+#: The weight of a shipped open question's one central key point (every other point weighs 1),
+#: so the same answer quality scores alike in every topic of the shipped bank.
+CENTRAL_WEIGHT = 2.0
 
 #: The documented topics of the shipped bank. A team pack may declare more in its `topics` list.
 BUILTIN_TOPICS: dict[str, str] = {
@@ -36,6 +44,9 @@ BUILTIN_TOPICS: dict[str, str] = {
     "backend": "APIs, HTTP, caching, databases, microservices, security",
     "coding": "Algorithms and data structures: explain the approach and its complexity",
     "behavioral": "Behavioural questions answered with STAR",
+    "sql-data": "SQL and data manipulation: joins, aggregation, window functions, NULLs, indexes",
+    "responsible-ai": "Explainability, fairness, privacy and the governance of ML systems",
+    "data-systems": "Data-intensive backends: SQL vs NoSQL, CAP, queues and streams, idempotency",
 }
 
 
@@ -93,12 +104,21 @@ class Question(BaseModel):
                 )
             if self.choices or self.answer:
                 raise ValueError("choices: only mcq questions have choices and an answer")
+            texts = [kp.text.strip().lower() for kp in self.key_points]
+            if len(set(texts)) != len(texts):
+                # A follow-up's rubric names key points by text: two equal texts are one point.
+                raise ValueError("key_points: two key points have the same text")
         else:
             if not 2 <= len(self.choices) <= 6:
                 raise ValueError(f"choices: an mcq needs 2-6 choices, has {len(self.choices)}")
             letters = self.letters
             if not self.answer or self.answer.upper() not in letters:
-                raise ValueError(f"answer: must be one of {', '.join(letters)}")
+                raise ValueError(
+                    f"answer: must be exactly one letter naming a choice, one of "
+                    f"{', '.join(letters)}; got {self.answer!r}"
+                )
+            if len({c.strip().lower() for c in self.choices}) != len(self.choices):
+                raise ValueError("choices: two choices are the same, so more than one is correct")
             if not self.explanation:
                 raise ValueError("explanation: an mcq needs an explanation shown after answering")
         return self
@@ -122,13 +142,6 @@ class Pack(BaseModel):
     topics: dict[str, str] = {}
     questions: list[Question]
 
-
-class PackError(Exception):
-    """A pack broke a rule; `problems` has one line per problem naming file, id and field."""
-
-    def __init__(self, problems: Sequence[str]) -> None:
-        self.problems = list(problems)
-        super().__init__("\n".join(self.problems))
 
 
 @dataclass(frozen=True)
@@ -199,15 +212,60 @@ def _parse_file(path: Path, problems: list[str]) -> Pack | None:
         return None
 
 
-def load_bank(paths: Iterable[Path]) -> Bank:
-    """Load and check every pack under `paths`; raise PackError listing all problems."""
+def read_retired(folder: Path) -> dict[str, Path]:
+    """The ids listed in `folder`'s retired-ids file (none when there is no such file)."""
+    path = folder / RETIRED_FILE
+    if not path.is_file():
+        return {}
+    ids = (line.split("#", 1)[0].strip() for line in path.read_text(encoding="utf-8").splitlines())
+    return {qid: path for qid in ids if qid}
+
+
+def _is_shipped(path: Path, shipped: Path) -> bool:
+    return path.resolve().parent == shipped.resolve()
+
+
+def _shipped_rules(path: Path, q: Question) -> list[str]:
+    """The shipped bank's stricter rubric rules (docs: "Question packs"); team packs are free."""
+    if q.type != "open":
+        return []
+    problems = []
+    central = [kp for kp in q.key_points if kp.weight == CENTRAL_WEIGHT]
+    others = {kp.weight for kp in q.key_points if kp.weight != CENTRAL_WEIGHT} - {1.0}
+    if len(central) != 1:
+        problems.append(
+            f"{path}: question {q.id}: field key_points: the shipped bank needs exactly one "
+            f"key point with weight: 2 (the central point), has {len(central)}"
+        )
+    if others:
+        problems.append(
+            f"{path}: question {q.id}: field key_points: the shipped bank weighs key points 1 "
+            f"or 2, found {', '.join(f'{w:g}' for w in sorted(others))}"
+        )
+    if not q.follow_ups:
+        problems.append(
+            f"{path}: question {q.id}: field follow_ups: the shipped bank has 1-3 follow-ups"
+        )
+    return problems
+
+
+def load_bank(paths: Iterable[Path], *, shipped: Path = SHIPPED_PACKS) -> Bank:
+    """Load and check every pack under `paths`; raise PackError listing all problems.
+
+    Files in the `shipped` folder also obey the shipped bank's rubric rules. Ids retired in the
+    shipped folder, or in any loaded folder, are refused in every pack.
+    """
     problems: list[str] = []
     questions: dict[str, Question] = {}
     where: dict[str, Path] = {}
     topics = dict(BUILTIN_TOPICS)
+    paths = list(paths)
     files = pack_files(paths)
     if not files:
         raise PackError([f"no question packs found in {', '.join(map(str, paths))}"])
+    retired = read_retired(shipped)
+    for folder in {p if p.is_dir() else p.parent for p in paths}:
+        retired.update(read_retired(folder))
     loaded: list[tuple[Path, Pack]] = []
     for path in files:
         pack = _parse_file(path, problems)
@@ -219,6 +277,13 @@ def load_bank(paths: Iterable[Path]) -> Bank:
             if q.id in questions:
                 problems.append(f"{path}: question {q.id}: field id: duplicate of {where[q.id]}")
                 continue
+            if q.id in retired:
+                problems.append(
+                    f"{path}: question {q.id}: field id: the id is retired (listed in "
+                    f"{retired[q.id]}); stored answers point at it, so choose a new id"
+                )
+            if _is_shipped(path, shipped):
+                problems.extend(_shipped_rules(path, q))
             if q.topic not in topics:
                 problems.append(
                     f"{path}: question {q.id}: field topic: unknown topic {q.topic!r} "
@@ -234,11 +299,3 @@ def load_bank(paths: Iterable[Path]) -> Bank:
 def pack_json_schema() -> str:
     """A JSON Schema of the pack format, for editors (yaml-language-server)."""
     return json.dumps(Pack.model_json_schema(), indent=2)
-
-
-_WORD = re.compile(r"[a-z0-9]+")
-
-
-def prompt_words(text: str) -> frozenset[str]:
-    """Lower-cased word set of a prompt, used to spot near-duplicate questions."""
-    return frozenset(_WORD.findall(text.lower()))

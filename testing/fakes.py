@@ -1,6 +1,6 @@
-"""A recording adapter: a platform that keeps what the engine asked it to show.
+"""A recording adapter: a platform that keeps what the core asked it to show.
 
-It implements the adapter protocol for real (it is the platform in engine tests); the engine
+It implements the adapter protocol for real (it is the platform in core tests); the core
 under test is never replaced.
 """
 
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.core.ports import ChannelUnavailable
-from bot.core.types import ChannelRef, DailyPost, Reveal
+from bot.domain.types import ChannelRef, DailyPost, Reveal
+from bot.errors import ChannelUnavailable
 from bot.grading.base import Grade, Grader, GradeRequest
 
 

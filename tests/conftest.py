@@ -1,5 +1,5 @@
 """Shared fixtures: a database on SQLite (always) and PostgreSQL (when
-DRILLBOT_TEST_POSTGRES_URL is set), a manual clock, and an engine wired to a recording adapter.
+DRILLBOT_TEST_POSTGRES_URL is set), a manual clock, and an core wired to a recording adapter.
 """
 
 from __future__ import annotations
@@ -14,12 +14,13 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bot.app import Core, build_core
 from bot.clock import ManualClock
 from bot.config import SHIPPED_PACKS
-from bot.core.engine import Engine, EngineConfig
-from bot.core.handlers import Commands
 from bot.grading.offline import OfflineGrader
 from bot.packs import Bank, load_bank
+from bot.services.commands import Commands
+from bot.services.config import CoreConfig
 from bot.store.db import Database
 from testing.fakes import RecordingAdapter
 
@@ -75,23 +76,23 @@ def adapter() -> RecordingAdapter:
 
 
 @pytest.fixture
-async def engine(
+async def core(
     db: Database, bank: Bank, clock: ManualClock, adapter: RecordingAdapter
-) -> AsyncIterator[Engine]:
-    """An engine over the shipped open questions (MCQ dailies have tests of their own)."""
+) -> AsyncIterator[Core]:
+    """An core over the shipped open questions (MCQ dailies have tests of their own)."""
     open_bank = Bank({q.id: q for q in bank.open_questions()}, bank.topics)
-    eng = Engine(
+    eng = build_core(
         db=db,
         bank=open_bank,
         grader=OfflineGrader(),
         clock=clock,
-        config=EngineConfig(admins=frozenset({"boss"})),
+        config=CoreConfig(admins=frozenset({"boss"})),
     )
-    eng.attach(adapter)
+    eng.platforms.attach(adapter)
     yield eng
-    await eng.drain()
+    await eng.grading.drain()
 
 
 @pytest.fixture
-def commands(engine: Engine) -> Commands:
-    return Commands(engine)
+def commands(core: Core) -> Commands:
+    return core.commands

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.grading.base import GraderUnavailable
+from bot.errors import GraderUnavailable
 from bot.grading.breaker import CircuitBreaker, CircuitOpen
 
 
@@ -51,7 +51,7 @@ def test_opens_after_n_failures_within_the_window() -> None:
     with pytest.raises(CircuitOpen), b.guard():
         calls += 1
     assert calls == 0
-    assert issubclass(CircuitOpen, GraderUnavailable)  # the engine's fallback path
+    assert issubclass(CircuitOpen, GraderUnavailable)  # the core's fallback path
 
 
 def test_failures_outside_the_window_do_not_add_up() -> None:

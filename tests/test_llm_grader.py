@@ -1,5 +1,5 @@
 """The LLM grader against a fake OpenAI-compatible model: over httpx2.MockTransport for unit
-tests, on a real loopback server for timeouts, the engine's outage path and the whole bot."""
+tests, on a real loopback server for timeouts, the core's outage path and the whole bot."""
 
 from __future__ import annotations
 
@@ -15,21 +15,21 @@ import openai
 import pytest
 import sqlalchemy as sa
 
-from bot.app import StartupError, make_grader
+from bot.app import Core, make_grader
 from bot.clock import ManualClock
 from bot.config import SHIPPED_PACKS, Settings
-from bot.core.engine import Engine
-from bot.grading.base import GradeRequest, GraderUnavailable
+from bot.errors import GraderUnavailable, PromptError, StartupError
+from bot.grading.base import GradeRequest
 from bot.grading.breaker import CircuitBreaker, CircuitOpen
 from bot.grading.llm import LEAK_FLAG, PLACEHOLDER_KEY, TEMPLATES, LLMGrader, UnusableOutput
 from bot.grading.offline import OfflineGrader
-from bot.grading.prompts import PromptError, Prompts
+from bot.grading.prompts import Prompts
 from bot.packs import Question, load_bank
 from bot.store.tables import answers, grades
 from testing.fake_openai import FakeModel, FakeOpenAIServer, serve_in_thread
 from testing.fakes import RecordingAdapter
 from tests.platforms.console.test_console import run_console
-from tests.test_engine import ALICE, answer, first_daily, setup_channel
+from tests.services.test_core import ALICE, answer, first_daily, setup_channel
 
 BANK = load_bank([SHIPPED_PACKS])
 QUESTION = BANK.get("overfitting-prevention")
@@ -399,7 +399,7 @@ def test_make_grader_picks_the_llm_when_an_endpoint_is_set(
         make_grader(settings(openai_base_url=None, grader="llm"))
 
 
-# --- with the engine and the whole bot ----------------------------------------------------------
+# --- with the core and the whole bot ----------------------------------------------------------
 
 
 @pytest.fixture
@@ -412,7 +412,7 @@ async def server() -> AsyncIterator[tuple[FakeModel, str]]:
 
 
 async def test_circuit_opens_then_the_provisional_grade_is_replaced(
-    engine: Engine,
+    core: Core,
     clock: ManualClock,
     adapter: RecordingAdapter,
     server: tuple[FakeModel, str],
@@ -425,25 +425,25 @@ async def test_circuit_opens_then_the_provisional_grade_is_replaced(
         is_failure=grader.breaker.is_failure,
         clock=lambda: clock.now().timestamp(),
     )
-    engine.grading.grader, engine.grading.fallback = grader, OfflineGrader()
-    await setup_channel(engine)
-    thread = await first_daily(engine, clock, adapter)
+    core.grading.grader, core.grading.fallback = grader, OfflineGrader()
+    await setup_channel(core)
+    thread = await first_daily(core, clock, adapter)
     reference = adapter.posts[-1].question.reference_answer
     assert reference
-    await answer(engine, ALICE, thread, reference, "a1")
-    async with engine.db.read() as conn:
+    await answer(core, ALICE, thread, reference, "a1")
+    async with core.db.read() as conn:
         row = (await conn.execute(sa.select(answers))).one()
         stored = (await conn.execute(sa.select(grades))).one()
     assert row.status == "provisional" and stored.grader == "offline" and stored.provisional
     assert "[provisional]" in adapter.private[-1][1] and len(fake.requests) == 1
     fake.mode = "normal"
-    await engine.tick()  # the circuit is open: no call, still provisional
-    await engine.drain()
+    await core.tick.run()  # the circuit is open: no call, still provisional
+    await core.grading.drain()
     assert len(fake.requests) == 1
     clock.advance(timedelta(seconds=61))
-    await engine.tick()  # half-open: one probe, which grades the answer
-    await engine.drain()
-    async with engine.db.read() as conn:
+    await core.tick.run()  # half-open: one probe, which grades the answer
+    await core.grading.drain()
+    async with core.db.read() as conn:
         row = (await conn.execute(sa.select(answers))).one()
         stored = (await conn.execute(sa.select(grades))).one()
     assert len(fake.requests) == 2 and grader.breaker.state == "closed"

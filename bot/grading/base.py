@@ -12,13 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 
 from bot.packs import KeyPoint, Question
 
-Credit = Literal[0.0, 0.5, 1.0]
 FLAG_CAP = 5
 
 
@@ -81,9 +80,6 @@ class Grader(Protocol):
 
     async def grade(self, request: GradeRequest) -> Grade: ...
 
-
-class GraderUnavailable(Exception):
-    """The grader could not grade now (outage, timeout); the answer stays stored for a retry."""
 
 
 def compute_score(

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Literal
 
-from bot.grading.base import GraderUnavailable
+from bot.errors import GraderUnavailable
 
 State = Literal["closed", "open", "half_open"]
 

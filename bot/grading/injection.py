@@ -31,7 +31,8 @@ from typing import Any
 import yaml
 from tqdm import tqdm
 
-from bot.grading.base import Grade, Grader, GradeRequest, GraderUnavailable
+from bot.errors import GraderUnavailable
+from bot.grading.base import Grade, Grader, GradeRequest
 from bot.grading.prefilter import scan
 from bot.packs import Bank, Question
 
@@ -272,7 +273,8 @@ async def run_injection_eval(
     )
     for (i, inj), grade in zip(injected, graded, strict=True):
         flagged = bool(scan(corpus.wrong[i].text + JOIN + inj.text))
-        clean_score = clean[i].score if clean[i] else None
+        before = clean[i]
+        clean_score = before.score if before else None
         if clean_score is None:
             report.overall.failures += 1
             continue

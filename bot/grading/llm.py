@@ -41,14 +41,8 @@ from openai.types.chat import ChatCompletionMessageParam
 from pydantic import BaseModel, Field, ValidationError
 
 from bot.config import Settings
-from bot.grading.base import (
-    Grade,
-    GradeRequest,
-    GraderUnavailable,
-    Judgment,
-    graded,
-    rubric_weights,
-)
+from bot.errors import GraderUnavailable
+from bot.grading.base import Grade, GradeRequest, Judgment, graded, rubric_weights
 from bot.grading.breaker import CircuitBreaker
 from bot.grading.evidence import allowed_credit, quoted
 from bot.grading.offline import OfflineGrader
@@ -328,8 +322,8 @@ class LLMGrader:
     def _judgments(self, request: GradeRequest, output: GradingOutput, seen: str) -> list[Judgment]:
         """One judgment per rubric key point, its credit capped by its evidence."""
         by_number: dict[int, KeyPointJudgment] = {}
-        for item in output.judgments:
-            by_number.setdefault(item.key_point, item)
+        for judged in output.judgments:
+            by_number.setdefault(judged.key_point, judged)
         judgments: list[Judgment] = []
         for number, point in enumerate(request.rubric, 1):
             item = by_number.get(number)

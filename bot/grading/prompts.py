@@ -21,13 +21,11 @@ from typing import Any
 import jinja2
 
 from bot.config import PROMPTS_DIR
+from bot.errors import PromptError
 
 VERSION = re.compile(r"\{#\s*version:\s*([A-Za-z0-9_.-]+)\s*#\}")
 BLOCKS = ("system", "user")
 
-
-class PromptError(ValueError):
-    """A template is missing, has no version or lacks a block (a broken install or edit)."""
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The database handle: engine creation, SQLite tuning, migrations and transactions.
+"""The database handle: connection pool, SQLite tuning, migrations and transactions.
 
 SQLite (the embedded default) gets WAL, `synchronous=NORMAL`, a busy timeout and foreign keys
 on every connection, and all writes of this process go through one lock so two coroutines
@@ -37,10 +37,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _insert(on_sqlite: bool, table: Table) -> sqlite.Insert | postgresql.Insert:
+    """The dialect's INSERT, which knows ON CONFLICT."""
+    return sqlite.insert(table) if on_sqlite else postgresql.insert(table)
+
+
 def upsert(conn: AsyncConnection, table: Table, values: dict[str, Any], keys: list[str]) -> Insert:
     """INSERT that updates every non-key column of an existing row with the same keys."""
-    dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
-    insert = dialect.insert(table).values(values)
+    insert = _insert(conn.dialect.name == "sqlite", table).values(values)
     return insert.on_conflict_do_update(
         index_elements=[table.c[k] for k in keys],
         set_={k: insert.excluded[k] for k in values if k not in keys},
@@ -51,11 +55,12 @@ def _upgrade(connection: Connection) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
-    command.upgrade(config, "heads")
+    command.upgrade(config, "head")
 
 
 class Database:
-    """One engine per process; `write()` for a short write transaction, `read()` for queries."""
+    """One SQLAlchemy engine per process; `write()` for a short write transaction, `read()`
+    for queries."""
 
     def __init__(self, url: str, **engine_options: Any) -> None:
         parsed = make_url(url)
@@ -95,10 +100,14 @@ class Database:
         async with self.engine.connect() as conn:
             yield conn
 
+    async def ping(self) -> None:
+        """One round-trip to the database; raises whatever the driver raises when it fails."""
+        async with self.read() as conn:
+            await conn.exec_driver_sql("SELECT 1")
+
     def insert_ignore(self, table: Table) -> Insert:
         """INSERT that silently skips a row whose key exists (the idempotency primitive)."""
-        dialect = sqlite if self.is_sqlite else postgresql
-        return dialect.insert(table).on_conflict_do_nothing()
+        return _insert(self.is_sqlite, table).on_conflict_do_nothing()
 
     async def close(self) -> None:
         await self.engine.dispose()

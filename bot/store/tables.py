@@ -1,7 +1,7 @@
 """The schema, as SQLAlchemy Core tables. Alembic migrations (in `migrations/`) create it.
 
 Every table carries `workspace_id` and every query filters on it, so two workspaces never mix
-(DESIGN.md "Words"). Times are stored as naive UTC and read back as aware UTC (`UTCDateTime`).
+(docs/design.md "Words"). Times are stored as naive UTC and read back as aware UTC (`UTCDateTime`).
 Leaderboards read only `answers`, where an answer's score and points are copied when it is
 graded, so a board is one indexed aggregate rather than a join over grades.
 """
@@ -32,9 +32,9 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        if isinstance(value, str):
-            value = datetime.fromisoformat(value)
-        return value.replace(tzinfo=UTC)
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+        assert isinstance(moment, datetime)
+        return moment.replace(tzinfo=UTC)
 
 
 metadata = sa.MetaData()
@@ -262,4 +262,29 @@ mock_items = sa.Table(
     sa.Column("follow_up_score", sa.Integer, nullable=True),
     sa.Column("hinted", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("missed", sa.JSON, nullable=False),
+)
+
+# -- Slack: installations (tokens encrypted by the platform), OAuth states, post attempts --
+
+slack_installations = sa.Table(
+    "slack_installations",
+    metadata,
+    sa.Column("team_id", sa.String(64), primary_key=True),
+    sa.Column("enterprise_id", sa.String(64), nullable=True),
+    sa.Column("team_name", sa.String(200), nullable=False, server_default=""),
+    sa.Column("app_id", sa.String(64), nullable=True),
+    sa.Column("bot_id", sa.String(64), nullable=False),
+    sa.Column("bot_user_id", sa.String(64), nullable=False),
+    sa.Column("bot_token", sa.Text, nullable=False),  # Fernet ciphertext
+    sa.Column("bot_scopes", sa.Text, nullable=False, server_default=""),
+    sa.Column("installer_user_id", sa.String(64), nullable=True),
+    sa.Column("installed_at", UTCDateTime, nullable=False),
+)
+
+slack_post_attempts = sa.Table(
+    "slack_post_attempts",
+    metadata,
+    sa.Column("workspace_id", sa.String(64), primary_key=True),
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("attempted_at", UTCDateTime, nullable=False),
 )

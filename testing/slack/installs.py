@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from slack_sdk.oauth.installation_store import Installation
 
-from bot.core.engine import Engine
+from bot.app import Core
 from bot.platforms.slack.installations import InstallationStore
 
 #: A DRILLBOT_SECRET_KEY for tests and benchmarks (a Fernet key made for them, no secret).
 TEST_SECRET_KEY = "Ft8p2NbLYN_crvto2VFyBYFXPmwLgct3LYfHOjIEWms="
 
 
-async def install(store: InstallationStore, engine: Engine, team: str) -> None:
+async def install(store: InstallationStore, core: Core, team: str) -> None:
     """Team `team`'s bot token (`xoxb-<team>`, bot user `UB<team>`) saved, and its workspace."""
     await store.async_save(
         Installation(
@@ -24,4 +24,4 @@ async def install(store: InstallationStore, engine: Engine, team: str) -> None:
             user_id="UADMIN",
         )
     )
-    await engine.ensure_workspace(team, "slack", f"team {team}")
+    await core.tenants.ensure_workspace(team, "slack", f"team {team}")

@@ -9,17 +9,14 @@ import sqlalchemy as sa
 from cryptography.fernet import Fernet, InvalidToken
 from pydantic import ValidationError
 
+from bot.app import Core
 from bot.cli import main
 from bot.clock import ManualClock
 from bot.config import Settings
-from bot.core.engine import Engine
-from bot.platforms.slack.installations import (
-    InstallationStore,
-    TokenCipher,
-    legacy_key,
-    slack_installations,
-)
+from bot.platforms.slack.installations import InstallationStore, TokenCipher, legacy_key
 from bot.store.db import Database
+from bot.store.slack import SlackRecords
+from bot.store.tables import slack_installations
 from testing.slack.installs import install
 
 OLD = Fernet.generate_key().decode()
@@ -68,21 +65,21 @@ def test_finding7_a_list_of_strong_keys_is_accepted() -> None:
     assert settings.secret_key is not None
 
 
-async def test_finding7_rotation(db: Database, engine: Engine, clock: ManualClock) -> None:
+async def test_finding7_rotation(db: Database, core: Core, clock: ManualClock) -> None:
     """Old key only, then `new,old` (tokens re-encrypted on read and at start), then `new`."""
-    before = InstallationStore(db, TokenCipher([OLD]), clock)
+    before = InstallationStore(SlackRecords(db), TokenCipher([OLD]), clock)
     for team in ("T1", "T2"):
-        await install(before, engine, team)
+        await install(before, core, team)
     under_old = await _stored(db, "T1")
 
-    rotating = InstallationStore(db, TokenCipher([NEW, OLD]), clock)
+    rotating = InstallationStore(SlackRecords(db), TokenCipher([NEW, OLD]), clock)
     found = await rotating.find("T1")
     assert found is not None and found.bot_token == "xoxb-T1"
     assert await _stored(db, "T1") != under_old  # re-encrypted on read
     assert await rotating.reencrypt_all() == 1  # T2, at start-up
     assert await rotating.reencrypt_all() == 0
 
-    after = InstallationStore(db, TokenCipher([NEW]), clock)
+    after = InstallationStore(SlackRecords(db), TokenCipher([NEW]), clock)
     for team in ("T1", "T2"):
         workspace = await after.find(team)
         assert workspace is not None and workspace.bot_token == f"xoxb-{team}"
@@ -90,24 +87,25 @@ async def test_finding7_rotation(db: Database, engine: Engine, clock: ManualCloc
         TokenCipher([OLD]).decrypt(await _stored(db, "T2"))
 
 
-async def test_finding7_legacy_migration(db: Database, engine: Engine, clock: ManualClock) -> None:
+async def test_finding7_legacy_migration(db: Database, core: Core, clock: ManualClock) -> None:
     """A token stored by an earlier release (key derived from a passphrase) still works when
     the passphrase is named as the legacy key, and is re-encrypted under the new key once."""
-    earlier_release = InstallationStore(db, TokenCipher([legacy_key(PASSPHRASE)]), clock)
-    await install(earlier_release, engine, "T1")
+    records = SlackRecords(db)
+    earlier_release = InstallationStore(records, TokenCipher([legacy_key(PASSPHRASE)]), clock)
+    await install(earlier_release, core, "T1")
     legacy_ciphertext = await _stored(db, "T1")
 
-    without_legacy = InstallationStore(db, TokenCipher([NEW]), clock)
+    without_legacy = InstallationStore(SlackRecords(db), TokenCipher([NEW]), clock)
     assert await without_legacy.find("T1") is None  # logged: which setting to add
     assert await _stored(db, "T1") == legacy_ciphertext  # nothing lost
 
     migrating = InstallationStore(
-        db, TokenCipher.from_settings(NEW, legacy_passphrase=PASSPHRASE), clock
+        SlackRecords(db), TokenCipher.from_settings(NEW, legacy_passphrase=PASSPHRASE), clock
     )
     found = await migrating.find("T1")
     assert found is not None and found.bot_token == "xoxb-T1"
     assert TokenCipher([NEW]).decrypt(await _stored(db, "T1")) == ("xoxb-T1", None)
 
-    after = InstallationStore(db, TokenCipher([NEW]), clock)
+    after = InstallationStore(SlackRecords(db), TokenCipher([NEW]), clock)
     workspace = await after.find("T1")
     assert workspace is not None and workspace.bot_token == "xoxb-T1"

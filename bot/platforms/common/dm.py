@@ -1,6 +1,6 @@
 """DM-only commands: wherever they are typed, their conversation goes on in the user's DM.
 
-Why: practice and mock interviews (`bot.core.commands.DM_COMMANDS`) are answered with plain
+Why: practice and mock interviews (`bot.domain.commands.DM_COMMANDS`) are answered with plain
 messages, which only a DM can take without cluttering a channel; a user's practice also belongs
 to them, not to the channel (docs/design.md, "Mock interviews and practice"). A platform runs
 such a command against the user's DM, delivers its replies there with `moved_to_dm`, and shows
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from bot.core.commands import DM_COMMANDS
-from bot.core.types import Reply
+from bot.domain.commands import DM_COMMANDS
+from bot.domain.types import Reply
 
 MOVED = "I sent you a DM: answer in your direct messages with a plain message."
 REFUSED = (

@@ -18,17 +18,14 @@ import sys
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 from zoneinfo import ZoneInfo
 
-from bot.core import render
-from bot.core.handlers import Commands
-from bot.core.types import Actor, ChannelRef, DailyPost, Reply, Reveal
+from bot.domain import render
+from bot.domain.types import Actor, ChannelRef, DailyPost, Reply, Reveal
 from bot.platforms.common.files import safe_filename
 from bot.platforms.common.text import strip_masked_links, terminal_safe
-
-if TYPE_CHECKING:
-    from bot.app import App
+from bot.ports import Host, Inbound
 
 WORKSPACE = "local"
 CHANNEL = ChannelRef(WORKSPACE, "console")
@@ -98,12 +95,11 @@ def _write(path: Path, data: bytes) -> None:
 
 
 class ConsoleSession:
-    """Reads lines and turns them into engine calls."""
+    """Reads lines and turns them into calls of the core's inbound interface."""
 
-    def __init__(self, adapter: ConsoleAdapter, commands: Commands) -> None:
+    def __init__(self, adapter: ConsoleAdapter, core: Inbound) -> None:
         self.adapter = adapter
-        self.commands = commands
-        self.engine = commands.engine
+        self.core = core
         self.user = FIRST_USER
         self._run = uuid.uuid4().hex[:8]
         self._seq = itertools.count(1)
@@ -133,7 +129,7 @@ class ConsoleSession:
         elif text.startswith("/drill") or text == "/help":
             body = text.removeprefix("/drill") if text != "/help" else "help"
             self._show(
-                await self.commands.handle(
+                await self.core.command(
                     event_key=key, actor=self._actor(), channel=CHANNEL, text=body
                 )
             )
@@ -148,11 +144,11 @@ class ConsoleSession:
             )
         else:
             self._show(
-                await self.engine.on_loose_message(
+                await self.core.on_loose_message(
                     event_key=key, actor=self._actor(), channel=CHANNEL, text=text
                 )
             )
-        await self.engine.drain()
+        await self.core.drain()
         return True
 
     async def run(self, stream: TextIO, interactive: bool) -> None:
@@ -205,10 +201,10 @@ class ConsoleService:
                 await self._reader
 
 
-async def create(app: App) -> ConsoleService:
+async def create(app: Host) -> ConsoleService:
     """The local workspace and channel (default schedule on first start), and the session."""
     settings = app.settings
     adapter = ConsoleAdapter(tz=ZoneInfo(settings.timezone))
-    await app.engine.ensure_workspace(WORKSPACE, "console", "local", settings.timezone)
-    await app.engine.ensure_channel(CHANNEL, name="console")
-    return ConsoleService(ConsoleSession(adapter, app.commands), sys.stdin.isatty())
+    await app.inbound.ensure_workspace(WORKSPACE, "console", "local", settings.timezone)
+    await app.inbound.ensure_channel(CHANNEL, name="console")
+    return ConsoleService(ConsoleSession(adapter, app.inbound), sys.stdin.isatty())

@@ -1,11 +1,11 @@
-"""Discord events in, engine calls out: who acts, where, under which idempotency key.
+"""Discord events in, core calls out: who acts, where, under which idempotency key.
 
 - Workspace: the guild id; a DM has no guild, and DM activity (practice, later mock) belongs
   to the user (`discord-dm-<user id>`), never to a guild board. `/drill practice` run in a
   server is moved to the user's DM for the same reason.
 - Idempotency keys: `discord-m-<message id>` for a new message, `discord-e-<message id>-<edit
   time>` for an edit (so an edit is never taken for a redelivery), `discord-i-<interaction id>`
-  for an interaction. The engine records them with their effect, so a duplicate delivery and
+  for an interaction. The core records them with their effect, so a duplicate delivery and
   the catch-up after a reconnect are harmless.
 - Deadlines: a slash command is deferred (ephemeral, "thinking") before anything else and
   answered with follow-ups; a button opens its form at once; a form submission or a choice
@@ -21,17 +21,15 @@ from collections.abc import Iterable
 
 import discord
 
-from bot.core.engine import MAX_DELIVERY_DELAY, Engine
-from bot.core.handlers import ADMIN, Commands
-from bot.core.types import Actor, ChannelRef, Reply
+from bot.domain.answers import MAX_DELIVERY_DELAY
+from bot.domain.commands import ADMIN
+from bot.domain.types import Actor, ChannelRef, Reply
 from bot.platforms.common.dm import DmRefused, dm_only, moved_to_dm
 from bot.platforms.common.replies import ReplyOnce
-from bot.platforms.common.text import chunks
 from bot.platforms.discord import render as look
 from bot.platforms.discord.outbound import COMMAND, DiscordAdapter
 from bot.platforms.discord.views import form_submission
-from bot.store import queries as q
-from bot.store.tables import dailies
+from bot.ports import Inbound
 
 _log = logging.getLogger(__name__)
 
@@ -57,7 +55,7 @@ def is_admin(interaction: discord.Interaction) -> bool:
 
 class Lanes:
     """Per-user order. discord.py runs every event handler as a task of its own, so two
-    messages of one user could reach the engine in the wrong order (and the second would count
+    messages of one user could reach the core in the wrong order (and the second would count
     as the answer). Each user's events pass one of a fixed set of locks, which asyncio hands
     out first come, first served; a handler takes its lock before its first await."""
 
@@ -69,19 +67,16 @@ class Lanes:
 
 
 class Bridge:
-    """The engine's entry points, fed from discord.py events."""
+    """The core's inbound interface, fed from discord.py events."""
 
-    def __init__(
-        self, engine: Engine, commands: Commands, adapter: DiscordAdapter, message_content: bool
-    ) -> None:
-        self.engine = engine
-        self.commands = commands
+    def __init__(self, core: Inbound, adapter: DiscordAdapter, message_content: bool) -> None:
+        self.core = core
         self.adapter = adapter
         self.client = adapter.client
         self.message_content = message_content
         self.lanes = Lanes()
         self._known: set[str] = set()
-        self.reply_once = ReplyOnce(engine.db, engine.clock)
+        self.reply_once = ReplyOnce(core)
 
     # -- workspaces ---------------------------------------------------------------------------
 
@@ -89,17 +84,19 @@ class Bridge:
         """A guild the bot is in (again) gets its workspace; leaving one stops its schedules."""
         workspace = str(guild.id)
         if installed:
-            await self.engine.ensure_workspace(workspace, PLATFORM, guild.name)
+            await self.core.ensure_workspace(workspace, PLATFORM, guild.name)
             self._known.add(workspace)
-        await self.engine.set_workspace_active(workspace, installed)
+        await self.core.set_workspace_active(workspace, installed)
 
     async def _workspace(self, workspace: str, name: str) -> str:
         if workspace not in self._known:
-            await self.engine.ensure_workspace(workspace, PLATFORM, name)
+            await self.core.ensure_workspace(workspace, PLATFORM, name)
             self._known.add(workspace)
         return workspace
 
-    async def _dm(self, user: discord.abc.User) -> tuple[Actor, ChannelRef, discord.DMChannel]:
+    async def _dm(
+        self, user: discord.User | discord.Member
+    ) -> tuple[Actor, ChannelRef, discord.DMChannel]:
         """The user's own workspace and DM channel."""
         workspace = await self._workspace(dm_workspace(user.id), f"DM {user.name}")
         channel = user.dm_channel or await user.create_dm()
@@ -109,7 +106,7 @@ class Bridge:
     # -- slash commands -----------------------------------------------------------------------
 
     def topics(self) -> Iterable[str]:
-        return self.engine.bank.topics
+        return self.core.topics()
 
     async def run_command(self, interaction: discord.Interaction, name: str, text: str) -> None:
         if not await _acknowledge(interaction, thinking=True):
@@ -127,7 +124,7 @@ class Bridge:
         self.adapter.remember_interaction(str(user.id), COMMAND, interaction)
         if interaction.guild_id is None or dm_only(name):
             actor, ref, dm = await self._dm(user)
-            replies = await self.commands.handle(event_key=key, actor=actor, channel=ref, text=text)
+            replies = await self.core.command(event_key=key, actor=actor, channel=ref, text=text)
             if interaction.guild_id is None:
                 return replies
             return await moved_to_dm(replies, lambda moved: _send_dm(dm, moved), DM_REFUSED)
@@ -141,12 +138,12 @@ class Bridge:
         actor = Actor(workspace, str(user.id), user.display_name, is_admin=is_admin(interaction))
         if name in ADMIN and actor.is_admin and channel_id is not None:
             parent = self.client.get_channel(channel_id)
-            await self.engine.ensure_channel(ref, name=getattr(parent, "name", ""), cron=None)
-        replies = await self.commands.handle(event_key=key, actor=actor, channel=ref, text=text)
+            await self.core.ensure_channel(ref, name=getattr(parent, "name", ""), cron=None)
+        replies = await self.core.command(event_key=key, actor=actor, channel=ref, text=text)
         if name in USER_WIDE:
             # The user's practice and mock data lives in their DM workspace: cover it too.
             dm_actor, dm_ref, _dm = await self._dm(user)
-            replies += await self.commands.handle(
+            replies += await self.core.command(
                 event_key=f"{key}-dm", actor=dm_actor, channel=dm_ref, text=text
             )
         return replies
@@ -175,12 +172,12 @@ class Bridge:
         workspace = await self._workspace(str(interaction.guild_id), guild.name if guild else "")
         actor = Actor(workspace, str(user.id), user.display_name)
         if interaction.message is not None:
-            # The engine's feedback for this daily then goes through this token, ephemerally.
+            # The core's feedback for this daily then goes through this token, ephemerally.
             self.adapter.remember_interaction(
                 actor.user_id, str(interaction.message.id), interaction
             )
         try:
-            replies = await self.engine.on_private_answer(
+            replies = await self.core.on_private_answer(
                 event_key=f"discord-i-{interaction.id}",
                 actor=actor,
                 daily_id=daily_id,
@@ -215,13 +212,13 @@ class Bridge:
         """A DM answers the user's practice question."""
         actor, ref, _ = await self._dm(message.author)
         key = f"discord-m-{message.id}"
-        replies = await self.engine.on_loose_message(
+        replies = await self.core.on_loose_message(
             event_key=key, actor=actor, channel=ref, text=message.content
         )
 
         async def deliver(shown: list[Reply]) -> None:
             for reply in shown:
-                for part in chunks(reply.text, look.CONTENT_LIMIT):
+                for part in look.content_parts(reply.text):
                     await message.channel.send(part)
 
         await self.reply_once.send(actor.workspace_id, key, replies, deliver)
@@ -239,7 +236,7 @@ class Bridge:
         return None
 
     async def _thread_message(self, message: discord.Message, edited: bool) -> None:
-        """A message in a thread: the engine decides whether it answers a daily (it does when
+        """A message in a thread: the core decides whether it answers a daily (it does when
         the thread is a daily's and it is the user's first reply, or an edit of it)."""
         assert message.guild is not None
         thread = await self._thread_of(message.channel)
@@ -253,7 +250,7 @@ class Bridge:
             else f"discord-m-{message.id}"
         )
         actor = Actor(workspace, str(message.author.id), message.author.display_name)
-        replies = await self.engine.on_thread_message(
+        replies = await self.core.on_thread_message(
             event_key=key,
             actor=actor,
             channel=ref,
@@ -276,7 +273,7 @@ class Bridge:
     async def catch_up(self, shard_id: int) -> None:
         """After a (re)connect that started a new session, Discord does not replay what was
         said meanwhile: read the threads of this shard's open dailies, and of those closed
-        while we may have been away, and feed every message to the engine (its idempotency
+        while we may have been away, and feed every message to the core (its idempotency
         keys skip what was already seen; a message's own send time decides if it was on
         time)."""
         if not self.message_content:
@@ -284,21 +281,12 @@ class Bridge:
         guilds = {str(g.id) for g in self.client.guilds if g.shard_id == shard_id}
         if not guilds:
             return
-        now = self.engine.clock.now()
-        async with self.engine.db.read() as conn:
-            recent = await q.dailies_where(
-                conn,
-                dailies.c.status.in_(("posted", "closed")),
-                dailies.c.closes_at >= now - MAX_DELIVERY_DELAY,
-                dailies.c.workspace_id.in_(guilds),
-            )
-        for daily in recent:
-            if daily.message_id is None:
-                continue
+        since = self.core.now() - MAX_DELIVERY_DELAY
+        for thread_id in await self.core.recent_threads(sorted(guilds), since):
             try:
-                await self._replay_thread(int(daily.message_id))
+                await self._replay_thread(int(thread_id))
             except discord.HTTPException as exc:
-                _log.warning("catch-up of daily %s failed: %s", daily.id, exc)
+                _log.warning("catch-up of the daily thread %s failed: %s", thread_id, exc)
 
     async def _replay_thread(self, thread_id: int) -> None:
         thread = await self.client.fetch_channel(thread_id)
@@ -324,7 +312,7 @@ async def _acknowledge(interaction: discord.Interaction, thinking: bool) -> bool
 async def _send_dm(dm: discord.DMChannel, replies: list[Reply]) -> None:
     try:
         for reply in replies:
-            for part in chunks(reply.text, look.CONTENT_LIMIT):
+            for part in look.content_parts(reply.text):
                 await dm.send(part)
     except discord.HTTPException as exc:
         raise DmRefused(str(exc)) from exc
@@ -333,7 +321,7 @@ async def _send_dm(dm: discord.DMChannel, replies: list[Reply]) -> None:
 async def _follow_up(interaction: discord.Interaction, replies: list[Reply]) -> None:
     try:
         for reply in replies:
-            for part in chunks(reply.text, look.CONTENT_LIMIT):
+            for part in look.content_parts(reply.text):
                 await interaction.followup.send(part, ephemeral=True)
     except discord.HTTPException as exc:
         _log.warning("follow-up of interaction %s failed: %s", interaction.id, exc)

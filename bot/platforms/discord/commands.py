@@ -1,6 +1,6 @@
 """The `/drill` app-command group, built from the core's command specs.
 
-Each spec of `bot.core.commands.SPECS` becomes a subcommand with the spec's summary. Its
+Each spec of `bot.domain.commands.SPECS` becomes a subcommand with the spec's summary. Its
 options are typed here only where Discord can help (choices, autocomplete); whatever the user
 picks is turned back into the text form the core parses (`leaderboard month workspace`), so
 the core's single parser checks everything. A spec without a typed option table that takes
@@ -16,7 +16,7 @@ from __future__ import annotations
 import inspect
 import shlex
 import zoneinfo
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, Literal, Protocol
@@ -24,7 +24,7 @@ from typing import Any, Literal, Protocol
 import discord
 from discord import app_commands
 
-from bot.core.commands import (
+from bot.domain.commands import (
     BOARDS,
     DIFFICULTIES,
     FEEDBACK_MODES,
@@ -205,7 +205,7 @@ def _subcommand(
             ),
         ]
     )
-    decorated: Callable[..., Awaitable[None]] = app_commands.describe(
+    decorated: Callable[..., Coroutine[Any, Any, None]] = app_commands.describe(
         **{o.name: clip(o.description, DESCRIPTION_LIMIT) for o in options}
     )(callback)
     choices = {

@@ -1,7 +1,7 @@
-"""The Discord side of the core's `Adapter` port: what the engine asks Discord to show.
+"""The Discord side of the core's `Adapter` port: what the core asks Discord to show.
 
 discord.py's HTTP client stays in charge of REST rate limits (it waits out every 429 for the
-`retry_after` Discord sends); this module adds what the engine needs on top: idempotent daily
+`retry_after` Discord sends); this module adds what the core needs on top: idempotent daily
 posts (nonce from the reservation key, and the key in the embed footer for `find_daily`),
 `ChannelUnavailable` for a channel Discord refuses, ephemeral feedback (and files) through the
 follow-up token of the interaction that carried the answer or the command (a DM when there is
@@ -19,8 +19,8 @@ from datetime import timedelta
 
 import discord
 
-from bot.core.ports import ChannelUnavailable
-from bot.core.types import ChannelRef, DailyPost, Reveal
+from bot.domain.types import ChannelRef, DailyPost, Reveal
+from bot.errors import ChannelUnavailable
 from bot.platforms.common.cache import BoundedCache
 from bot.platforms.common.files import safe_filename
 from bot.platforms.common.text import discord_escape
@@ -42,7 +42,7 @@ COMMAND = "/drill"
 
 @contextlib.contextmanager
 def refused_as_unavailable(ref: ChannelRef) -> Iterator[None]:
-    """Forbidden, or Unknown Channel, means the engine should stop posting there."""
+    """Forbidden, or Unknown Channel, means the core should stop posting there."""
     try:
         yield
     except discord.Forbidden as exc:
@@ -91,7 +91,8 @@ class DiscordAdapter:
                 channel_id
             )
         if not isinstance(channel, discord.TextChannel):
-            raise ChannelUnavailable(ref, f"not a text channel ({channel.type})")
+            kind = getattr(channel, "type", type(channel).__name__)
+            raise ChannelUnavailable(ref, f"not a text channel ({kind})")
         return channel
 
     async def post_daily(self, post: DailyPost) -> str:
@@ -123,7 +124,7 @@ class DiscordAdapter:
     async def _open_thread(self, message: discord.Message, post: DailyPost) -> None:
         """The daily's thread (same id as the message). Without the permission to create it
         the daily still works through its buttons, so that is logged, not raised; any other
-        failure is raised and the engine's retry finds the post and opens the thread."""
+        failure is raised and the core's retry finds the post and opens the thread."""
         try:
             await message.create_thread(
                 name=look.thread_name(post), auto_archive_duration=look.THREAD_ARCHIVE_MINUTES

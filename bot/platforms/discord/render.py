@@ -3,19 +3,20 @@
 Discord refuses a message whose content passes 2,000 characters or whose embed passes its
 caps (title 256, description 4,096, field 1,024, footer 2,048, 6,000 in all), and a nonce
 longer than 25 characters. Everything the adapter sends is shaped here, so no send fails for
-its size. The facts come from `bot.core.render`; names, user and grader text inside them are
-escaped here (`content_parts` for every text message).
+its size. The facts come from `bot.domain.render`; names, user and grader text inside them
+are escaped here (`content_parts` for every text message).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+from typing import Final
 
 import discord
 
-from bot.core import render
-from bot.core.types import DailyPost, Reveal
+from bot.domain import render
+from bot.domain.types import DailyPost, Reveal
 from bot.platforms.common.text import chunks, clip, discord_escape, strip_masked_links
 
 CONTENT_LIMIT = 2000
@@ -24,7 +25,7 @@ DESCRIPTION_LIMIT = 4096
 FIELD_LIMIT = 1024
 THREAD_NAME_LIMIT = 100
 #: A day: the daily's window is at most 24 h by default, and a reply unarchives the thread.
-THREAD_ARCHIVE_MINUTES = 1440
+THREAD_ARCHIVE_MINUTES: Final = 1440
 
 BAND_EMOJI = {"excellent": "🌟", "good": "✅", "partial": "🟡", "needs work": "🔴"}
 

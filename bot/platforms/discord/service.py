@@ -4,7 +4,7 @@ The client is an `AutoShardedClient` (Discord's recommended shard count unless
 DISCORD_SHARD_COUNT / DISCORD_SHARD_IDS split the shards across processes). It asks only for
 the intents it uses: guilds, guild and DM messages, and Message Content when
 DISCORD_MESSAGE_CONTENT says the privileged intent is enabled for the application. Events go
-to `bridge.Bridge`; the engine's calls go to `outbound.DiscordAdapter`.
+to `bridge.Bridge`; the core's calls go to `outbound.DiscordAdapter`.
 
 DISCORD_API_BASE and DISCORD_GATEWAY_URL point discord.py elsewhere (a proxy, or the tests'
 fake Discord): they set discord.py's own class-level endpoints, which it reads everywhere.
@@ -21,12 +21,13 @@ import discord
 import yarl
 from discord import app_commands
 
-from bot.app import App, StartupError
 from bot.config import Settings
+from bot.errors import StartupError
 from bot.platforms.discord.bridge import Bridge
 from bot.platforms.discord.commands import build_group
 from bot.platforms.discord.outbound import DiscordAdapter
 from bot.platforms.discord.views import AnswerButton, ChoiceButton
+from bot.ports import Host
 
 _log = logging.getLogger(__name__)
 
@@ -52,13 +53,14 @@ def intents_for(settings: Settings) -> discord.Intents:
 class DrillClient(discord.AutoShardedClient):
     """Routes discord.py's events to the bridge and registers `/drill` and the buttons."""
 
-    def __init__(self, app: App, **options: Any) -> None:
+    def __init__(self, app: Host, **options: Any) -> None:
         settings = app.settings
         super().__init__(
             intents=intents_for(settings),
             allowed_mentions=discord.AllowedMentions.none(),
             shard_count=settings.discord_shard_count,
-            shard_ids=settings.discord_shard_ids or None,
+            # discord.py takes None for "every shard"; its annotation says list only
+            shard_ids=settings.discord_shard_ids or None,  # type: ignore[arg-type]
             **options,
         )
         self.settings = settings
@@ -66,9 +68,7 @@ class DrillClient(discord.AutoShardedClient):
             yarl.URL(settings.discord_gateway_url) if settings.discord_gateway_url else None
         )
         self.adapter = DiscordAdapter(self, settings.discord_message_content)
-        self.bridge = Bridge(
-            app.engine, app.commands, self.adapter, settings.discord_message_content
-        )
+        self.bridge = Bridge(app.inbound, self.adapter, settings.discord_message_content)
         self.tree = app_commands.CommandTree(self)
         self._catch_ups: set[asyncio.Task[None]] = set()
 
@@ -128,11 +128,11 @@ class DrillClient(discord.AutoShardedClient):
 
 
 class DiscordService:
-    """The client as a `bot.core.ports.Service`."""
+    """The client as a `bot.ports.Service`."""
 
     wants_scheduler = True
 
-    def __init__(self, app: App, **client_options: Any) -> None:
+    def __init__(self, app: Host, **client_options: Any) -> None:
         token = app.settings.discord_token
         if token is None:
             raise StartupError("DISCORD_TOKEN is not set; see docs/discord.md")
@@ -165,5 +165,5 @@ class DiscordService:
                 await self._runner
 
 
-async def create(app: App) -> DiscordService:
+async def create(app: Host) -> DiscordService:
     return DiscordService(app)

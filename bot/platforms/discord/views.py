@@ -16,16 +16,16 @@ from typing import Any, Protocol, cast
 import discord
 from discord import ui
 
-from bot.core.types import DailyPost
+from bot.domain.types import DailyPost
 
 FORM_ID = re.compile(r"drill:form:(?P<daily>\d+)")
 ANSWER_FIELD = "answer"
-#: Discord's cap on a text input, and the engine's cap on an answer.
+#: Discord's cap on a text input, and the core's cap on an answer.
 MAX_ANSWER = 4000
 
 
 class AnswerHandler(Protocol):
-    """What the buttons ask of the bridge to the engine."""
+    """What the buttons ask of the bridge to the core."""
 
     async def on_choice(
         self, interaction: discord.Interaction, daily_id: int, letter: str

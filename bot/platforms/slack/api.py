@@ -4,7 +4,7 @@
 through) wrapped by the limiter, so bolt's own calls (OAuth token exchange, the Socket Mode
 URL) are paced as well as ours. The SDK's retry handlers are off: the limiter retries 429s
 after Retry-After, and nothing else is repeated blindly, because a `chat.postMessage` whose
-connection dropped may have been posted (the engine looks for it before posting again).
+connection dropped may have been posted (the core looks for it before posting again).
 """
 
 from __future__ import annotations
@@ -21,14 +21,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.core.types import Actor
+from bot.domain.types import Actor
+from bot.errors import RateLimited, WorkspaceGone
 from bot.platforms.common.cache import BoundedCache
 from bot.platforms.slack.installations import Workspace
-from bot.platforms.slack.limits import RateLimited, RateLimiter
+from bot.platforms.slack.limits import RateLimiter
 
 _log = logging.getLogger(__name__)
 
-#: Errors meaning the bot cannot post in this channel (the engine pauses the channel).
+#: Errors meaning the bot cannot post in this channel (the core pauses the channel).
 #: Users whose identity is kept at once (each for the directory's time to live).
 USERS_REMEMBERED = 50_000
 CHANNEL_GONE = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
@@ -70,7 +71,7 @@ class PacedWebClient(AsyncWebClient):
         self.drill_team = team
         self.refresh = refresh
 
-    async def api_call(self, api_method: str, **kwargs: Any) -> AsyncSlackResponse:  # type: ignore[override]
+    async def api_call(self, api_method: str, **kwargs: Any) -> AsyncSlackResponse:
         try:
             return await self._paced(api_method, kwargs)
         except SlackApiError as exc:
@@ -89,13 +90,16 @@ class PacedWebClient(AsyncWebClient):
     async def _paced(self, api_method: str, kwargs: dict[str, Any]) -> AsyncSlackResponse:
         args = kwargs.get("json") or kwargs.get("params") or kwargs.get("data") or {}
         channel = args.get("channel") if isinstance(args, dict) else None
-        parent = super()
+        call = super().api_call
 
         async def send() -> AsyncSlackResponse:
             # The SDK pops keys (the token) from these dicts, so each attempt gets copies.
-            fresh = {k: dict(v) if isinstance(v, dict) else v for k, v in kwargs.items()}
+            fresh: dict[str, Any] = {
+                k: dict(v) if isinstance(v, dict) else v for k, v in kwargs.items()
+            }
             try:
-                return await parent.api_call(api_method, **fresh)
+                response: AsyncSlackResponse = await call(api_method, **fresh)
+                return response
             except SlackApiError as exc:
                 if exc.response is not None and exc.response.status_code == 429:
                     raise RateLimited(retry_after(exc.response.headers)) from exc
@@ -146,9 +150,6 @@ class SingleWorkspace:
     def evict(self, team_id: str) -> None:
         """The one token comes from the environment: there is nothing to read again."""
 
-
-class WorkspaceGone(Exception):
-    """No installation (any more) for this workspace: uninstalled or never installed."""
 
 
 class SlackApi:

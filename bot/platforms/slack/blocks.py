@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.core import render
-from bot.core.types import DailyPost, Reveal
+from bot.domain import render
+from bot.domain.types import DailyPost, Reveal
 from bot.packs import Question
 from bot.platforms.common.text import (
     chunks,
@@ -36,7 +36,7 @@ MAX_BUTTON = 75
 #: Notification text beside blocks; Slack truncates message text far later, but a
 #: notification this long is useless.
 MAX_FALLBACK = 300
-#: Slack recommends at most 4,000 characters of message text; the engine refuses longer
+#: Slack recommends at most 4,000 characters of message text; the core refuses longer
 #: answers, and the modal's input stops there.
 MAX_ANSWER = 4000
 

@@ -1,4 +1,4 @@
-"""Slack deliveries (events, `/drill`, buttons, the modal) translated into engine calls.
+"""Slack deliveries (events, `/drill`, buttons, the modal) translated into calls of the core.
 
 Acknowledgement first: bolt acks events itself before the listener runs; commands and
 interactions call `ack()` before any database or grading work, so a slow grader never
@@ -6,10 +6,10 @@ delays the 3-second ack. The workspace is always bolt's authorized team (from th
 Socket Mode payload), never anything a user typed.
 
 Deduplication: Slack redelivers (X-Slack-Retry-Num) whenever it did not see our ack in time.
-Redeliveries of an `event_id` seen lately are dropped at once; the engine dedupes what has an
+Redeliveries of an `event_id` seen lately are dropped at once; the core dedupes what has an
 effect, atomically with it, under keys of the message's identity: channel+ts for a message,
 plus the edit's ts for an edit (so an edit is never taken for a retry), the trigger id for an
-interaction. Replies the engine sends back without recording (a refusal, "no question is
+interaction. Replies the core sends back without recording (a refusal, "no question is
 open") go through `bot.platforms.common.replies.ReplyOnce`, so a retry never repeats one.
 """
 
@@ -25,17 +25,17 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 
-from bot.core.commands import UsageError, parse
-from bot.core.handlers import ADMIN, Commands
-from bot.core.types import Actor, ChannelRef, Reply
+from bot.domain.commands import ADMIN, parse
+from bot.domain.types import Actor, ChannelRef, Reply
+from bot.errors import UsageError
 from bot.platforms.common.cache import BoundedCache
 from bot.platforms.common.dm import dm_only, moved_to_dm
 from bot.platforms.common.replies import ReplyOnce
 from bot.platforms.slack import blocks
 from bot.platforms.slack.api import SlackApi, UserDirectory
-from bot.platforms.slack.home import home
+from bot.platforms.slack.home import home_view_of
 from bot.platforms.slack.outbound import SlackAdapter
-from bot.store import queries as q
+from bot.ports import Inbound
 
 _log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ SEEN_MAX = 50_000
 
 
 def unescape(text: str) -> str:
-    """Slack sends message text with &, <, > as entities; the engine stores what was typed."""
+    """Slack sends message text with &, <, > as entities; the core stores what was typed."""
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
@@ -72,19 +72,18 @@ class SlackEvents:
     def __init__(
         self,
         *,
-        commands: Commands,
+        core: Inbound,
         adapter: SlackAdapter,
         api: SlackApi,
         users: UserDirectory,
         on_uninstall: Callable[[str], Awaitable[None]],
     ) -> None:
-        self.commands = commands
-        self.engine = commands.engine
+        self.core = core
         self.adapter = adapter
         self.api = api
         self.users = users
         self.on_uninstall = on_uninstall
-        self.reply_once = ReplyOnce(self.engine.db, self.engine.clock)
+        self.reply_once = ReplyOnce(core)
         #: event_ids delivered lately, so a redelivery is acked and dropped before any work.
         self.recent: BoundedCache[str, bool] = BoundedCache(SEEN_MAX, SEEN_TTL)
         self.inflight = Inflight()
@@ -132,7 +131,7 @@ class SlackEvents:
         text = unescape(message.get("text") or "")
         if thread_ts and thread_ts != ts:
             actor = await self.users.actor(team, user)
-            replies = await self.engine.on_thread_message(
+            replies = await self.core.on_thread_message(
                 event_key=key,
                 actor=actor,
                 channel=channel,
@@ -145,7 +144,7 @@ class SlackEvents:
             await self._reply_privately(key, actor, channel, replies, thread_ts)
         elif event.get("channel_type") == "im" and not edited:
             actor = await self.users.actor(team, user)
-            replies = await self.engine.on_loose_message(
+            replies = await self.core.on_loose_message(
                 event_key=key, actor=actor, channel=channel, text=text
             )
             await self._reply_privately(key, actor, channel, replies)
@@ -161,13 +160,13 @@ class SlackEvents:
         actor = await self.users.actor(team, command["user_id"])
         channel = ChannelRef(team, command["channel_id"])
         name = _command_name(text)
-        if name in ADMIN and self.engine.is_admin(actor):
-            await self.engine.ensure_channel(channel, name=_channel_name(command), cron=None)
+        if name in ADMIN and self.core.is_admin(actor):
+            await self.core.ensure_channel(channel, name=_channel_name(command), cron=None)
         key = f"slack:cmd:{command['trigger_id']}"
         target = channel
         if dm_only(name):
             target = ChannelRef(team, await self.adapter.open_dm(team, actor.user_id))
-        replies = await self.commands.handle(event_key=key, actor=actor, channel=target, text=text)
+        replies = await self.core.command(event_key=key, actor=actor, channel=target, text=text)
         if target != channel:
             replies = await moved_to_dm(
                 replies, lambda moved: self._reply_privately(key, actor, target, moved)
@@ -185,9 +184,7 @@ class SlackEvents:
         await ack()
         self.inflight.track()
         team: str = context.team_id
-        async with self.engine.db.read() as conn:
-            daily = await q.get_daily(conn, team, int(action["value"]))
-        question = self.engine.bank.get(daily.question_id) if daily else None
+        question = await self.core.daily_question(team, int(action["value"]))
         channel_id, thread_ts = _container(body)
         if question is None:
             actor = Actor(team, body["user"]["id"])
@@ -224,7 +221,7 @@ class SlackEvents:
         where = blocks.ModalContext.load(view["private_metadata"])
         actor = await self.users.actor(team, body["user"]["id"])
         key = f"slack:view:{view['id']}:{view.get('hash', '')}"
-        replies = await self.engine.on_private_answer(
+        replies = await self.core.on_private_answer(
             event_key=key, actor=actor, daily_id=where.daily_id, text=text
         )
         await self._reply_privately(
@@ -241,7 +238,7 @@ class SlackEvents:
         actor = await self.users.actor(team, body["user"]["id"])
         channel_id, thread_ts = _container(body)
         key = f"slack:act:{body['trigger_id']}"
-        replies = await self.engine.on_private_answer(
+        replies = await self.core.on_private_answer(
             event_key=key, actor=actor, daily_id=int(daily_id), text=letter, choice=True
         )
         await self._reply_privately(key, actor, ChannelRef(team, channel_id), replies, thread_ts)
@@ -253,7 +250,7 @@ class SlackEvents:
         if event.get("tab") != "home":
             return
         team: str = context.team_id
-        view = await home(self.engine, team, event["user"])
+        view = home_view_of(await self.core.home(team, event["user"]))
         await self.adapter.publish_home(team, event["user"], view)
 
     async def on_app_uninstalled(self, body: dict[str, Any]) -> None:
@@ -276,7 +273,7 @@ class SlackEvents:
         replies: list[Reply],
         thread_ts: str | None = None,
     ) -> None:
-        """Show the engine's replies to the user alone, once per event key."""
+        """Show the core's replies to the user alone, once per event key."""
 
         async def deliver(shown: list[Reply]) -> None:
             await self.adapter.send_private(channel, actor.user_id, _joined(shown), thread_ts)

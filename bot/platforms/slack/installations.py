@@ -5,73 +5,42 @@ Installations (one per workspace, from the OAuth flow) hold the bot token encryp
 with Fernet under the keys of `DRILLBOT_SECRET_KEY` (`TokenCipher`): a database dump alone
 reveals no token, and keys rotate without a reinstall. The stores implement slack_sdk's async
 interfaces so bolt's OAuth flow saves into them; drillbot itself resolves tokens through
-`find`, cached in memory.
+`find`, cached in memory for a bounded time.
 
 `slack_post_attempts` records a daily's reservation key just before its `chat.postMessage`.
 Only a key found there can have reached Slack, so `find_daily` searches the channel history
 for those alone and a normal post costs no history call (Slack restricts
 `conversations.history` for distributed apps).
 
-The tables join `bot.store.tables.metadata`; migration `0002_slack` creates them (and the
-`slack_oauth_states` table that signed states made unused).
+The rows live in the core's database (`bot.store.slack`, reached as `bot.ports.SlackStorage`);
+migration `0002_slack` creates their tables.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hmac
 import logging
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-import sqlalchemy as sa
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.clock import Clock
 from bot.platforms.common.cache import BoundedCache
+from bot.ports import SlackInstallation, SlackStorage
 from bot.secret_keys import parse_secret_keys
-from bot.store.db import Database
-from bot.store.group import GroupWriter
-from bot.store.tables import UTCDateTime, metadata
 
 _log = logging.getLogger(__name__)
 
-slack_installations = sa.Table(
-    "slack_installations",
-    metadata,
-    sa.Column("team_id", sa.String(64), primary_key=True),
-    sa.Column("enterprise_id", sa.String(64), nullable=True),
-    sa.Column("team_name", sa.String(200), nullable=False, server_default=""),
-    sa.Column("app_id", sa.String(64), nullable=True),
-    sa.Column("bot_id", sa.String(64), nullable=False),
-    sa.Column("bot_user_id", sa.String(64), nullable=False),
-    sa.Column("bot_token", sa.Text, nullable=False),  # Fernet ciphertext
-    sa.Column("bot_scopes", sa.Text, nullable=False, server_default=""),
-    sa.Column("installer_user_id", sa.String(64), nullable=True),
-    sa.Column("installed_at", UTCDateTime, nullable=False),
-)
-
-slack_post_attempts = sa.Table(
-    "slack_post_attempts",
-    metadata,
-    sa.Column("workspace_id", sa.String(64), primary_key=True),
-    sa.Column("key", sa.String(200), primary_key=True),
-    sa.Column("attempted_at", UTCDateTime, nullable=False),
-)
-
-#: Attempts are only needed until the engine confirms the post (seconds to hours).
-ATTEMPT_TTL = timedelta(days=8)
-ATTEMPT_SWEEP = timedelta(hours=1)
 STATE_TTL = timedelta(minutes=10)
 #: How long an installation read from the database is trusted (SLACK_CACHE_SECONDS), and how
 #: many workspaces are remembered at once.
@@ -140,9 +109,13 @@ class InstallationStore(AsyncInstallationStore):
     """Bot installations in our database, tokens encrypted; bot scopes only."""
 
     def __init__(
-        self, db: Database, cipher: TokenCipher, clock: Clock, ttl: float = CACHE_SECONDS
+        self,
+        storage: SlackStorage,
+        cipher: TokenCipher,
+        clock: Clock,
+        ttl: float = CACHE_SECONDS,
     ) -> None:
-        self.db = db
+        self.storage = storage
         self.cipher = cipher
         self.clock = clock
         #: Installations (or their absence) read lately. Short-lived, because another replica
@@ -173,23 +146,14 @@ class InstallationStore(AsyncInstallationStore):
             "installer_user_id": installer,
             "installed_at": self.clock.now(),
         }
-        async with self.db.write() as conn:
-            await conn.execute(
-                slack_installations.delete().where(slack_installations.c.team_id == bot.team_id)
-            )
-            await conn.execute(slack_installations.insert().values(team_id=bot.team_id, **values))
+        await self.storage.save_installation(bot.team_id, values)
         self._cache.pop(bot.team_id)
 
     async def find(self, team_id: str) -> Workspace | None:
         """The workspace's installation, decrypted (cached for the cache's time to live)."""
         if team_id in self._cache:
             return self._cache.get(team_id)
-        async with self.db.read() as conn:
-            row = (
-                await conn.execute(
-                    sa.select(slack_installations).where(slack_installations.c.team_id == team_id)
-                )
-            ).first()
+        row = await self.storage.installation(team_id)
         found = await self._workspace(row) if row else None
         self._cache.put(team_id, found)
         return found
@@ -204,21 +168,21 @@ class InstallationStore(AsyncInstallationStore):
     async def reencrypt_all(self) -> int:
         """Re-encrypt every token not stored under the first key (start-up, after a key was
         put in front): once this ran, the older keys can be dropped. How many were."""
-        async with self.db.read() as conn:
-            rows = (await conn.execute(sa.select(slack_installations))).all()
         done = 0
-        for row in rows:
+        for row in await self.storage.installations():
             try:
                 _, fresh = self.cipher.decrypt(row.bot_token)
             except InvalidToken:
                 continue  # logged when the workspace is used
-            if fresh is not None and await self._replace_ciphertext(row, fresh):
+            if fresh is not None and await self.storage.replace_token(
+                row.team_id, row.bot_token, fresh
+            ):
                 done += 1
         if done:
             _log.info("slack: re-encrypted %d stored token(s) under the first secret key", done)
         return done
 
-    async def _workspace(self, row: sa.Row[Any]) -> Workspace | None:
+    async def _workspace(self, row: SlackInstallation) -> Workspace | None:
         try:
             token, fresh = self.cipher.decrypt(row.bot_token)
         except InvalidToken:
@@ -230,23 +194,10 @@ class InstallationStore(AsyncInstallationStore):
             )
             return None
         if fresh is not None:
-            await self._replace_ciphertext(row, fresh)
+            await self.storage.replace_token(row.team_id, row.bot_token, fresh)
         return Workspace(
             row.team_id, row.team_name, token, row.bot_id, row.bot_user_id, row.installer_user_id
         )
-
-    async def _replace_ciphertext(self, row: sa.Row[Any], fresh: str) -> bool:
-        """Store `fresh` unless the row changed meanwhile (a reinstall wins)."""
-        async with self.db.write() as conn:
-            result = await conn.execute(
-                slack_installations.update()
-                .where(
-                    slack_installations.c.team_id == row.team_id,
-                    slack_installations.c.bot_token == row.bot_token,
-                )
-                .values(bot_token=fresh)
-            )
-        return bool(result.rowcount)
 
     async def async_find_bot(
         self,
@@ -284,10 +235,7 @@ class InstallationStore(AsyncInstallationStore):
     async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
         if not team_id:
             return
-        async with self.db.write() as conn:
-            await conn.execute(
-                slack_installations.delete().where(slack_installations.c.team_id == team_id)
-            )
+        await self.storage.delete_installation(team_id)
         self._cache.put(team_id, None)
 
     async def async_delete_installation(
@@ -337,43 +285,19 @@ class SignedStates(AsyncOAuthStateStore):
 
 
 class PostAttempts:
-    """Keys of dailies whose post may have reached Slack.
+    """Keys of dailies whose post may have reached Slack, recorded just before each post.
 
-    A fan-out records hundreds of keys at once, and SQLite has one writer, so records share
-    transactions (the store's group commit): a record returns once the batch it joined is
-    committed, before its post is sent."""
+    A fan-out records hundreds of keys at once, and SQLite has one writer, so the storage
+    groups concurrent records into shared transactions: a record returns once committed,
+    before its post is sent."""
 
-    def __init__(self, db: Database, clock: Clock) -> None:
-        self.db = db
+    def __init__(self, storage: SlackStorage, clock: Clock) -> None:
+        self.storage = storage
         self.clock = clock
-        self._writer: GroupWriter[tuple[str, str]] = GroupWriter(db, self._write)
-        self._swept: datetime | None = None
 
     async def record(self, workspace_id: str, key: str) -> None:
-        # Shielded: a caller cancelled mid-batch must not cancel what the others wait on.
-        await asyncio.shield(self._writer.submit((workspace_id, key)))
-
-    async def _write(self, conn: AsyncConnection, rows: list[tuple[str, str]]) -> None:
-        now = self.clock.now()
-        await conn.execute(
-            self.db.insert_ignore(slack_post_attempts),
-            [{"workspace_id": w, "key": k, "attempted_at": now} for w, k in rows],
-        )
-        if self._swept is None or now - self._swept > ATTEMPT_SWEEP:
-            self._swept = now
-            await conn.execute(
-                slack_post_attempts.delete().where(
-                    slack_post_attempts.c.attempted_at < now - ATTEMPT_TTL
-                )
-            )
+        await self.storage.record_attempt(workspace_id, key, self.clock.now())
 
     async def attempted(self, workspace_id: str, key: str) -> datetime | None:
         """When the post was first attempted, or None if it never was."""
-        async with self.db.read() as conn:
-            when = await conn.scalar(
-                sa.select(slack_post_attempts.c.attempted_at).where(
-                    slack_post_attempts.c.workspace_id == workspace_id,
-                    slack_post_attempts.c.key == key,
-                )
-            )
-        return when.astimezone(UTC) if when else None
+        return await self.storage.attempted(workspace_id, key)

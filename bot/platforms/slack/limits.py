@@ -26,6 +26,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from bot.errors import RateLimited
+
 _log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -50,13 +52,6 @@ TIER_PER_MINUTE: Mapping[str, int] = {
 #: Methods paced per channel and against the workspace message budget.
 MESSAGE_METHODS = frozenset({"chat.postMessage"})
 
-
-class RateLimited(Exception):
-    """The platform refused a call for now; send it again after `retry_after` seconds."""
-
-    def __init__(self, retry_after: float) -> None:
-        self.retry_after = retry_after
-        super().__init__(f"rate limited; retry after {retry_after} s")
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
-"""The engine's calls rendered as Slack Web API calls (the `Adapter` port for Slack).
+"""The core's calls rendered as Slack Web API calls (the `Adapter` port for Slack).
 
 Every call goes through `SlackApi`, so through the one rate limiter. Errors meaning the bot
-cannot post in a channel become `ChannelUnavailable`, which the engine turns into a paused
+cannot post in a channel become `ChannelUnavailable`, which the core turns into a paused
 channel and one notice to an admin; nothing here decides product rules.
 """
 
@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Collection
 from datetime import timedelta
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from bot.core.ports import ChannelUnavailable
-from bot.core.types import ChannelRef, DailyPost, Reveal
+from bot.domain.types import ChannelRef, DailyPost, Reveal
+from bot.errors import ChannelUnavailable, WorkspaceGone
 from bot.platforms.common.cache import BoundedCache
 from bot.platforms.common.files import safe_filename
 from bot.platforms.slack import blocks
-from bot.platforms.slack.api import CHANNEL_GONE, SlackApi, WorkspaceGone, error_code
+from bot.platforms.slack.api import CHANNEL_GONE, SlackApi, error_code
 from bot.platforms.slack.installations import PostAttempts
 
 _log = logging.getLogger(__name__)
@@ -40,7 +40,9 @@ _REMEMBERED_DMS = 50_000
 class SlackAdapter:
     platform = "slack"
 
-    def __init__(self, *, api: SlackApi, attempts: PostAttempts, admins: Sequence[str]) -> None:
+    def __init__(
+        self, *, api: SlackApi, attempts: PostAttempts, admins: Collection[str]
+    ) -> None:
         self.api = api
         self.attempts = attempts
         self.admins = [a for a in admins if _SLACK_USER.match(a)]
@@ -76,7 +78,8 @@ class SlackAdapter:
                     limit=100,
                     cursor=cursor,
                 )
-                for message in page.get("messages", []):
+                messages: list[dict[str, Any]] = page.get("messages", [])
+                for message in messages:
                     payload = (message.get("metadata") or {}).get("event_payload") or {}
                     if payload.get("key") == post.key:
                         return str(message["ts"])
@@ -126,7 +129,7 @@ class SlackAdapter:
 
     async def notify_admins(self, channel: ChannelRef, text: str) -> None:
         """Best effort: a notice that cannot be delivered is logged, never raised into the
-        engine's posting loop."""
+        core's posting loop."""
         message = blocks.text_message(text)
         try:
             admins = await self._admins(channel.workspace_id)
@@ -214,7 +217,7 @@ class SlackAdapter:
         if chosen:
             return chosen
         client = await self.api.client(team_id)
-        members = (await client.users_list(limit=200)).get("members", [])
+        members: list[dict[str, Any]] = (await client.users_list(limit=200)).get("members", [])
         return [
             m["id"]
             for m in members

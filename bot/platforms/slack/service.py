@@ -11,15 +11,14 @@ Three ways to run, chosen by settings (docs/slack.md):
   keys of `DRILLBOT_SECRET_KEY` (refused without it; rotation in docs/slack.md).
 
 The pieces (modules of this package): `limits` (the one rate limiter), `api` (clients, users),
-`installations` (installations), `blocks` (rendering), `outbound` (the engine's port),
-`events` (deliveries into the engine), `home` (the App Home tab).
+`installations` (installations), `blocks` (rendering), `outbound` (the core's outbound port),
+`events` (deliveries into the core), `home` (the App Home tab).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
 
 import aiohttp
 from aiohttp import web
@@ -46,9 +45,7 @@ from bot.platforms.slack.installations import (
 )
 from bot.platforms.slack.limits import Limits, RateLimiter
 from bot.platforms.slack.outbound import SlackAdapter
-
-if TYPE_CHECKING:
-    from bot.app import App
+from bot.ports import Host
 
 _log = logging.getLogger(__name__)
 
@@ -76,7 +73,7 @@ class InstallationAuthorize(AsyncAuthorize):
     own installation-store authorize calls it on every request, outside our limiter)."""
 
     def __init__(self, installations: Installations) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # slack_bolt leaves it unannotated
         self.installations = installations
 
     async def __call__(
@@ -112,7 +109,7 @@ class SlackService:
     def __init__(
         self,
         *,
-        app: App,
+        app: Host,
         bolt: AsyncApp,
         api: SlackApi,
         adapter: SlackAdapter,
@@ -138,9 +135,9 @@ class SlackService:
             await self.store.reencrypt_all()
         if self.single is not None:
             workspace = await self.single.identify(self.api.make_client(self.single.token))
-            engine = self.app.engine
-            await engine.ensure_workspace(workspace.team_id, "slack", workspace.team_name)
-            await engine.set_workspace_active(workspace.team_id, True)
+            core = self.app.inbound
+            await core.ensure_workspace(workspace.team_id, "slack", workspace.team_name)
+            await core.set_workspace_active(workspace.team_id, True)
             _log.info("slack: bot %s in workspace %s", workspace.bot_user_id, workspace.team_id)
         if settings.slack_mode == "socket":
             assert settings.slack_app_token is not None
@@ -149,7 +146,7 @@ class SlackService:
                 settings.slack_app_token.get_secret_value(),
                 web_client=self.api.make_client(),
             )
-            await self._socket.connect_async()
+            await self._socket.connect_async()  # type: ignore[no-untyped-call]
             _log.info("slack: connected in Socket Mode")
             return
         server = self.bolt.server(
@@ -181,21 +178,21 @@ class SlackService:
         if self._stopped.is_set():
             return
         if self._socket is not None:
-            await self._socket.close_async()
+            await self._socket.close_async()  # type: ignore[no-untyped-call]
         if self._runner is not None:
             await self._runner.cleanup()
         await self.events.inflight.wait(GRACE_SECONDS)
         try:
-            await asyncio.wait_for(self.app.engine.drain(), GRACE_SECONDS)
+            await asyncio.wait_for(self.app.inbound.drain(), GRACE_SECONDS)
         except TimeoutError:
             _log.warning("slack: stopped with grades in flight; they are graded at next start")
         await self.api.session.close()
         self._stopped.set()
 
 
-def _check(app: App) -> None:
+def _check(app: Host) -> None:
     """Refuse settings that cannot work, saying what to set."""
-    from bot.app import StartupError
+    from bot.errors import StartupError
 
     s = app.settings
     oauth = bool(s.slack_client_id)
@@ -219,7 +216,7 @@ def _check(app: App) -> None:
         raise StartupError("SLACK_MODE=http needs SLACK_BOT_TOKEN, or SLACK_CLIENT_ID for OAuth")
 
 
-async def build_service(app: App, limits: Limits | None = None) -> SlackService:
+async def build_service(app: Host, limits: Limits | None = None) -> SlackService:
     """Assemble the Slack service from settings (tests pass tighter or looser limits)."""
     _check(app)
     session = aiohttp.ClientSession()
@@ -230,9 +227,9 @@ async def build_service(app: App, limits: Limits | None = None) -> SlackService:
         raise
 
 
-def _assemble(app: App, session: aiohttp.ClientSession, limits: Limits | None) -> SlackService:
+def _assemble(app: Host, session: aiohttp.ClientSession, limits: Limits | None) -> SlackService:
     s = app.settings
-    engine = app.engine
+    core = app.inbound
     api = SlackApi(base_url=s.slack_api_url, limiter=RateLimiter(limits), session=session)
     single: SingleWorkspace | None = None
     store: InstallationStore | None = None
@@ -242,23 +239,23 @@ def _assemble(app: App, session: aiohttp.ClientSession, limits: Limits | None) -
         legacy = s.legacy_secret_key.get_secret_value() if s.legacy_secret_key else None
         cipher = TokenCipher.from_settings(s.secret_key.get_secret_value(), legacy)
         installations = store = InstallationStore(
-            app.db, cipher, engine.clock, ttl=s.slack_cache_seconds
+            app.slack_storage, cipher, app.clock, ttl=s.slack_cache_seconds
         )
     else:
         assert s.slack_bot_token is not None
         installations = single = SingleWorkspace(s.slack_bot_token.get_secret_value())
     api.installations = installations
     adapter = SlackAdapter(
-        api=api, attempts=PostAttempts(app.db, engine.clock), admins=engine.config.admins
+        api=api, attempts=PostAttempts(app.slack_storage, app.clock), admins=app.admins
     )
     users = UserDirectory(
-        api, ttl=s.slack_cache_seconds, now=lambda: engine.clock.now().timestamp()
+        api, ttl=s.slack_cache_seconds, now=lambda: app.clock.now().timestamp()
     )
 
     async def uninstalled(team_id: str) -> None:
         """app_uninstalled and tokens_revoked, in either order: idempotent."""
         await installations.forget(team_id)
-        await engine.set_workspace_active(team_id, False)
+        await core.set_workspace_active(team_id, False)
         users.forget_team(team_id)
         adapter.forget_team(team_id)
         _log.info("slack: workspace %s uninstalled; its schedules stop", team_id)
@@ -270,11 +267,11 @@ def _assemble(app: App, session: aiohttp.ClientSession, limits: Limits | None) -
         if s.slack_signing_secret
         else None,
         request_verification_enabled=s.slack_mode == "http",
-        authorize=InstallationAuthorize(installations),
+        authorize=InstallationAuthorize(installations),  # type: ignore[arg-type]
         oauth_settings=_oauth_settings(app, store) if store else None,
     )
     events = SlackEvents(
-        commands=app.commands, adapter=adapter, api=api, users=users, on_uninstall=uninstalled
+        core=app.inbound, adapter=adapter, api=api, users=users, on_uninstall=uninstalled
     )
     events.register(bolt)
     return SlackService(
@@ -282,16 +279,16 @@ def _assemble(app: App, session: aiohttp.ClientSession, limits: Limits | None) -
     )
 
 
-def _oauth_settings(app: App, store: InstallationStore) -> AsyncOAuthSettings:
+def _oauth_settings(app: Host, store: InstallationStore) -> AsyncOAuthSettings:
     s = app.settings
-    engine = app.engine
+    core = app.inbound
 
     async def installed(args: AsyncSuccessArgs) -> BoltResponse:
         """A (re)install makes the workspace known and active again before the success page."""
         team = args.installation.team_id
         if team:
-            await engine.ensure_workspace(team, "slack", args.installation.team_name or "")
-            await engine.set_workspace_active(team, True)
+            await core.ensure_workspace(team, "slack", args.installation.team_name or "")
+            await core.set_workspace_active(team, True)
         return await args.default.success(args)
 
     async def failed(args: AsyncFailureArgs) -> BoltResponse:
@@ -304,12 +301,12 @@ def _oauth_settings(app: App, store: InstallationStore) -> AsyncOAuthSettings:
         scopes=list(BOT_SCOPES),
         installation_store=store,
         installation_store_bot_only=True,
-        state_store=SignedStates(s.slack_client_secret.get_secret_value(), engine.clock),
+        state_store=SignedStates(s.slack_client_secret.get_secret_value(), app.clock),
         callback_options=AsyncCallbackOptions(success=installed, failure=failed),
     )
 
 
-async def create(app: App) -> SlackService:
+async def create(app: Host) -> SlackService:
     """The entry point `bot.app.create_service` awaits."""
     return await build_service(app)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.core.types import Reply
+from bot.domain.types import Reply
 from bot.platforms.common.dm import MOVED, DmRefused, dm_only, moved_to_dm
 
 

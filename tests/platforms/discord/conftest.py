@@ -1,4 +1,4 @@
-"""Fixtures for the Discord adapter: the fake Discord, an engine over a small bank, and a
+"""Fixtures for the Discord adapter: the fake Discord, an core over a small bank, and a
 harness that starts (and restarts) the real service against the fake."""
 
 from __future__ import annotations
@@ -12,17 +12,16 @@ import discord
 import pytest
 import sqlalchemy as sa
 
-from bot.app import App
+from bot.app import App, Core, build_core
 from bot.clock import ManualClock
 from bot.config import Settings
-from bot.core.engine import Engine, EngineConfig
-from bot.core.handlers import Commands
-from bot.core.types import ChannelRef
+from bot.domain.types import ChannelRef
 from bot.grading.offline import OfflineGrader
 from bot.packs import Bank, Question
 from bot.platforms.discord.service import DiscordService
-from bot.store import queries as q
+from bot.services.config import CoreConfig
 from bot.store.db import Database
+from bot.store.rows import DailyRow
 from bot.store.tables import answers
 from testing.discord.fake_discord import FakeDiscord, Json
 from testing.polling import eventually
@@ -65,10 +64,10 @@ GOOD_ANSWER = (
 @dataclass
 class Harness:
     """The fake Discord with one server (owner `owner`, members `alice` and `bob`) and the
-    engine; `start()` runs the real Discord service against them, as often as a test needs."""
+    core; `start()` runs the real Discord service against them, as often as a test needs."""
 
     fake: FakeDiscord
-    engine: Engine
+    core: Core
     db: Database
     clock: ManualClock
     guild: int = 0
@@ -83,7 +82,7 @@ class Harness:
         return ChannelRef(str(self.guild), str(self.channel))
 
     def app(self, message_content: bool = False, **settings: Any) -> App:
-        """The app around the engine, with settings pointing at the fake."""
+        """The app around the core, with settings pointing at the fake."""
         config = Settings(
             _env_file=None,  # type: ignore[call-arg]
             discord_token="fake-token",
@@ -92,13 +91,13 @@ class Harness:
             discord_gateway_url=self.fake.gateway_url,
             **settings,
         )
-        return App(config, self.db, self.engine, Commands(self.engine))
+        return App(config, self.db, self.core)
 
     async def start(self, message_content: bool = False, **settings: Any) -> DiscordService:
         app = self.app(message_content, **settings)
         # discord.py waits up to `guild_ready_timeout` for more guilds before it is ready.
         service = DiscordService(app, guild_ready_timeout=0.05)
-        self.engine.attach(service.adapter)
+        self.core.platforms.attach(service.adapter)
         await asyncio.wait_for(service.start(), 10)
         self.services.append(service)
         return service
@@ -118,18 +117,18 @@ class Harness:
             if task is not current and task.get_name().startswith(HANDLER_TASKS)
         ]
         await asyncio.gather(*running, return_exceptions=True)
-        await self.engine.drain()
+        await self.core.grading.drain()
 
-    async def daily(self, question: Question = OPEN, ref: ChannelRef | None = None) -> q.DailyRow:
+    async def daily(self, question: Question = OPEN, ref: ChannelRef | None = None) -> DailyRow:
         """An extra daily of `question` posted now in the drill channel (`ref`)."""
         ref = ref or self.ref
-        await self.engine.ensure_channel(ref, name="interview-prep", cron=None)
-        async with self.db.write() as conn:
-            await q.update_channel(conn, ref.workspace_id, ref.channel_id, topics=[question.topic])
-        posted = await self.engine.post_now(ref)
+        await self.core.tenants.ensure_channel(ref, name="interview-prep", cron=None)
+        await self.core.store.tenancy.update_channel(
+            ref.workspace_id, ref.channel_id, topics=[question.topic]
+        )
+        posted = await self.core.dailies.post_now(ref)
         assert posted is not None
-        async with self.db.read() as conn:
-            daily = await q.get_daily(conn, ref.workspace_id, posted.id)
+        daily = await self.core.store.dailies.get(ref.workspace_id, posted.id)
         assert daily is not None and daily.message_id is not None
         return daily
 
@@ -142,12 +141,12 @@ class Harness:
         await self.fake.say(channel, user, "barrier")
         await eventually(lambda: len(self.fake.bot_messages(channel)) > before)
 
-    def daily_message(self, daily: q.DailyRow) -> Json:
+    def daily_message(self, daily: DailyRow) -> Json:
         channel = int(daily.channel_id)
         return next(m for m in self.fake.messages[channel] if m["id"] == daily.message_id)
 
     async def answers(self, **where: object) -> list[sa.Row[object]]:
-        await self.engine.drain()
+        await self.core.grading.drain()
         async with self.db.read() as conn:
             query = sa.select(answers).order_by(answers.c.id)
             for column, value in where.items():
@@ -177,14 +176,14 @@ async def fake(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
 async def harness(
     fake: FakeDiscord, db: Database, clock: ManualClock, discord_bank: Bank
 ) -> AsyncIterator[Harness]:
-    engine = Engine(
+    core = build_core(
         db=db,
         bank=discord_bank,
         grader=OfflineGrader(),
         clock=clock,
-        config=EngineConfig(admins=frozenset({"boss"})),
+        config=CoreConfig(admins=frozenset({"boss"})),
     )
-    h = Harness(fake, engine, db, clock)
+    h = Harness(fake, core, db, clock)
     h.owner = fake.add_user("owner")
     h.alice = fake.add_user("alice")
     h.bob = fake.add_user("bob")

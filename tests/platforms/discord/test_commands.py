@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.core.commands import SPECS
+from bot.domain.commands import SPECS
 from testing.discord.fake_discord import MANAGE_GUILD
 from testing.polling import eventually
 from tests.platforms.discord.conftest import Harness

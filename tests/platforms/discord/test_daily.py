@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from bot.store import queries as q
 from bot.store.tables import workspaces
 from testing.polling import eventually
 from tests.platforms.discord.conftest import GOOD_ANSWER, MCQ, Harness
@@ -136,7 +135,7 @@ async def test_the_reveal_goes_in_the_thread_at_close(harness: Harness) -> None:
         harness.alice, message, f"drill:form:{daily.id}", "<@&1> @everyone " + GOOD_ANSWER
     )
     await eventually(lambda: len(harness.fake.replies(submit)) >= 2)
-    assert await harness.engine.close_due(harness.ref, force=True) == 1
+    assert await harness.core.dailies.close_due(harness.ref, force=True) == 1
     reveal = harness.fake.bot_messages(int(daily.message_id))[0]["embeds"][0]
     assert "1 answered" in reveal["description"]
     assert "Alice" in reveal["description"]
@@ -146,8 +145,9 @@ async def test_the_reveal_goes_in_the_thread_at_close(harness: Harness) -> None:
 async def test_thread_feedback_mode_replies_in_the_thread(harness: Harness) -> None:
     await harness.start(message_content=True)
     daily = await harness.daily()
-    async with harness.db.write() as conn:
-        await q.update_channel(conn, str(harness.guild), str(harness.channel), feedback="thread")
+    await harness.core.store.tenancy.update_channel(
+        str(harness.guild), str(harness.channel), feedback="thread"
+    )
     thread = int(daily.message_id)
     await harness.fake.say(thread, harness.alice, GOOD_ANSWER)
     await eventually(lambda: harness.fake.bot_messages(thread))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from bot.core.types import ChannelRef
+from bot.domain.types import ChannelRef
 from bot.platforms.discord.bridge import dm_workspace
 from testing.polling import eventually
 from tests.platforms.discord.conftest import GOOD_ANSWER, Harness
@@ -110,7 +110,7 @@ async def test_servers_are_isolated(harness: Harness) -> None:
 
 
 async def test_a_redelivered_dm_is_not_answered_twice(harness: Harness) -> None:
-    """The engine records nothing for "no question is open"; the reply is still sent once."""
+    """The core records nothing for "no question is open"; the reply is still sent once."""
     await harness.start(message_content=True)
     daily = await harness.daily()
     dm = harness.fake.open_dm(harness.bob)

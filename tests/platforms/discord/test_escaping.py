@@ -4,7 +4,7 @@ link. Names and grader text are escaped and masked links removed from the core's
 
 from __future__ import annotations
 
-from bot.core.engine import Engine, EngineConfig
+from bot.app import Core, build_core
 from bot.packs import Bank
 from testing.fake_openai import FakeModel
 from testing.polling import eventually
@@ -16,11 +16,11 @@ EVIL_FEEDBACK = (
 )
 
 
-def _llm_engine(h: Harness, bank: Bank) -> Engine:
-    """An engine whose LLM grades honestly but writes the steered feedback."""
+def _llm_core(h: Harness, bank: Bank) -> Core:
+    """A core whose LLM grades honestly but writes the steered feedback."""
     model = FakeModel()
     model.feedback = EVIL_FEEDBACK
-    return Engine(db=h.db, bank=bank, grader=model.grader(), clock=h.clock, config=EngineConfig())
+    return build_core(db=h.db, bank=bank, grader=model.grader(), clock=h.clock)
 
 
 def _no_live_link(text: str) -> bool:
@@ -31,7 +31,7 @@ def _no_live_link(text: str) -> bool:
 async def test_finding10_names_and_grader_text_are_escaped_on_discord(
     harness: Harness, discord_bank: Bank
 ) -> None:
-    harness.engine = _llm_engine(harness, discord_bank)
+    harness.core = _llm_core(harness, discord_bank)
     harness.alice["global_name"] = EVIL_NAME
     await harness.start()
     daily = await harness.daily(OPEN)
@@ -44,7 +44,7 @@ async def test_finding10_names_and_grader_text_are_escaped_on_discord(
     assert "<@&" not in text.replace("<@\u200b&", "")
     assert _no_live_link(text)
 
-    assert await harness.engine.close_due(harness.ref, force=True) == 1
+    assert await harness.core.dailies.close_due(harness.ref, force=True) == 1
     reveal = harness.fake.bot_messages(int(daily.message_id))[0]["embeds"][0]["description"]
     assert "free nitro" in reveal
     assert _no_live_link(reveal), reveal

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 
-from bot.app import StartupError, create_service
-from bot.core.engine import SEND_LEASE
-from bot.core.types import DailyPost
+from bot.app import create_service
+from bot.domain.types import DailyPost
+from bot.errors import StartupError
 from bot.platforms.discord.service import DiscordService, DrillClient
-from bot.store import queries as q
+from bot.services.dailies import SEND_LEASE
+from bot.store.rows import DailyRow
+from bot.store.tables import dailies
 from testing.polling import eventually
 from tests.platforms.discord.conftest import GOOD_ANSWER, OPEN, Harness
 
@@ -54,16 +57,15 @@ async def test_buttons_keep_working_after_a_restart(harness: Harness) -> None:
 async def test_a_post_sent_before_a_crash_is_found_not_sent_again(harness: Harness) -> None:
     await harness.start()
     harness.fake.fail("POST", r"/channels/\d+/messages/\d+/threads")
-    await harness.engine.ensure_channel(harness.ref, name="interview-prep", cron=None)
-    assert await harness.engine.post_now(harness.ref) is not None  # sent, thread refused
+    await harness.core.tenants.ensure_channel(harness.ref, name="interview-prep", cron=None)
+    assert await harness.core.dailies.post_now(harness.ref) is not None  # sent, thread refused
     async with harness.db.read() as conn:
-        (reserved,) = await q.dailies_where(conn)
+        (reserved,) = [DailyRow.of(r) for r in await conn.execute(sa.select(dailies))]
     assert reserved.status == "reserved"
     harness.clock.advance(SEND_LEASE * 2)  # its send lease runs out
-    await harness.engine.post_due()  # the retry finds the post and opens its thread
+    await harness.core.dailies.post_due()  # the retry finds the post and opens its thread
     (message,) = harness.fake.bot_messages(harness.channel)
-    async with harness.db.read() as conn:
-        daily = await q.get_daily(conn, str(harness.guild), reserved.id)
+    daily = await harness.core.store.dailies.get(str(harness.guild), reserved.id)
     assert daily is not None
     assert (daily.status, daily.message_id) == ("posted", message["id"])
     assert int(message["id"]) in harness.fake.channels  # the thread exists now
@@ -80,11 +82,10 @@ async def test_a_retried_send_returns_the_same_message(harness: Harness) -> None
 async def test_a_refused_channel_is_paused_and_the_owner_told_once(harness: Harness) -> None:
     await harness.start()
     harness.fake.forbidden.add(harness.channel)
-    await harness.engine.ensure_channel(harness.ref, name="interview-prep", cron=None)
-    await harness.engine.post_now(harness.ref)
-    await harness.engine.post_now(harness.ref)
-    async with harness.db.read() as conn:
-        channel = await q.get_channel(conn, str(harness.guild), str(harness.channel))
+    await harness.core.tenants.ensure_channel(harness.ref, name="interview-prep", cron=None)
+    await harness.core.dailies.post_now(harness.ref)
+    await harness.core.dailies.post_now(harness.ref)
+    channel = await harness.core.store.tenancy.channel(str(harness.guild), str(harness.channel))
     assert channel is not None and not channel.active
     owner_dm = harness.fake.dm_channel(harness.owner)
     assert owner_dm is not None
@@ -128,7 +129,7 @@ async def test_the_app_creates_the_service_and_needs_a_token(harness: Harness) -
     app = harness.app()
     service = await create_service("discord", app)
     assert isinstance(service, DiscordService)
-    assert harness.engine.adapters["discord"] is service.adapter
+    assert harness.core.platforms.adapters["discord"] is service.adapter
     app.settings = app.settings.model_copy(update={"discord_token": None})
     with pytest.raises(StartupError, match="DISCORD_TOKEN"):
         await create_service("discord", app)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.core.commands import SPECS, Spec, parse
-from bot.core.types import ChannelRef, DailyPost, Reveal, TopAnswer
+from bot.domain.commands import SPECS, Spec, parse
+from bot.domain.types import ChannelRef, DailyPost, Reveal, TopAnswer
 from bot.platforms.common.text import chunks
 from bot.platforms.discord import render as look
 from bot.platforms.discord.commands import OPTIONS, command_text, options_of

@@ -1,5 +1,5 @@
 """Slack fixtures: the fake Slack, and the real Slack service (AsyncApp and its aiohttp
-server on a loopback port) wired to the shared `engine` and `db` fixtures.
+server on a loopback port) wired to the shared `core` and `db` fixtures.
 
 The fake paces messages at 50 ms per channel (Slack: 1 s) and the service's limiter matches,
 so the suite stays fast; the tests of pacing itself use Slack's real second.
@@ -16,18 +16,16 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.app import App
+from bot.app import App, Core, build_core
 from bot.clock import ManualClock
 from bot.config import Settings
-from bot.core.engine import Engine
-from bot.core.handlers import Commands
-from bot.core.types import ChannelRef
+from bot.domain.types import ChannelRef
 from bot.grading.offline import OfflineGrader
 from bot.packs import Bank
 from bot.platforms.slack.limits import Limits
 from bot.platforms.slack.service import SlackService, build_service
-from bot.store import queries as q
 from bot.store.db import Database
+from bot.store.rows import DailyRow
 from testing.slack import payloads as p
 from testing.slack.fake_slack import FakeSlack
 
@@ -60,7 +58,7 @@ class Harness:
 
     service: SlackService
     fake: FakeSlack
-    engine: Engine
+    core: Core
     session: aiohttp.ClientSession
     ids: Any = field(default_factory=lambda: itertools.count(1))
 
@@ -100,14 +98,13 @@ class Harness:
         fields = p.command(team, channel, user, text, self.fake.response_url(trigger), trigger)
         return await self.send(p.form_body(fields))
 
-    async def daily(self, team: str, channel: str) -> q.DailyRow:
+    async def daily(self, team: str, channel: str) -> DailyRow:
         """Post a daily now (as `/drill post-now` does) and return it as confirmed."""
         ref = ChannelRef(team, channel)
-        await self.engine.ensure_channel(ref, name=f"drills-{channel.lower()}")
-        reserved = await self.engine.post_now(ref)
+        await self.core.tenants.ensure_channel(ref, name=f"drills-{channel.lower()}")
+        reserved = await self.core.dailies.post_now(ref)
         assert reserved is not None
-        async with self.engine.db.read() as conn:
-            daily = await q.get_daily(conn, team, reserved.id)
+        daily = await self.core.store.dailies.get(team, reserved.id)
         assert daily is not None and daily.message_id
         return daily
 
@@ -135,25 +132,24 @@ async def fake(clock: ManualClock) -> AsyncIterator[FakeSlack]:
 
 @pytest.fixture
 async def slack(
-    db: Database, engine: Engine, commands: Commands, fake: FakeSlack
+    db: Database, core: Core, fake: FakeSlack
 ) -> AsyncIterator[Factory]:
-    """Start a Slack service: `await slack(**settings)`; another engine may be passed."""
+    """Start a Slack service: `await slack(**settings)`; another core may be passed."""
     started: list[Harness] = []
 
     async def make(
-        engine: Engine = engine,
-        commands: Commands = commands,
+        core: Core = core,
         limits: Limits = FAST,
         before_start: Callable[[App], Awaitable[None]] | None = None,
         **settings: Any,
     ) -> Harness:
-        app = App(slack_settings(fake, **settings), db, engine, commands)
+        app = App(slack_settings(fake, **settings), db, core)
         if before_start is not None:
             await before_start(app)
         service = await build_service(app, limits)
-        engine.attach(service.adapter)
+        core.platforms.attach(service.adapter)
         await service.start()
-        harness = Harness(service, fake, engine, aiohttp.ClientSession())
+        harness = Harness(service, fake, core, aiohttp.ClientSession())
         started.append(harness)
         return harness
 
@@ -170,7 +166,7 @@ def sqlite_only(request: pytest.FixtureRequest) -> None:
 
 
 @pytest.fixture
-def mcq_commands(db: Database, bank: Bank, clock: ManualClock) -> Commands:
-    """An engine whose dailies are all multiple choice."""
+def mcq_core(db: Database, bank: Bank, clock: ManualClock) -> Core:
+    """A core whose dailies are all multiple choice."""
     mcq = Bank({qn.id: qn for qn in bank if qn.type == "mcq"}, bank.topics)
-    return Commands(Engine(db=db, bank=mcq, grader=OfflineGrader(), clock=clock))
+    return build_core(db=db, bank=mcq, grader=OfflineGrader(), clock=clock)

@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.clock import ManualClock
-from bot.store import queries as q
 from testing.polling import eventually
 from tests.platforms.slack.conftest import Factory, Harness
 
@@ -20,8 +19,7 @@ async def _answer(h: Harness, user: str, text: str) -> str:
 
 
 async def _paused(h: Harness) -> bool:
-    async with h.engine.db.read() as conn:
-        channel = await q.get_channel(conn, "T1", "C1")
+    channel = await h.core.store.tenancy.channel("T1", "C1")
     assert channel is not None
     return bool(channel.paused)
 

@@ -15,8 +15,8 @@ ANSWER = (
 )
 
 
-async def _answers(engine, team: str = "T1") -> list[sa.Row]:
-    async with engine.db.read() as conn:
+async def _answers(core, team: str = "T1") -> list[sa.Row]:
+    async with core.db.read() as conn:
         return list(await conn.execute(sa.select(answers).where(answers.c.workspace_id == team)))
 
 
@@ -33,12 +33,12 @@ async def test_thread_reply_is_graded_with_reaction_and_ephemeral_feedback(
     )
     assert sent.status == 200
     await eventually(lambda: h.fake.called("reactions.add"))
-    await h.engine.drain()
+    await h.core.grading.drain()
     [reaction] = h.fake.called("reactions.add")
     assert reaction["timestamp"] == ts and reaction["channel"] == "C1"
     [feedback] = h.fake.ephemerals("T1", "U1")
     assert feedback["thread_ts"] == daily.message_id
-    rows = await _answers(h.engine)
+    rows = await _answers(h.core)
     assert [(r.user_id, r.source, r.text) for r in rows] == [("U1", "thread", ANSWER)]
 
 
@@ -48,12 +48,12 @@ async def test_edit_before_close_regrades_and_is_not_taken_for_a_retry(slack: Fa
     ts = h.next_ts()
     await h.event(p.thread_reply("T1", "C1", "U1", daily.message_id, ts, "no idea", h.next_id()))
     await eventually(lambda: len(h.fake.ephemerals("T1", "U1")) == 1)
-    good = h.engine.bank.get(daily.question_id).reference_answer
+    good = h.core.bank.get(daily.question_id).reference_answer
     edit = p.message_changed("T1", "C1", "U1", daily.message_id, ts, h.next_ts(), good, h.next_id())
     assert (await h.event(edit)).status == 200
     await eventually(lambda: len(h.fake.ephemerals("T1", "U1")) == 2)
-    await h.engine.drain()
-    [row] = await _answers(h.engine)
+    await h.core.grading.drain()
+    [row] = await _answers(h.core)
     assert row.text == good and row.edited_at is not None and row.status == "graded"
     bands = [r["name"] for r in h.fake.called("reactions.add")]
     assert bands[0] == "small_red_triangle" and bands[-1] != bands[0]
@@ -78,8 +78,8 @@ async def test_slack_redeliveries_never_answer_grade_or_reply_twice(slack: Facto
     reply["event_id"] = h.next_id()
     await h.event(reply)
     await eventually(lambda: len(h.fake.ephemerals("T1")) == 2)
-    await h.engine.drain()
-    assert len(await _answers(h.engine)) == 1
+    await h.core.grading.drain()
+    assert len(await _answers(h.core)) == 1
     assert len(h.fake.called("reactions.add")) == 1
     refusals = h.fake.ephemerals("T1", "U2")
     assert len(refusals) == 1 and "limit is 4000" in refusals[0]["text"]
@@ -99,8 +99,8 @@ async def test_chatter_other_threads_and_bots_are_ignored(slack: Factory) -> Non
     for body in (chatter, other_thread, bot, own):
         assert (await h.event(body)).status == 200
     await h.service.events.inflight.wait(5)
-    await h.engine.drain()
-    assert await _answers(h.engine) == []
+    await h.core.grading.drain()
+    assert await _answers(h.core) == []
     assert h.fake.called("chat.postEphemeral") == []
 
 
@@ -118,8 +118,8 @@ async def test_stale_or_wrongly_signed_requests_get_401(slack: Factory) -> None:
         assert sent.status == 401
     unsigned = await h.send((body, kind), signed=False)
     assert unsigned.status == 401
-    await h.engine.drain()
-    assert await _answers(h.engine) == []
+    await h.core.grading.drain()
+    assert await _answers(h.core) == []
 
 
 async def test_thread_feedback_mode_replies_publicly_in_the_thread(slack: Factory) -> None:
@@ -127,12 +127,12 @@ async def test_thread_feedback_mode_replies_publicly_in_the_thread(slack: Factor
     await h.command("T1", "C1", "UADMIN", "config feedback=thread")
     await eventually(lambda: h.fake.responses)
     daily = await h.daily("T1", "C1")
-    good = h.engine.bank.get(daily.question_id).reference_answer
+    good = h.core.bank.get(daily.question_id).reference_answer
     await h.event(
         p.thread_reply("T1", "C1", "U1", daily.message_id, h.next_ts(), good, h.next_id())
     )
     await eventually(lambda: len(h.fake.posts("T1", "C1")) == 2)
-    await h.engine.drain()
+    await h.core.grading.drain()
     feedback = h.fake.posts("T1", "C1")[1]
     assert feedback["thread_ts"] == daily.message_id and "/10" in feedback["text"]
     assert h.fake.ephemerals("T1", "U1") == []

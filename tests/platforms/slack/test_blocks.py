@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.core.types import ChannelRef, DailyPost, Reveal, TopAnswer
+from bot.domain.types import ChannelRef, DailyPost, Reveal, TopAnswer
 from bot.packs import Bank
 from bot.platforms.common.text import slack_escape, slack_escape_clipped
 from bot.platforms.slack import blocks

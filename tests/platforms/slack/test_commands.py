@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-from bot.store import queries as q
 from testing.polling import eventually
 from testing.slack import payloads as p
 from tests.platforms.slack.conftest import Factory
@@ -25,20 +24,18 @@ async def test_admin_commands_are_refused_to_members(slack: Factory) -> None:
     await h.command("T1", "C1", "U1", "schedule 0 9 * * MON-FRI")
     [response] = await eventually(lambda: h.fake.responses)
     assert "is for workspace admins" in response["text"]
-    async with h.engine.db.read() as conn:
-        assert await q.get_channel(conn, "T1", "C1") is None
+    assert await h.core.store.tenancy.channel("T1", "C1") is None
 
 
 async def test_workspace_admins_and_drillbot_admins_may_schedule(slack: Factory) -> None:
-    """UADMIN is a Slack admin (users.info); `boss` is in the engine's DRILLBOT_ADMINS."""
+    """UADMIN is a Slack admin (users.info); `boss` is in the core's DRILLBOT_ADMINS."""
     h = await slack()
     h.fake.add_user("T1", "boss", "Boss")
     await h.command("T1", "C1", "UADMIN", "schedule 0 9 * * MON-FRI tz=Europe/Berlin")
     await h.command("T1", "C2", "boss", "schedule 30 8 * * * feedback=thread")
     await eventually(lambda: len(h.fake.responses) == 2)
-    async with h.engine.db.read() as conn:
-        first = await q.get_channel(conn, "T1", "C1")
-        second = await q.get_channel(conn, "T1", "C2")
+    first = await h.core.store.tenancy.channel("T1", "C1")
+    second = await h.core.store.tenancy.channel("T1", "C2")
     assert first and (first.cron, first.timezone, first.name) == (
         "0 9 * * MON-FRI",
         "Europe/Berlin",
@@ -67,7 +64,7 @@ async def test_practice_continues_in_a_dm_and_a_plain_dm_answers_it(slack: Facto
     )
     assert (await h.event(answer)).status == 200
     await eventually(lambda: len(h.fake.posts("T1", "DU1")) == 2)
-    await h.engine.drain()
+    await h.core.grading.drain()
     feedback = h.fake.posts("T1", "DU1")[-1]["text"]
     assert "/10" in feedback
     assert h.fake.called("chat.postEphemeral") == []

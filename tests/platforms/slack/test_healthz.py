@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import aiohttp
 
-from bot.app import App
-from bot.core.engine import Engine
-from bot.core.handlers import Commands
+from bot.app import App, Core
 from bot.platforms.slack.service import build_service
 from bot.store.db import Database
 from testing.slack.fake_slack import FakeSlack
@@ -31,10 +29,10 @@ async def test_finding20_healthz_reports_a_working_database(slack: Factory) -> N
 
 
 async def test_finding20_healthz_answers_503_with_a_broken_database(
-    engine: Engine, commands: Commands, fake: FakeSlack
+    core: Core, fake: FakeSlack
 ) -> None:
     broken = Database(UNREACHABLE)
-    service = await build_service(App(slack_settings(fake), broken, engine, commands), FAST)
+    service = await build_service(App(slack_settings(fake), broken, core), FAST)
     await service.start()
     try:
         status, body = await _healthz(service.port)

@@ -13,12 +13,12 @@ from tests.platforms.slack.conftest import Factory
 async def test_opening_the_home_tab_publishes_streaks_and_points(slack: Factory) -> None:
     h = await slack()
     daily = await h.daily("T1", "C1")
-    good = h.engine.bank.get(daily.question_id).reference_answer
+    good = h.core.bank.get(daily.question_id).reference_answer
     await h.event(
         p.thread_reply("T1", "C1", "U1", daily.message_id, h.next_ts(), good, h.next_id())
     )
     await eventually(lambda: h.fake.called("reactions.add"))
-    await h.engine.drain()
+    await h.core.grading.drain()
     opened = p.simple_event("event_app_home_opened", "T1", h.next_id(), user="U1")
     assert (await h.event(opened)).status == 200
     [published] = await eventually(lambda: h.fake.called("views.publish"))
@@ -35,8 +35,8 @@ async def test_home_tab_counts_reviews_due(slack: Factory) -> None:
         p.thread_reply("T1", "C1", "U1", daily.message_id, h.next_ts(), "no idea", h.next_id())
     )
     await eventually(lambda: h.fake.called("reactions.add"))
-    await h.engine.drain()
-    h.engine.clock.advance(timedelta(days=1))  # type: ignore[attr-defined]  # back next day
+    await h.core.grading.drain()
+    h.core.clock.advance(timedelta(days=1))  # type: ignore[attr-defined]  # back next day
     opened = p.simple_event("event_app_home_opened", "T1", h.next_id(), user="U1")
     await h.event(opened)
     [published] = await eventually(lambda: h.fake.called("views.publish"))

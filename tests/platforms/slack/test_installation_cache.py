@@ -28,7 +28,7 @@ def _store(h: Harness) -> InstallationStore:
 async def _replicas(slack: Factory, **settings: object) -> tuple[Harness, Harness]:
     """Replica `a` installs T1; replica `b` has used (and cached) its token."""
     a, b = await slack(**OAUTH), await slack(**OAUTH, **settings)
-    await install(_store(a), a.engine, "T1")
+    await install(_store(a), a.core, "T1")
     await (await b.service.api.client("T1")).auth_test()
     return a, b
 

@@ -7,8 +7,7 @@ import json
 
 import sqlalchemy as sa
 
-from bot.core.engine import Engine
-from bot.core.handlers import Commands
+from bot.app import Core, build_core
 from bot.grading.base import Grade, GradeRequest
 from bot.platforms.slack import blocks
 from bot.store.tables import answers
@@ -17,8 +16,8 @@ from testing.slack import payloads as p
 from tests.platforms.slack.conftest import Factory, Harness
 
 
-async def _rows(engine: Engine) -> list[sa.Row]:
-    async with engine.db.read() as conn:
+async def _rows(core: Core) -> list[sa.Row]:
+    async with core.db.read() as conn:
         return list(await conn.execute(sa.select(answers).order_by(answers.c.id)))
 
 
@@ -38,12 +37,12 @@ async def test_answer_privately_opens_a_modal_whose_answer_nobody_sees(slack: Fa
     view = await _open_modal(h, daily.message_id, daily.id, "U1")
     assert view["callback_id"] == blocks.ANSWER_MODAL
     assert view["blocks"][-1]["element"]["max_length"] == 4000
-    answer = h.engine.bank.get(daily.question_id).reference_answer
+    answer = h.core.bank.get(daily.question_id).reference_answer
     sent = await h.interaction(p.view_submission("T1", "U1", view, answer, h.next_id("V")))
     assert sent.status == 200 and sent.text == ""  # the modal closes
     await eventually(lambda: len(h.fake.ephemerals("T1", "U1")) == 2)
-    await h.engine.drain()
-    [row] = await _rows(h.engine)
+    await h.core.grading.drain()
+    [row] = await _rows(h.core)
     assert (row.source, row.text, row.message_id) == ("form", answer, None)
     texts = [e["text"] for e in h.fake.ephemerals("T1", "U1")]
     assert any("private until the reveal" in t for t in texts)
@@ -62,15 +61,15 @@ async def test_an_empty_or_too_long_modal_answer_stays_in_the_modal(slack: Facto
         reply = json.loads(sent.text)
         assert reply["response_action"] == "errors"
         assert expected in reply["errors"][blocks.ANSWER_BLOCK]
-    assert await _rows(h.engine) == []
+    assert await _rows(h.core) == []
 
 
 async def test_mcq_buttons_take_the_first_click_and_explain_at_once(
-    slack: Factory, mcq_commands: Commands
+    slack: Factory, mcq_core: Core
 ) -> None:
-    h = await slack(engine=mcq_commands.engine, commands=mcq_commands)
+    h = await slack(core=mcq_core)
     daily = await h.daily("T1", "C1")
-    question = h.engine.bank.get(daily.question_id)
+    question = h.core.bank.get(daily.question_id)
     posted = h.fake.posts("T1", "C1")[0]
     buttons = next(b for b in posted["blocks"] if b["type"] == "actions")["elements"]
     assert [b["text"]["text"] for b in buttons] == question.letters
@@ -87,8 +86,8 @@ async def test_mcq_buttons_take_the_first_click_and_explain_at_once(
         )
         assert (await h.interaction(click)).status == 200
     await eventually(lambda: len(h.fake.ephemerals("T1", "U1")) == 2)
-    await h.engine.drain()
-    [row] = await _rows(h.engine)
+    await h.core.grading.drain()
+    [row] = await _rows(h.core)
     assert (row.source, row.text, row.score) == ("choice", question.answer, 10)
     texts = " ".join(e["text"] for e in h.fake.ephemerals("T1", "U1"))
     assert "first answer counts" in texts and f"Correct answer: {question.answer}" in texts
@@ -108,10 +107,10 @@ class _StuckGrader:
         return Grade(score=5, grader="stuck", grader_version="1", feedback="ok")
 
 
-async def test_grading_never_delays_the_ack(slack: Factory, engine: Engine) -> None:
+async def test_grading_never_delays_the_ack(slack: Factory, core: Core) -> None:
     stuck = _StuckGrader()
-    slow = Engine(db=engine.db, bank=engine.bank, grader=stuck, clock=engine.clock)
-    h = await slack(engine=slow, commands=Commands(slow))
+    slow = build_core(db=core.db, bank=core.bank, grader=stuck, clock=core.clock)
+    h = await slack(core=slow)
     daily = await h.daily("T1", "C1")
     reply = await h.event(
         p.thread_reply("T1", "C1", "U1", daily.message_id, h.next_ts(), "an answer", h.next_id())
@@ -122,8 +121,8 @@ async def test_grading_never_delays_the_ack(slack: Factory, engine: Engine) -> N
     for sent in (reply, submitted, command):
         assert sent.status == 200 and sent.seconds < 1.0
     await eventually(lambda: h.fake.responses)
-    stored = await _rows(h.engine)
+    stored = await _rows(h.core)
     assert {r.status for r in stored} == {"pending"} and len(stored) == 2
     stuck.release.set()
-    await h.engine.drain()
-    assert {r.status for r in await _rows(h.engine)} == {"graded"}
+    await h.core.grading.drain()
+    assert {r.status for r in await _rows(h.core)} == {"graded"}

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import time
 
-from bot.core.types import ChannelRef
-from bot.platforms.slack.limits import Limits, RateLimited, RateLimiter, Window
+from bot.domain.types import ChannelRef
+from bot.errors import RateLimited
+from bot.platforms.slack.limits import Limits, RateLimiter, Window
 from testing.slack.fake_slack import Storm
 from tests.platforms.slack.conftest import Factory
 
@@ -65,9 +66,9 @@ async def test_a_429_storm_delays_posts_but_drops_and_duplicates_none(
     h = await slack()
     h.fake.storms["chat.postMessage"] = Storm(count=12, retry_after=0)
     for channel in ("C1", "C2", "C3"):
-        await h.engine.ensure_channel(ChannelRef("T1", channel))
+        await h.core.tenants.ensure_channel(ChannelRef("T1", channel))
     dailies = await asyncio.gather(
-        *(h.engine.post_now(ChannelRef("T1", c)) for c in ("C1", "C2", "C3"))
+        *(h.core.dailies.post_now(ChannelRef("T1", c)) for c in ("C1", "C2", "C3"))
     )
     assert all(dailies)
     assert [len(h.fake.posts("T1", c)) for c in ("C1", "C2", "C3")] == [1, 1, 1]
@@ -83,7 +84,7 @@ async def test_pacing_keeps_real_slack_limits_without_a_single_429(
     h.fake.channel_interval = 1.0
     started = time.monotonic()
     daily = await h.daily("T1", "C1")
-    await h.engine.close_due(ChannelRef("T1", "C1"), force=True)
+    await h.core.dailies.close_due(ChannelRef("T1", "C1"), force=True)
     await h.service.adapter.reply_in_thread(ChannelRef("T1", "C1"), daily.message_id, "more")
     assert len(h.fake.posts("T1", "C1")) == 3 and h.fake.rejected == 0
     assert time.monotonic() - started >= 2.0
@@ -95,9 +96,9 @@ async def test_a_burst_over_the_workspace_budget_is_paced_not_refused(
     h = await slack()
     channels = [f"C{n}" for n in range(15)]
     for channel in channels:
-        await h.engine.ensure_channel(ChannelRef("T1", channel))
+        await h.core.tenants.ensure_channel(ChannelRef("T1", channel))
     started = time.monotonic()
-    await asyncio.gather(*(h.engine.post_now(ChannelRef("T1", c)) for c in channels))
+    await asyncio.gather(*(h.core.dailies.post_now(ChannelRef("T1", c)) for c in channels))
     assert all(len(h.fake.posts("T1", c)) == 1 for c in channels)
     assert h.fake.rejected == 0
     assert time.monotonic() - started >= 1.0  # 10 at once, 5 a second later
@@ -108,8 +109,8 @@ async def test_a_429_from_slack_itself_is_waited_out(slack: Factory, sqlite_only
     h = await slack()
     h.fake.channel_interval = 1.0
     ref = ChannelRef("T1", "C1")
-    await h.engine.ensure_channel(ref)
-    await h.engine.post_now(ref)
+    await h.core.tenants.ensure_channel(ref)
+    await h.core.dailies.post_now(ref)
     await h.service.adapter.reply_in_thread(ref, h.fake.posts("T1", "C1")[0]["ts"], "next")
     assert len(h.fake.posts("T1", "C1")) == 2
     assert h.fake.rejected >= 1 and h.service.api.limiter.stats.rate_limited >= 1

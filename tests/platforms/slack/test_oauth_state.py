@@ -14,8 +14,8 @@ import pytest
 import sqlalchemy as sa
 
 from bot.clock import ManualClock
-from bot.platforms.slack.installations import slack_installations
 from bot.store.db import Database
+from bot.store.tables import slack_installations
 from tests.platforms.slack.conftest import Factory, Harness
 from tests.platforms.slack.test_workspaces import OAUTH
 
@@ -51,7 +51,7 @@ async def _finish(h: Harness, state: str) -> int:
 
 
 async def _installed(h: Harness) -> int:
-    async with h.engine.db.read() as conn:
+    async with h.core.db.read() as conn:
         return int(
             await conn.scalar(sa.select(sa.func.count()).select_from(slack_installations)) or 0
         )

@@ -1,23 +1,22 @@
-"""The engine's port on Slack: posts found again after a crash, unavailable channels,
+"""The core's port on Slack: posts found again after a crash, unavailable channels,
 private messages where ephemerals are impossible, admin notices."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.core.types import ChannelRef, DailyPost
-from bot.store import queries as q
+from bot.domain.types import ChannelRef, DailyPost
 from bot.store.tables import dailies
 from tests.platforms.slack.conftest import Factory
 
 
 def _post(h, daily_id: int = 99, channel: str = "C1") -> DailyPost:
-    question = next(iter(h.engine.bank))
+    question = next(iter(h.core.bank))
     return DailyPost(
         daily_id,
         ChannelRef("T1", channel),
         question,
-        h.engine.clock.now() + timedelta(hours=1),
+        h.core.clock.now() + timedelta(hours=1),
         False,
         "reply in the thread",
     )
@@ -38,17 +37,16 @@ async def test_a_post_sent_before_a_crash_is_found_in_the_history(slack: Factory
 async def test_an_unconfirmed_daily_is_not_posted_twice_after_a_restart(slack: Factory) -> None:
     h = await slack()
     ref = ChannelRef("T1", "C1")
-    await h.engine.ensure_channel(ref)
-    daily = await h.engine.post_now(ref)
+    await h.core.tenants.ensure_channel(ref)
+    daily = await h.core.dailies.post_now(ref)
     assert daily is not None
-    async with h.engine.db.write() as conn:  # the process died before confirming the post
+    async with h.core.db.write() as conn:  # the process died before confirming the post
         await conn.execute(  # ... and its send lease has run out since
             dailies.update().values(status="reserved", message_id=None, send_started_at=None)
         )
-    await h.engine.post_due()
+    await h.core.dailies.post_due()
     assert len(h.fake.posts("T1", "C1")) == 1
-    async with h.engine.db.read() as conn:
-        again = await q.get_daily(conn, "T1", daily.id)
+    again = await h.core.store.dailies.get("T1", daily.id)
     assert again and again.status == "posted"
     assert again.message_id == h.fake.posts("T1", "C1")[0]["ts"]
 
@@ -57,14 +55,13 @@ async def test_a_channel_without_the_bot_is_paused_and_an_admin_told_once(slack:
     h = await slack()
     ref = ChannelRef("T1", "C9")
     h.fake.unavailable[("T1", "C9")] = "not_in_channel"
-    await h.engine.ensure_channel(ref)
+    await h.core.tenants.ensure_channel(ref)
     for _ in range(2):
-        await h.engine.post_now(ref)
-        async with h.engine.db.read() as conn:
-            chan = await q.get_channel(conn, "T1", "C9")
+        await h.core.dailies.post_now(ref)
+        chan = await h.core.store.tenancy.channel("T1", "C9")
         assert chan is not None and not chan.active
-        async with h.engine.db.write() as conn:  # an admin resumes; still not invited
-            await q.update_channel(conn, "T1", "C9", active=True)
+        # an admin resumes; still not invited
+        await h.core.store.tenancy.update_channel("T1", "C9", active=True)
     notices = h.fake.posts("T1", "DUADMIN")
     assert len(notices) == 1 and "C9" in notices[0]["text"]
     assert h.fake.posts("T1", "C9") == []

@@ -35,8 +35,8 @@ async def test_a_thread_answer_arrives_over_the_socket_and_retries_change_nothin
     retry = await h.fake.push(body, retry_attempt=1)
     await eventually(lambda: first in h.fake.acks and retry in h.fake.acks)
     await eventually(lambda: h.fake.ephemerals("T1", "U1"))
-    await h.engine.drain()
-    async with h.engine.db.read() as conn:
+    await h.core.grading.drain()
+    async with h.core.db.read() as conn:
         rows = list(await conn.execute(sa.select(answers.c.text)))
     assert [r.text for r in rows] == ["over the socket"]
     assert len(h.fake.ephemerals("T1", "U1")) == 1

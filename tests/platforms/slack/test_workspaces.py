@@ -8,15 +8,13 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from bot.app import App, StartupError
-from bot.core.engine import Engine
-from bot.core.handlers import Commands
-from bot.core.types import ChannelRef
+from bot.app import App, Core
+from bot.domain.types import ChannelRef
+from bot.errors import StartupError
 from bot.platforms.slack import blocks
-from bot.platforms.slack.installations import InstallationStore, slack_installations
+from bot.platforms.slack.installations import InstallationStore
 from bot.platforms.slack.service import build_service
-from bot.store import queries as q
-from bot.store.tables import answers, workspaces
+from bot.store.tables import answers, slack_installations, workspaces
 from testing.polling import eventually
 from testing.slack import payloads as p
 from testing.slack.fake_slack import FakeSlack
@@ -34,7 +32,7 @@ OAUTH = {
 async def _install(h: Harness, team: str) -> None:
     store = h.service.api.installations
     assert isinstance(store, InstallationStore)
-    await install(store, h.engine, team)
+    await install(store, h.core, team)
 
 
 async def _oauth(slack: Factory) -> Harness:
@@ -48,8 +46,8 @@ async def _is(value: Any, expected: Any) -> bool:
     return await value == expected
 
 
-async def _count(engine: Engine, team: str) -> int:
-    async with engine.db.read() as conn:
+async def _count(core: Core, team: str) -> int:
+    async with core.db.read() as conn:
         return int(
             await conn.scalar(
                 sa.select(sa.func.count())
@@ -74,7 +72,7 @@ async def test_oauth_install_stores_the_token_encrypted_and_activates_the_worksp
     ) as done:
         assert done.status == 200, await done.text()
     team = "T9TK3CUKW"  # the documented oauth.v2.access example
-    async with h.engine.db.read() as conn:
+    async with h.core.db.read() as conn:
         row = (await conn.execute(sa.select(slack_installations))).one()
         active = await conn.scalar(sa.select(workspaces.c.active).where(workspaces.c.id == team))
     assert row.team_id == team and active
@@ -88,11 +86,11 @@ async def test_oauth_install_stores_the_token_encrypted_and_activates_the_worksp
 
 
 async def test_oauth_needs_a_secret_key(
-    db, engine: Engine, commands: Commands, fake: FakeSlack
+    db, core: Core, fake: FakeSlack
 ) -> None:
     settings = slack_settings(fake, **{**OAUTH, "secret_key": None})
     with pytest.raises(StartupError, match="DRILLBOT_SECRET_KEY"):
-        await build_service(App(settings, db, engine, commands))
+        await build_service(App(settings, db, core))
 
 
 async def test_an_event_of_one_workspace_never_touches_another(slack: Factory) -> None:
@@ -110,8 +108,8 @@ async def test_an_event_of_one_workspace_never_touches_another(slack: Factory) -
     await h.interaction(choice)
     await eventually(lambda: len(h.fake.ephemerals("T2")) == 2)
     await h.service.events.inflight.wait(5)
-    await h.engine.drain()
-    assert await _count(h.engine, "T1") == 0 and await _count(h.engine, "T2") == 0
+    await h.core.grading.drain()
+    assert await _count(h.core, "T1") == 0 and await _count(h.core, "T2") == 0
     assert h.fake.called("views.open") == []
     assert all("no longer exists" in e["text"] for e in h.fake.ephemerals("T2"))
     assert [c.team for c in h.fake.calls if c.method == "chat.postEphemeral"] == ["T2", "T2"]
@@ -125,7 +123,7 @@ async def test_uninstall_in_either_order_deletes_tokens_and_stops_schedules(
 ) -> None:
     h = await _oauth(slack)
     for team in ("T1", "T2"):
-        await h.engine.ensure_channel(ChannelRef(team, "C1"))
+        await h.core.tenants.ensure_channel(ChannelRef(team, "C1"))
     for kind in order:
         name = f"event_{kind}"
         sent = await h.event(p.simple_event(name, "T1", h.next_id()))
@@ -136,8 +134,7 @@ async def test_uninstall_in_either_order_deletes_tokens_and_stops_schedules(
         return await store.find("T1") is None
 
     async def scheduled() -> set[str]:
-        async with h.engine.db.read() as conn:
-            return {c.workspace_id for c in await q.scheduled_channels(conn, ["slack"])}
+        return {c.workspace_id for c in await h.core.store.tenancy.scheduled_channels(["slack"])}
 
     await eventually(left)
     await eventually(lambda: _is(scheduled(), {"T2"}))
@@ -146,8 +143,8 @@ async def test_uninstall_in_either_order_deletes_tokens_and_stops_schedules(
     assert daily.message_id
     sent = await h.event(p.thread_reply("T1", "C1", "U1", "1.2", h.next_ts(), "x", h.next_id()))
     assert sent.status == 200  # acked, but nobody acts for a workspace that left
-    await h.engine.drain()
-    assert await _count(h.engine, "T1") == 0
+    await h.core.grading.drain()
+    assert await _count(h.core, "T1") == 0
 
 
 @pytest.mark.parametrize(
@@ -160,7 +157,7 @@ async def test_uninstall_in_either_order_deletes_tokens_and_stops_schedules(
     ],
 )
 async def test_settings_that_cannot_work_are_refused_with_what_to_set(
-    db, engine: Engine, commands: Commands, fake: FakeSlack, settings: dict, message: str
+    db, core: Core, fake: FakeSlack, settings: dict, message: str
 ) -> None:
     with pytest.raises(StartupError, match=message):
-        await build_service(App(slack_settings(fake, **settings), db, engine, commands))
+        await build_service(App(slack_settings(fake, **settings), db, core))

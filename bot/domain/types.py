@@ -1,0 +1,76 @@
+"""The vocabulary between the core and adapters: who acts, where, and what is shown.
+
+Adapters turn platform events into these values and render the core's values on their
+platform; nothing here knows a platform. Texts are plain; adapters escape them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.packs import Question
+
+
+@dataclass(frozen=True)
+class ChannelRef:
+    """A channel (or DM) in a workspace."""
+
+    workspace_id: str
+    channel_id: str
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The user behind an event. `is_admin` is what the platform says (Slack admin/owner,
+    Discord Manage Server, the console's first user); DRILLBOT_ADMINS is added by the core."""
+
+    workspace_id: str
+    user_id: str
+    name: str = ""
+    is_admin: bool = False
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A message for the user who caused an event (ephemeral where the platform can)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class DailyPost:
+    """Everything an adapter needs to post a daily: the question, when it closes, and the
+    reservation key a platform can store with the post (Slack metadata, Discord nonce) so a
+    post reserved before a crash is found again instead of sent twice."""
+
+    daily_id: int
+    channel: ChannelRef
+    question: Question
+    closes_at: datetime
+    extra: bool
+    how_to_answer: str
+
+    @property
+    def key(self) -> str:
+        return f"drillbot-daily-{self.channel.workspace_id}-{self.daily_id}"
+
+
+@dataclass(frozen=True)
+class TopAnswer:
+    name: str
+    score: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Reveal:
+    """What is shown in the daily's thread at close."""
+
+    daily_id: int
+    channel: ChannelRef
+    thread_id: str
+    question: Question
+    answered: int
+    top: list[TopAnswer] = field(default_factory=list)
+    pending: int = 0

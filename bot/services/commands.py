@@ -1,0 +1,357 @@
+"""`/drill` commands: each handler answers a parsed command with replies (errbot style).
+
+Admin commands are refused here, whatever the platform showed the user, because Discord
+cannot hide subcommands and a Slack command is visible to everyone. Every handler reaches
+storage through repositories and other use cases through the services passed in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.clock import Clock
+from bot.domain import render
+from bot.domain.commands import ADMIN, Command, parse, usage
+from bot.domain.periods import period
+from bot.domain.types import Actor, ChannelRef, Reply
+from bot.errors import UsageError
+from bot.packs import Bank
+from bot.services.dailies import DailyLifecycle
+from bot.services.dashboard import Dashboard
+from bot.services.grading import GradingQueue
+from bot.services.mock import MockInterviews
+from bot.services.platforms import Platforms
+from bot.services.practice import Practice
+from bot.services.quota import Quota
+from bot.services.tenants import DEFAULT_CRON, Tenants
+from bot.store import Store
+
+_log = logging.getLogger(__name__)
+Handler = Callable[["Commands", Actor, ChannelRef, Command], Awaitable[list[Reply]]]
+
+
+@dataclass(frozen=True)
+class Collaborators:
+    """What the command handlers use: the repositories and the use cases they dispatch to."""
+
+    store: Store
+    bank: Bank
+    clock: Clock
+    platforms: Platforms
+    tenants: Tenants
+    dailies: DailyLifecycle
+    grading: GradingQueue
+    quota: Quota
+    practice: Practice
+    mock: MockInterviews
+    dashboard: Dashboard
+
+
+class Commands:
+    """Dispatches `/drill ...` text to its handler."""
+
+    def __init__(self, use: Collaborators) -> None:
+        self.use = use
+        self.store = use.store
+
+    async def handle(
+        self, *, event_key: str, actor: Actor, channel: ChannelRef, text: str
+    ) -> list[Reply]:
+        try:
+            command = parse(text)
+        except UsageError as exc:
+            return [Reply(str(exc))]
+        if command.name in ADMIN and not self.use.tenants.is_admin(actor):
+            return [Reply(f"`/drill {command.name}` is for workspace admins.")]
+        if not await self.store.tenancy.record_event(
+            actor.workspace_id,
+            actor.user_id,
+            actor.name or actor.user_id,
+            event_key,
+            self.use.clock.now(),
+        ):
+            return []
+        try:
+            return await HANDLERS[command.name](self, actor, channel, command)
+        except Exception:
+            # The event is recorded, so a platform retry will not run it twice; the user is
+            # told plainly and the trace goes to the log, never to the chat.
+            _log.exception("/drill %s failed for %s", command.name, actor.user_id)
+            return [Reply(f"Sorry, `/drill {command.name}` failed on our side; try again.")]
+
+    # -- everyone ---------------------------------------------------------------------------
+
+    async def help(self, actor: Actor, channel: ChannelRef, cmd: Command) -> list[Reply]:
+        return [Reply(usage(cmd.args.get("topic")))]
+
+    def _unknown_topic(self, *topics: str | None, saved: bool = False) -> list[Reply]:
+        """Refuse topics no question has (a declared but empty topic could never be asked)."""
+        known = {question.topic for question in self.use.bank}
+        unknown = sorted(t for t in topics if t is not None and t not in known)
+        if not unknown:
+            return []
+        nothing = "; nothing saved" if saved else ""
+        named = ", ".join(repr(t) for t in unknown)
+        return [Reply(f"Unknown topic {named}{nothing}. Topics: {', '.join(sorted(known))}")]
+
+    async def practice(self, actor: Actor, channel: ChannelRef, cmd: Command) -> list[Reply]:
+        topic = cmd.args.get("topic")
+        if refused := self._unknown_topic(topic):
+            return refused
+        return await self.use.practice.start(actor, channel, topic)
+
+    async def mock(self, actor: Actor, channel: ChannelRef, cmd: Command) -> list[Reply]:
+        action = cmd.args.get("action")
+        if action in ("hint", "skip", "stop", "resume"):
+            return await self.use.mock.command(actor, action)
+        if refused := self._unknown_topic(cmd.args.get("topic")):
+            return refused
+        left = await self.use.quota.left(actor)
+        if not left:
+            return self.use.quota.refusal()
+        return await self.use.mock.start(
+            actor,
+            channel,
+            topic=cmd.args.get("topic"),
+            count=min(cmd.args.get("count", 5), left),
+            difficulty=cmd.args.get("difficulty"),
+            again=action == "again",
+        )
+
+    async def stats(self, actor: Actor, channel: ChannelRef, cmd: Command) -> list[Reply]:
+        stats = await self.use.dashboard.stats(actor)
+        lines = [f"Your stats: {stats.reviews_due} review(s) due now."]
+        lines += [
+            f"  {topic}: {mean:.1f}/10 over {n} question(s)"
+            for topic, (mean, n) in sorted(stats.mastery.items(), key=lambda kv: kv[1][0])
+        ]
+        if not stats.mastery:
+            lines.append("  No graded answers yet: try `/drill practice` or `/drill mock`.")
+        try:
+            from bot.domain.chart import stats_png
+
+            png = await asyncio.to_thread(stats_png, stats.mastery, stats.per_day)
+        except ImportError:
+            lines.append("(Install matplotlib for the chart.)")
+        else:
+            adapter = await self.use.platforms.adapter_for(actor.workspace_id)
+            await adapter.upload_file(
+                channel,
+                actor.user_id,
+                f"drillbot-stats-{actor.user_id}-{stats.today}.png",
+                png,
+                "Your drillbot stats",
+            )
+        return [Reply("\n".join(lines))]
+
+    async def export(self, actor: Actor, channel: ChannelRef, cmd: Command) -> list[Reply]:
+        data = await self.store.boards.export(actor.workspace_id, actor.user_id)
+        body = json.dumps(data, indent=2, sort_keys=True).encode()
+        adapter = await self.use.platforms.adapter_for(actor.workspace_id)
+        await adapter.upload_file(
+            channel,
+            actor.user_id,
+            f"drillbot-export-{actor.workspace_id}-{actor.user_id}.json",
+            body,
+            "Your drillbot data",
+        )
+        return [
+            Reply(
+                f"Your data: {len(data['answers'])} answer(s), "
+                f"{len(data['reviews'])} review card(s), "
+                f"{len(data['mock_sessions'])} mock interview(s)."
+            )
+        ]
+
+    async def streak(self, actor: Actor, channel: ChannelRef, cmd: Command) -> list[Reply]:
+        chan = await self.use.tenants.channel(channel)
+        if chan is None:
+            return [Reply("Streaks count in drill channels; run this in one.")]
+        streak = await self.use.dashboard.streak(channel, actor.user_id)
+        return [Reply(render.streak_text(chan.name or chan.id, streak))]
+
+    async def leaderboard(self, actor: Actor, channel: ChannelRef, cmd: Command) -> list[Reply]:
+        scope, which = cmd.args["scope"], cmd.args["board"]
+        chan = await self.use.tenants.channel(channel)
+        if which == "channel" and chan is None:
+            return [Reply("This is not a drill channel; try `/drill leaderboard workspace`.")]
+        tz_name = (
+            chan.timezone
+            if which == "channel" and chan
+            else await self.use.tenants.timezone_of(channel.workspace_id)
+        )
+        start, end = period(scope, self.use.clock.now(), ZoneInfo(tz_name))
+        rows = await self.store.boards.board(
+            channel.workspace_id,
+            channel.channel_id if which == "channel" else None,
+            start,
+            end,
+        )
+        label = {"week": "this week", "month": "this month", "all": "all time"}[scope]
+        where = f"#{chan.name or chan.id}" if which == "channel" and chan else "the workspace"
+        return [Reply(render.board_text(f"Leaderboard, {where}, {label}:", rows, actor.user_id))]
+
+    async def history(self, actor: Actor, channel: ChannelRef, cmd: Command) -> list[Reply]:
+        rows = await self.store.answers.history(actor.workspace_id, actor.user_id)
+        if not rows:
+            return [Reply("No answers yet.")]
+        lines = ["Your recent answers:"]
+        for row in rows:
+            score = f"{row.score}/10" if row.score is not None else "grading…"
+            feedback = (row.detail or {}).get("feedback", "")
+            when = row.answered_at.strftime("%Y-%m-%d")
+            extra = f", {row.points} pts" if row.points is not None else ""
+            lines.append(
+                f"- #{row.id} {when} {row.question_id} ({row.kind}): {score}{extra}. {feedback}"
+            )
+        return [Reply("\n".join(lines))]
+
+    async def regrade(self, actor: Actor, channel: ChannelRef, cmd: Command) -> list[Reply]:
+        if "answer" in cmd.args:
+            answer = await self.store.answers.get(cmd.args["answer"], actor.workspace_id)
+        else:
+            answer = await self.store.answers.latest(actor.workspace_id, actor.user_id)
+        if answer is None or answer.user_id != actor.user_id:
+            return [Reply("No such answer of yours; `/drill history` lists them with numbers.")]
+        question = self.use.bank.get(answer.question_id)
+        if question is None or question.type == "mcq":
+            return [Reply("Multiple-choice answers are exact; there is nothing to re-grade.")]
+        if answer.override_by is not None:
+            return [Reply(f"Answer #{answer.id} is final: an admin set its score.")]
+        if not await self.use.grading.regrade(answer):
+            return [Reply(f"Answer #{answer.id} was already re-graded once.")]
+        return [Reply(f"Re-grading answer #{answer.id}; the result comes to you privately.")]
+
+    async def privacy(self, actor: Actor, channel: ChannelRef, cmd: Command) -> list[Reply]:
+        await self.store.tenancy.set_privacy(actor.workspace_id, actor.user_id, cmd.args["mode"])
+        shown = "without your name" if cmd.args["mode"] == "anonymous" else "with your name"
+        return [Reply(f"Reveals and leaderboards now show you {shown}.")]
+
+    async def forget_me(self, actor: Actor, channel: ChannelRef, cmd: Command) -> list[Reply]:
+        if not cmd.args["confirm"]:
+            return [
+                Reply(
+                    "This deletes all your answers, grades, points and streaks in this "
+                    "workspace, for good. Run `/drill forget-me confirm` to go ahead."
+                )
+            ]
+        gone = await self.store.boards.forget(actor.workspace_id, actor.user_id)
+        return [
+            Reply(
+                f"Done: {gone} answer(s) and everything about you in this workspace "
+                "are deleted; boards no longer count them."
+            )
+        ]
+
+    # -- admins -----------------------------------------------------------------------------
+
+    async def _update(self, channel: ChannelRef, values: dict[str, Any]) -> list[Reply] | None:
+        if refused := self._unknown_topic(*values.get("topics", ()), saved=True):
+            return refused
+        await self.use.tenants.channel_or_create(channel)
+        await self.store.tenancy.update_channel(channel.workspace_id, channel.channel_id, **values)
+        return None
+
+    async def schedule(self, actor: Actor, channel: ChannelRef, cmd: Command) -> list[Reply]:
+        values = {**cmd.args, "schedule_since": self.use.clock.now(), "active": True}
+        refused = await self._update(channel, values)
+        return refused or await self.config(actor, channel, Command("config"))
+
+    async def config(self, actor: Actor, channel: ChannelRef, cmd: Command) -> list[Reply]:
+        if cmd.args:
+            refused = await self._update(channel, cmd.args)
+            if refused:
+                return refused
+        chan = await self.use.tenants.channel_or_create(channel)
+        window = (
+            f"{chan.window_minutes} min" if chan.window_minutes else "until the next slot or 24h"
+        )
+        state = "paused" if chan.paused else ("active" if chan.active else "inactive")
+        return [
+            Reply(
+                "\n".join(
+                    [
+                        f"Settings of #{chan.name or chan.id} ({state}):",
+                        f"  schedule: {chan.cron or 'none (run /drill schedule)'}"
+                        f"  (default {DEFAULT_CRON})",
+                        f"  tz: {chan.timezone}",
+                        f"  topics: {', '.join(chan.topics) or 'all'}",
+                        f"  difficulty: {chan.difficulty}",
+                        f"  window: {window}",
+                        f"  feedback: {chan.feedback}",
+                    ]
+                )
+            )
+        ]
+
+    async def pause(self, actor: Actor, channel: ChannelRef, cmd: Command) -> list[Reply]:
+        await self._update(channel, {"paused": True})
+        return [
+            Reply(
+                "Paused: no dailies here until `/drill resume`. Streaks are not broken by "
+                "paused days."
+            )
+        ]
+
+    async def resume(self, actor: Actor, channel: ChannelRef, cmd: Command) -> list[Reply]:
+        await self._update(
+            channel, {"paused": False, "active": True, "schedule_since": self.use.clock.now()}
+        )
+        return [Reply("Resumed: the schedule runs again from now.")]
+
+    async def post_now(self, actor: Actor, channel: ChannelRef, cmd: Command) -> list[Reply]:
+        await self.use.tenants.channel_or_create(channel)
+        daily = await self.use.dailies.post_now(channel)
+        return [] if daily else [Reply("Could not post here.")]
+
+    async def override(self, actor: Actor, channel: ChannelRef, cmd: Command) -> list[Reply]:
+        answer = await self.store.answers.get(cmd.args["answer"], actor.workspace_id)
+        if answer is None:
+            return [Reply(f"No answer #{cmd.args['answer']} in this workspace.")]
+        points = await self.use.grading.override(answer, cmd.args["score"], actor.user_id)
+        note = f" ({points.breakdown()})" if points else ""
+        adapter = await self.use.platforms.adapter_for(answer.workspace_id)
+        await adapter.send_private(
+            ChannelRef(answer.workspace_id, answer.channel_id),
+            answer.user_id,
+            f"An admin set the score of your answer #{answer.id} (`{answer.question_id}`) "
+            f"to {cmd.args['score']}/10{note}.",
+        )
+        return [
+            Reply(
+                f"Answer #{answer.id} now scores {cmd.args['score']}/10{note}; "
+                f"recorded as your override."
+            )
+        ]
+
+    async def close_now(self, actor: Actor, channel: ChannelRef, cmd: Command) -> list[Reply]:
+        closed = await self.use.dailies.close_due(channel, force=True)
+        return [] if closed else [Reply("No open daily in this channel.")]
+
+
+HANDLERS: dict[str, Handler] = {
+    "help": Commands.help,
+    "practice": Commands.practice,
+    "streak": Commands.streak,
+    "leaderboard": Commands.leaderboard,
+    "history": Commands.history,
+    "privacy": Commands.privacy,
+    "forget-me": Commands.forget_me,
+    "schedule": Commands.schedule,
+    "config": Commands.config,
+    "pause": Commands.pause,
+    "resume": Commands.resume,
+    "regrade": Commands.regrade,
+    "mock": Commands.mock,
+    "stats": Commands.stats,
+    "export": Commands.export,
+    "override": Commands.override,
+    "post-now": Commands.post_now,
+    "close-now": Commands.close_now,
+}

@@ -1,0 +1,16 @@
+"""The settings the services read, as one frozen value the composition root builds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+
+@dataclass(frozen=True)
+class CoreConfig:
+    default_timezone: str = "UTC"
+    catchup: timedelta = timedelta(hours=3)
+    admins: frozenset[str] = frozenset()
+    grading_concurrency: int = 8
+    #: Cost guard: graded practice/mock answers per user per rolling 24 hours.
+    practice_limit: int = 30

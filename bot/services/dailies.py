@@ -1,0 +1,339 @@
+"""The daily lifecycle: schedule, post, close, reveal (docs/design.md "Daily question lifecycle").
+
+Correctness lives in the database, not in memory: every post and every reveal is reserved
+once under its natural key before it is done and confirmed after (`bot.store.reserve`); a
+reservation left unconfirmed is looked for on the platform before it is redone.
+
+A fan-out hands each workspace's posts to the platform as soon as that workspace's slots are
+reserved, and never makes the rest of the tick (closing, revealing, grading) wait for the
+slowest channel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.clock import Clock
+from bot.domain import render
+from bot.domain.cronspec import Slot, next_slot_after, slots_between
+from bot.domain.picker import pick_question
+from bot.domain.types import ChannelRef, DailyPost, Reveal, TopAnswer
+from bot.errors import ChannelUnavailable
+from bot.packs import Bank
+from bot.services.config import CoreConfig
+from bot.services.platforms import Platforms
+from bot.services.tenants import DEFAULT_CRON, spec
+from bot.store.dailies import Dailies
+from bot.store.rows import ChannelRow, DailyRow, ResultRow
+from bot.store.tenancy import Tenancy
+
+_log = logging.getLogger(__name__)
+
+DEFAULT_WINDOW = timedelta(hours=24)
+TOP_ANSWERS = 3
+#: Only answers graded "good" or better are shown as the day's best: a 0/10 "no idea" is
+#: nobody's model to learn from.
+TOP_ANSWER_MIN = 7
+#: Sends in flight per workspace: a workspace whose platform throttles it holds only its own
+#: slots, so it never delays another workspace's posts.
+POST_CONCURRENCY = 16
+#: A reserved daily whose send started this long ago without a confirmation is sent again
+#: (after looking for it on the platform).
+SEND_LEASE = timedelta(minutes=2)
+REVEAL_RETRY = timedelta(days=1)
+#: How far back a channel's questions are read to keep the 30-day no-repeat rule.
+NO_REPEAT_LOOKBACK = timedelta(days=31)
+RELAXED = {
+    "repeat": "Every question matching this channel's topics and difficulty was asked in the "
+    "last 30 days, so older questions are being repeated. Add topics or a pack.",
+    "filters": "No question matches this channel's topics and difficulty, so drillbot is "
+    "posting from the whole bank. Check `/drill config`.",
+}
+
+
+def closes_at(chan: ChannelRow, slot: Slot, extra: bool) -> datetime:
+    """The end of a daily's window: the channel's window when an admin set one, else until the
+    next slot or 24 h, whichever is first (an extra daily: 24 h)."""
+    if chan.window_minutes:  # a window an admin set applies as it is
+        return slot.at + timedelta(minutes=chan.window_minutes)
+    closes = slot.at + DEFAULT_WINDOW
+    if not extra and chan.cron:
+        following = next_slot_after(spec(chan.cron), ZoneInfo(chan.timezone), slot.at)
+        if following is not None:
+            closes = min(closes, following.at)
+    return closes
+
+
+def reveal_of(daily: DailyRow, bank: Bank, results: list[ResultRow]) -> Reveal | None:
+    """What the reveal shows: the reference, how many answered, the top answers, the pending."""
+    question = bank.get(daily.question_id)
+    if question is None or daily.message_id is None:
+        return None
+    counted = [r for r in results if r.kind == "daily"]
+    top = [
+        TopAnswer(render.display_name(r.name, r.privacy, r.user_id), r.score, r.text)
+        for r in counted
+        if r.status == "graded" and r.score is not None and r.score >= TOP_ANSWER_MIN
+    ][:TOP_ANSWERS]
+    return Reveal(
+        daily.id,
+        ChannelRef(daily.workspace_id, daily.channel_id),
+        daily.message_id,
+        question,
+        len(counted),
+        top,
+        sum(1 for r in counted if r.status != "graded"),
+    )
+
+
+@dataclass(eq=False, kw_only=True)
+class DailyLifecycle:
+    tenancy: Tenancy
+    dailies: Dailies
+    bank: Bank
+    clock: Clock
+    platforms: Platforms
+    config: CoreConfig
+    _logged_misses: set[tuple[str, str, str, str]] = field(default_factory=set)
+    _sending: dict[str, asyncio.Semaphore] = field(default_factory=dict)
+
+    # -- posting ----------------------------------------------------------------------------
+
+    async def post_due(self) -> None:
+        """Post every due slot: owed posts are taken over (after their lease lapsed) and
+        each workspace's new slots are reserved in one short transaction and handed to the
+        platform at once (up to POST_CONCURRENCY sends in flight per workspace), so a fan-out
+        waits on the platforms' rate limits, and a slow workspace delays only itself."""
+        now = self.clock.now()
+        lookback = now - self.config.catchup - timedelta(days=1)
+        platforms = self.platforms.served
+        chans = await self.tenancy.scheduled_channels(platforms)
+        taken = await self.dailies.reserved_slots(lookback - timedelta(days=1))
+        owed = await self.dailies.owed_posts(platforms, now - self.config.catchup, now - SEND_LEASE)
+        sends: list[asyncio.Task[None]] = []
+        for daily in owed:
+            if await self.dailies.take_post(daily.id, now, now - SEND_LEASE):
+                sends.append(asyncio.ensure_future(self._send_limited(daily, owed=True)))
+        by_workspace: dict[str, list[tuple[ChannelRow, Slot]]] = {}
+        for chan in chans:
+            start = max(chan.schedule_since, lookback)
+            for slot in slots_between(
+                spec(chan.cron or DEFAULT_CRON), ZoneInfo(chan.timezone), start, now
+            ):
+                key = (chan.workspace_id, chan.id, slot.local_date.isoformat(), slot.label)
+                if key in taken:
+                    continue
+                if now - slot.at > self.config.catchup:
+                    if key not in self._logged_misses:
+                        self._logged_misses.add(key)
+                        _log.warning("missed_post %s/%s %s %s: outside the catch-up window", *key)
+                    continue
+                by_workspace.setdefault(chan.workspace_id, []).append((chan, slot))
+        oldest = (lookback - timedelta(days=1)).date().isoformat()
+        self._logged_misses = {k for k in self._logged_misses if k[2] >= oldest}
+        for due in by_workspace.values():
+            for daily in await self._reserve(due, now):
+                sends.append(asyncio.ensure_future(self._send_limited(daily)))
+        await asyncio.gather(*sends, return_exceptions=True)
+
+    async def _reserve(
+        self, due: list[tuple[ChannelRow, Slot]], now: datetime, extra: bool = False
+    ) -> list[DailyRow]:
+        """Pick each due slot's question (`due`: slots of one workspace) and reserve the posts
+        in one transaction; a slot another run reserved first is left out."""
+        if not due:
+            return []
+        workspace_id = due[0][0].workspace_id
+        one = due[0][0].id if len(due) == 1 else None
+        history = await self.dailies.asked_since(now - NO_REPEAT_LOOKBACK, workspace_id, one)
+        values: list[dict[str, Any]] = []
+        relaxed: dict[tuple[str, str, str], str] = {}
+        for chan, slot in due:
+            pick = pick_question(
+                self.bank,
+                topics=chan.topics,
+                difficulty=chan.difficulty,
+                history=history.get((chan.workspace_id, chan.id), []),
+                now=now,
+                seed=f"{chan.workspace_id}/{chan.id}/{slot.local_date}/{slot.label}",
+            )
+            values.append(
+                {
+                    "workspace_id": chan.workspace_id,
+                    "channel_id": chan.id,
+                    "question_id": pick.question.id,
+                    "local_date": slot.local_date.isoformat(),
+                    "slot": slot.label,
+                    "kind": "extra" if extra else "scheduled",
+                    "status": "reserved",
+                    "send_started_at": now,
+                    "scheduled_at": slot.at,
+                    "closes_at": closes_at(chan, slot, extra),
+                }
+            )
+            if pick.relaxed:
+                relaxed[(chan.workspace_id, chan.id, slot.label)] = pick.relaxed
+        reserved = await self.dailies.reserve_posts(values)
+        for daily in reserved:
+            why = relaxed.get((daily.workspace_id, daily.channel_id, daily.slot))
+            if why:
+                await self.platforms.notify_once(
+                    ChannelRef(daily.workspace_id, daily.channel_id), f"relaxed-{why}", RELAXED[why]
+                )
+        return reserved
+
+    async def _send_limited(self, daily: DailyRow, owed: bool = False) -> None:
+        limit = self._sending.setdefault(daily.workspace_id, asyncio.Semaphore(POST_CONCURRENCY))
+        async with limit:
+            await self._send(daily, owed)
+
+    async def _send(self, daily: DailyRow, owed: bool = False) -> None:
+        """Post a reserved daily and confirm it; an owed one (reserved earlier, maybe sent
+        before a crash) is first looked for on the platform. A reservation this call just won
+        was never sent by anyone, so it is posted without a look. Never raises: a daily that
+        could not be posted stays reserved for a later tick."""
+        try:
+            await self._post(daily, owed)
+        except Exception:
+            _log.exception("posting daily %s failed; it stays reserved and is retried", daily.id)
+
+    async def _post(self, daily: DailyRow, owed: bool) -> None:
+        question = self.bank.get(daily.question_id)
+        if question is None:
+            _log.error("daily %s refers to unknown question %s", daily.id, daily.question_id)
+            return
+        ref = ChannelRef(daily.workspace_id, daily.channel_id)
+        adapter = await self.platforms.adapter_for(daily.workspace_id)
+        post = DailyPost(
+            daily.id,
+            ref,
+            question,
+            daily.closes_at,
+            daily.kind == "extra",
+            render.how_to_answer(question, adapter.platform == "console"),
+        )
+        try:
+            found = await adapter.find_daily(post) if owed else None
+            message_id = found or await adapter.post_daily(post)
+        except ChannelUnavailable as exc:
+            await self.channel_unavailable(exc)
+            return
+        await self.dailies.confirm_post(daily.id, message_id, self.clock.now())
+
+    async def post_now(self, ref: ChannelRef) -> DailyRow | None:
+        """An extra daily, posted at once; earlier open dailies stay open."""
+        now = self.clock.now()
+        chan = await self.tenancy.channel(ref.workspace_id, ref.channel_id)
+        if chan is None:
+            return None
+        local = now.astimezone(ZoneInfo(chan.timezone))
+        slot = Slot(local.date(), f"extra-{uuid.uuid4().hex[:12]}", now)
+        reserved = await self._reserve([(chan, slot)], now, extra=True)
+        for daily in reserved:
+            await self._send(daily)
+        return reserved[0] if reserved else None
+
+    # -- closing and revealing --------------------------------------------------------------
+
+    async def close_due(self, ref: ChannelRef | None = None, force: bool = False) -> int:
+        """Close dailies past their window (or every open one of `ref` when forced); reveal."""
+        now = self.clock.now()
+        channel = (ref.workspace_id, ref.channel_id) if ref else None
+        closed = 0
+        for daily in await self.dailies.to_close(now, channel, force):
+            results = await self.dailies.close(daily.id, now)
+            if results is None:
+                continue
+            closed += 1
+            await self._reveal(daily, results)
+        return closed
+
+    async def reveal_missed(self) -> None:
+        """Reveals that failed (a platform error after the close) are tried again for a day."""
+        now = self.clock.now()
+        for daily in await self.dailies.owed_reveals(now - REVEAL_RETRY, now):
+            await self._reveal(daily, await self.dailies.results(daily.id))
+
+    async def _reveal(self, daily: DailyRow, results: list[ResultRow]) -> None:
+        """Post the reveal and confirm it; a failure leaves it owed for `reveal_missed`."""
+        reveal = reveal_of(daily, self.bank, results)
+        if reveal is None:
+            return
+        adapter = await self.platforms.adapter_for(daily.workspace_id)
+        try:
+            await adapter.post_reveal(reveal)
+        except ChannelUnavailable as exc:
+            await self.channel_unavailable(exc)
+            return  # an inactive channel gets no reveal; its answers and grades stay
+        except Exception:
+            _log.exception("reveal of daily %s failed; retried by the next tick", daily.id)
+            return
+        await self.dailies.confirm_reveal(daily.id, self.clock.now())
+
+    async def channel_unavailable(self, exc: ChannelUnavailable) -> None:
+        _log.warning("channel %s unavailable: %s; marked inactive", exc.channel, exc.reason)
+        await self.tenancy.update_channel(
+            exc.channel.workspace_id, exc.channel.channel_id, active=False
+        )
+        await self.platforms.notify_once(
+            exc.channel,
+            "unavailable",
+            f"drillbot cannot post in channel {exc.channel.channel_id} "
+            f"({exc.reason}); it is paused until an admin runs /drill resume there.",
+        )
+
+
+Step = Callable[[], Awaitable[object]]
+
+
+@dataclass(frozen=True)
+class Tick:
+    """One tick of time-driven work. Posting runs beside the other steps, so closing,
+    revealing and grading never wait for a slow channel's post; each step runs whatever the
+    others did: one failing platform call never stops closing, revealing or grading."""
+
+    posting: Step
+    steps: list[Step]
+
+    async def run(self) -> None:
+        await asyncio.gather(self._guarded(self.posting), self._in_order())
+
+    async def _in_order(self) -> None:
+        for step in self.steps:
+            await self._guarded(step)
+
+    @staticmethod
+    async def _guarded(step: Step) -> None:
+        try:
+            await step()
+        except Exception:
+            _log.exception("tick step %s failed; the next tick tries again", step.__name__)
+
+
+class Housekeeping:
+    """The tick's chores: idempotency keys are kept for a week (platforms retry within
+    minutes), and SQLite's planner statistics are refreshed daily."""
+
+    EVENT_TTL = timedelta(days=7)
+
+    def __init__(self, tenancy: Tenancy, clock: Clock, optimize: Step) -> None:
+        self.tenancy = tenancy
+        self.clock = clock
+        self.optimize = optimize
+        self._maintained_at: datetime | None = None
+
+    async def forget_old_events(self) -> None:
+        await self.tenancy.forget_events(self.clock.now() - self.EVENT_TTL)
+
+    async def daily_maintenance(self) -> None:
+        now = self.clock.now()
+        if self._maintained_at is None or now - self._maintained_at >= timedelta(days=1):
+            self._maintained_at = now
+            await self.optimize()

@@ -1,0 +1,244 @@
+"""Grading after storing: one task per answer, a concurrency limit, provisional fallbacks.
+
+An answer is already committed when it reaches this queue, so nothing here can lose it. The
+grader runs outside any transaction. When the primary grader fails (an LLM outage after its
+own retries), the answer gets a **provisional** grade from the fallback grader, clearly
+labelled, and stays in line for the primary grader: every tick retries a few, and when the
+real grade lands the user is told if the score changed (docs/design.md "Grades"). When even
+the fallback fails, the answer stays `pending`, its attempts counted, and is retried by the
+tick. Grades of concurrent answers are stored together (`Answers.save_grade` group-commits).
+
+Answer states: `pending` (no grade yet), `provisional` (fallback grade, primary still owed),
+`graded` (final).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from bot.clock import Clock
+from bot.domain import render
+from bot.domain.streaks import Points
+from bot.domain.types import ChannelRef
+from bot.grading.base import Grade, Grader, GradeRequest
+from bot.packs import Bank, KeyPoint, Question
+from bot.services.platforms import Platforms
+from bot.store.answers import Answers, Graded, NewGrade
+from bot.store.dailies import Dailies
+from bot.store.rows import AnswerRow, DailyRow
+
+_log = logging.getLogger(__name__)
+RETRY_BATCH = 50
+#: An answer row and its daily's, as just written by whoever submits it for grading.
+Known = tuple[AnswerRow, DailyRow | None]
+#: A failing grade is retried after 1, 2, 4 ... minutes, at most 6 hours apart, and given up
+#: after 16 attempts (about 2.5 days): an answer left provisional keeps its labelled grade.
+MAX_ATTEMPTS = 16
+MAX_BACKOFF = timedelta(hours=6)
+
+
+def backoff(attempts: int) -> timedelta:
+    """The wait after the `attempts`-th failure."""
+    return min(MAX_BACKOFF, timedelta(minutes=2 ** max(0, attempts - 1)))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    grade: Grade
+    graded: Graded
+    previous: int | None  # the provisional score this grade replaces, if any
+
+
+def grade_mcq(question: Question, letter: str) -> Grade:
+    """MCQs need no grader: 10 or 0, and the explanation at once."""
+    right = letter.upper() == (question.answer or "").upper()
+    return Grade(
+        score=10 if right else 0,
+        grader="mcq",
+        grader_version="1",
+        feedback="Correct." if right else f"The answer is {question.answer}.",
+    )
+
+
+class GradingQueue:
+    def __init__(
+        self,
+        *,
+        answers: Answers,
+        dailies: Dailies,
+        bank: Bank,
+        clock: Clock,
+        platforms: Platforms,
+        grader: Grader,
+        fallback: Grader | None,
+        concurrency: int,
+    ) -> None:
+        self.answers = answers
+        self.dailies = dailies
+        self.bank = bank
+        self.clock = clock
+        self.platforms = platforms
+        self.grader = grader
+        self.fallback = fallback if fallback is not grader else None
+        self._limit = asyncio.Semaphore(concurrency)
+        self._running: dict[int, asyncio.Task[Any]] = {}
+
+    def submit(self, answer_id: int, known: Known | None = None) -> None:
+        """Grade a stored answer in the background (after any grading of it in flight).
+        `known`: the answer and daily rows just written, which spares reading them back."""
+        running = self._running.get(answer_id)
+        if running is not None:
+            running.add_done_callback(lambda _t: self.submit(answer_id))
+            return
+        task = asyncio.get_running_loop().create_task(self._grade(answer_id, known=known))
+        self._running[answer_id] = task
+        task.add_done_callback(lambda _t: self._running.pop(answer_id, None))
+
+    async def retry(self) -> None:
+        """Answers without a final grade: pending ones, then provisional ones."""
+        owed = await self.answers.owed_a_grade(self.clock.now(), MAX_ATTEMPTS, RETRY_BATCH)
+        for answer_id in owed:
+            if answer_id not in self._running:
+                self.submit(answer_id)
+
+    async def regrade(self, answer: AnswerRow) -> bool:
+        """Grade an answer once more, on its owner's request; False if already used or an
+        admin has overridden its score."""
+        if not await self.answers.use_regrade(answer.id):
+            return False
+        self.submit(answer.id)
+        return True
+
+    async def override(self, answer: AnswerRow, score: int, by: str) -> Points | None:
+        """An admin's score replaces the grader's; points follow; who and when are kept."""
+        daily = (
+            await self.dailies.get(answer.workspace_id, answer.daily_id)
+            if answer.daily_id
+            else None
+        )
+        return await self.answers.override(answer, daily, score, by, self.clock.now())
+
+    async def drain(self) -> None:
+        """Wait for every grading in flight (tests, the console, shutdown)."""
+        while self._running:
+            await asyncio.gather(*list(self._running.values()), return_exceptions=True)
+
+    async def grade_now(self, answer: AnswerRow) -> Outcome | None:
+        """Grade at once and return the outcome instead of telling the user (mock interviews
+        need the score to decide what comes next). None when grading failed: the answer stays
+        stored and the tick retries it. Registered like a queued grading, so a tick never
+        grades the same answer alongside."""
+        task = asyncio.ensure_future(self._grade(answer.id, tell=False, known=(answer, None)))
+        self._running[answer.id] = task
+        try:
+            return await task
+        finally:
+            self._running.pop(answer.id, None)
+
+    async def _grade(
+        self, answer_id: int, *, tell: bool = True, known: Known | None = None
+    ) -> Outcome | None:
+        """Grade one stored answer the way it asks to be graded (its narrowed rubric and score
+        cap are stored with it, so a retry or re-grade grades it the same way)."""
+        if known is not None:
+            answer, daily = known
+        else:
+            found = await self.answers.get(answer_id)
+            if found is None:
+                return None
+            answer = found
+            daily = (
+                await self.dailies.get(answer.workspace_id, answer.daily_id)
+                if answer.daily_id
+                else None
+            )
+        if answer.status == "graded":
+            return None
+        question = self.bank.get(answer.question_id)
+        if question is None:
+            _log.error("answer %s refers to unknown question %s", answer.id, answer.question_id)
+            return None
+        rubric = tuple(kp for kp in question.key_points if kp.text in (answer.rubric or ()))
+        grade = await self._run(question, answer, rubric)
+        if grade is None:
+            return None
+        now = self.clock.now()
+        update: dict[str, object] = {"graded_at": now}
+        if answer.grade_cap is not None and grade.score > answer.grade_cap:
+            update["score"] = answer.grade_cap
+        grade = grade.model_copy(update=update)
+        graded = await self.answers.save_grade(
+            NewGrade(
+                answer,
+                daily,
+                grade.model_dump(mode="json"),
+                "provisional" if grade.provisional else "graded",
+                grade.graded_at or now,
+            )
+        )
+        if graded is None:
+            return None  # forgotten, edited or regraded meanwhile: that grading stores its own
+        previous = answer.score if answer.status == "provisional" else None
+        outcome = Outcome(grade, graded, previous)
+        if tell:
+            await self._tell(answer, daily, question, outcome)
+        return outcome
+
+    async def _run(
+        self, question: Question, answer: AnswerRow, key_points: tuple[KeyPoint, ...]
+    ) -> Grade | None:
+        if question.type == "mcq":
+            return grade_mcq(question, answer.text)
+        request = GradeRequest(question=question, answer=answer.text, key_points=key_points)
+        try:
+            async with self._limit:
+                return await self.grader.grade(request)
+        except Exception as exc:
+            _log.warning("grader %s failed on answer %s: %r", self.grader.name, answer.id, exc)
+        await self.answers.failed(answer, self.clock.now() + backoff(answer.attempts + 1))
+        if self.fallback is not None and answer.status == "pending":
+            try:
+                grade = await self.fallback.grade(request)
+                return grade.model_copy(update={"provisional": True})
+            except Exception:
+                _log.exception("fallback grader failed on answer %s", answer.id)
+        return None
+
+    async def _tell(
+        self, answer: AnswerRow, daily: DailyRow | None, question: Question, outcome: Outcome
+    ) -> None:
+        """Feedback per the channel's mode; a final grade replacing a provisional one is only
+        announced when the score changed."""
+        grade = outcome.grade
+        if outcome.previous is not None:
+            if outcome.previous == grade.score:
+                return
+            text = (
+                f"Your provisional score {outcome.previous}/10 for `{question.id}` is now "
+                f"{grade.score}/10 ({grade.band}) from the {grade.grader} grader."
+            )
+        else:
+            text = render.feedback_text(
+                question,
+                grade,
+                outcome.graded.points,
+                outcome.graded.streak,
+                late=answer.kind == "late",
+            )
+        ref = ChannelRef(answer.workspace_id, answer.channel_id)
+        mode = outcome.graded.feedback_mode
+        thread = daily.message_id if daily else None
+        try:
+            adapter = await self.platforms.adapter_for(answer.workspace_id)
+            if answer.message_id:
+                await adapter.add_reaction(ref, answer.message_id, grade.band, thread)
+            if mode == "thread" and thread and answer.kind == "daily" and answer.source == "thread":
+                await adapter.reply_in_thread(ref, thread, text)
+            else:
+                await adapter.send_private(ref, answer.user_id, text, thread)
+        except Exception:
+            _log.exception("feedback for answer %s could not be delivered", answer.id)

@@ -1,0 +1,122 @@
+"""The one intake pipeline: every answer, whatever brought it, passes the same steps once.
+
+1. text checks (`check_text`: the floors, pure);
+2. quota (the cost guard, for the kinds whose policy says so);
+3. dedupe and store (the event key, the user and the answer in one transaction, grouped with
+   concurrent answers; an answer slot already taken is replaced only as the policy allows);
+4. submit for grading (queued, or at once when the policy says so);
+5. the reply.
+
+What differs between a thread reply, an edit, a form answer, an MCQ click, a plain line, a
+practice answer, a mock answer and a follow-up is their row of `bot.domain.answers.POLICIES`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.clock import Clock
+from bot.domain.answers import ALREADY_ANSWERED, POLICIES, Kind, check_text, may_replace, sent_time
+from bot.domain.types import Actor, Reply
+from bot.packs import Question
+from bot.services.grading import GradingQueue, Outcome
+from bot.services.quota import Quota
+from bot.store.answers import Answers, NewAnswer
+from bot.store.rows import AnswerRow, DailyRow
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One answer as it arrives. `daily`: the daily it answers (None for practice and mock
+    answers, which need `channel_id`); `session_id`: the mock session it belongs to;
+    `rubric`/`grade_cap`: a follow-up is graded on what the first answer missed, a hint caps
+    the score."""
+
+    kind: Kind
+    event_key: str
+    actor: Actor
+    question: Question
+    text: str
+    daily: DailyRow | None = None
+    channel_id: str = ""
+    message_id: str | None = None
+    sent_at: datetime | None = None
+    session_id: int | None = None
+    rubric: list[str] | None = None
+    grade_cap: int | None = None
+
+
+@dataclass(frozen=True)
+class Taken:
+    """What the pipeline did: the replies for the user, the stored answer (None when nothing
+    was stored) and, for a kind graded at once, the grading outcome (None if it failed)."""
+
+    replies: list[Reply]
+    answer: AnswerRow | None = None
+    outcome: Outcome | None = None
+
+
+@dataclass(eq=False, kw_only=True)
+class Intake:
+    answers: Answers
+    clock: Clock
+    quota: Quota
+    grading: GradingQueue
+    #: How many answers went through `take`, by kind (tests pin one pass per answer).
+    passes: dict[str, int] = field(default_factory=dict)
+
+    async def take(self, sub: Submission) -> Taken:
+        self.passes[sub.kind] = self.passes.get(sub.kind, 0) + 1
+        policy = POLICIES[sub.kind]
+        checked = check_text(sub.question, sub.text)
+        if checked.refusal is not None:
+            # In a thread a non-answer to an MCQ is discussion; elsewhere the user is told.
+            quiet = policy.quiet and sub.question.type == "mcq"
+            return Taken([] if quiet else [Reply(checked.refusal)])
+        if policy.quota and not await self.quota.left(sub.actor):
+            return Taken(self.quota.refusal(question_kept=True))
+        now = self.clock.now()
+        at = sent_time(sub.sent_at, now) if sub.daily is not None else now
+        kind = "practice" if sub.daily is None else ("daily" if sub.daily.on_time(at) else "late")
+
+        def replaces(existing: AnswerRow) -> bool:
+            return may_replace(
+                policy,
+                kind=kind,
+                existing_kind=existing.kind,
+                existing_source=existing.source,
+                existing_message=existing.message_id,
+                message_id=sub.message_id,
+                question=sub.question,
+            )
+
+        stored = await self.answers.ingest(
+            NewAnswer(
+                workspace_id=sub.actor.workspace_id,
+                user_id=sub.actor.user_id,
+                user_name=sub.actor.name or sub.actor.user_id,
+                event_key=sub.event_key or None,
+                channel_id=sub.daily.channel_id if sub.daily else sub.channel_id,
+                question_id=sub.question.id,
+                daily_id=sub.daily.id if sub.daily else None,
+                kind=kind,
+                source=policy.source,
+                text=checked.text,
+                message_id=sub.message_id,
+                answered_at=at,
+                now=now,
+                rubric=sub.rubric,
+                grade_cap=sub.grade_cap,
+                replaces=replaces,
+                practice=sub.kind == "practice",
+                session_id=sub.session_id,
+            )
+        )
+        if stored.answer is None:
+            told = stored.outcome == "taken" and not policy.quiet
+            return Taken([Reply(ALREADY_ANSWERED)] if told else [])
+        if policy.at_once:
+            return Taken([], stored.answer, await self.grading.grade_now(stored.answer))
+        self.grading.submit(stored.answer.id, (stored.answer, sub.daily))
+        return Taken([Reply(policy.ack)] if policy.ack else [], stored.answer)

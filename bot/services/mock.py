@@ -1,0 +1,267 @@
+"""Mock interviews in DM (docs/design.md "Mock interviews and practice").
+
+A session asks its planned questions one at a time. Each answer is stored, then graded at
+once (the next step depends on the score); a partial answer (4-6) gets one follow-up, graded
+on the key points the first answer missed. `hint` points at a missed key point and caps that
+question at 7; `skip` moves on; `stop` ends with the scorecard; a session idle for 30 minutes
+pauses and `resume` picks it up where it stopped, also after a restart, since every step is
+in the database. Sessions are keyed by workspace and user, so two users never share state.
+
+States: active (plain lines are answers) -> paused (idle; only `resume`/`stop` reach it) ->
+finished. Words the session understands: hint, skip, stop, resume.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from bot.clock import Clock
+from bot.domain import render
+from bot.domain.mock import HINT_CAP, PARTIAL, ask_text, scorecard
+from bot.domain.types import Actor, ChannelRef, Reply
+from bot.packs import Bank, KeyPoint, Question
+from bot.services.coach import Coach
+from bot.services.intake import Intake, Submission
+from bot.services.practice import Planner
+from bot.store.rows import SessionRow
+from bot.store.sessions import Sessions
+
+IDLE = timedelta(minutes=30)
+
+
+@dataclass(eq=False, kw_only=True)
+class MockInterviews:
+    sessions: Sessions
+    planner: Planner
+    bank: Bank
+    clock: Clock
+    coach: Coach
+    intake: Intake
+    _locks: dict[tuple[str, str], asyncio.Lock] = field(default_factory=dict)
+
+    # -- lookup -------------------------------------------------------------------------
+
+    async def current(self, actor: Actor) -> SessionRow | None:
+        """The user's unfinished session; an active one idle for 30 minutes becomes paused."""
+        now = self.clock.now()
+        session = await self.sessions.current(actor.workspace_id, actor.user_id)
+        if session is None:
+            return None
+        if session.state == "active" and now - session.active_at >= IDLE:
+            await self.sessions.update(session.id, state="paused")
+            return dataclasses.replace(session, state="paused")
+        return session
+
+    def _lock(self, actor: Actor) -> asyncio.Lock:
+        """One user's session moves one step at a time: two quick messages (Slack delivers
+        them concurrently) never both answer the same question."""
+        return self._locks.setdefault((actor.workspace_id, actor.user_id), asyncio.Lock())
+
+    async def route(self, *, event_key: str, actor: Actor, text: str) -> list[Reply] | None:
+        """Handle a plain line if it belongs to the user's session (every line while it is
+        active; only `resume` and `stop` while it is paused); None when it does not."""
+        async with self._lock(actor):
+            session = await self.current(actor)
+            if session is None:
+                return None
+            if session.state != "active" and text.strip().lower() not in ("resume", "stop"):
+                return None
+            return await self.handle(event_key=event_key, actor=actor, session=session, text=text)
+
+    # -- starting -----------------------------------------------------------------------
+
+    async def start(
+        self,
+        actor: Actor,
+        channel: ChannelRef,
+        *,
+        topic: str | None,
+        count: int,
+        difficulty: str | None,
+        again: bool = False,
+    ) -> list[Reply]:
+        async with self._lock(actor):  # one session per user, even on a double click
+            session = await self.current(actor)
+            if session is not None:
+                return [
+                    Reply(
+                        "You have a mock interview in progress: say `resume` to go on or "
+                        "`stop` to end it first."
+                    )
+                ]
+            now = self.clock.now()
+            if again:
+                ids = await self.sessions.last_questions(actor.workspace_id, actor.user_id)
+                questions = [x for x in map(self.bank.get, ids) if x is not None]
+            else:
+                questions = await self.planner.plan(
+                    actor, now, count=count, topic=topic, difficulty=difficulty
+                )
+            if not questions:
+                return [
+                    Reply(
+                        "No questions match; try another topic or difficulty."
+                        if not again
+                        else "You have no earlier mock interview to repeat."
+                    )
+                ]
+            await self.sessions.create(
+                actor.workspace_id,
+                actor.user_id,
+                channel.channel_id,
+                [question.id for question in questions],
+                now,
+            )
+            intro = (
+                f"Mock interview: {len(questions)} question(s). Answer each in a message; say "
+                "`hint` for a nudge (caps that question at 7), `skip`, or `stop`."
+            )
+            return [Reply(intro), Reply(ask_text(questions[0], 1, len(questions)))]
+
+    # -- a line in the session ----------------------------------------------------------
+
+    async def handle(
+        self, *, event_key: str, actor: Actor, session: SessionRow, text: str
+    ) -> list[Reply]:
+        word = text.strip().lower()
+        if word == "stop":
+            return await self._finish(session)
+        if word == "resume" or session.state == "paused":
+            return await self._resume(session)
+        question = self._question(session)
+        if word == "hint":
+            return await self._hint(session, question)
+        if word == "skip":
+            return await self._skip(session, question)
+        return await self._answer(event_key, actor, session, question, text)
+
+    async def command(self, actor: Actor, word: str) -> list[Reply]:
+        """`/drill mock hint|skip|stop|resume`: the same words, as commands."""
+        async with self._lock(actor):
+            session = await self.current(actor)
+            if session is None:
+                return [Reply("No mock interview in progress; `/drill mock` starts one.")]
+            return await self.handle(event_key="", actor=actor, session=session, text=word)
+
+    def _question(self, session: SessionRow) -> Question:
+        question = self.bank.get(session.question_ids[session.position])
+        if question is None:  # a pack changed under a paused session
+            raise LookupError(session.question_ids[session.position])
+        return question
+
+    async def _resume(self, session: SessionRow) -> list[Reply]:
+        await self.sessions.update(session.id, state="active", active_at=self.clock.now())
+        question = self._question(session)
+        total = len(session.question_ids)
+        asked = (
+            f"Follow-up: {session.follow_up}"
+            if session.follow_up
+            else ask_text(question, session.position + 1, total)
+        )
+        return [Reply("Resuming your mock interview."), Reply(asked)]
+
+    async def _hint(self, session: SessionRow, question: Question) -> list[Reply]:
+        missed = await self._missed_so_far(session, question)
+        hint = await self.coach.hint(question, "", missed)
+        await self.sessions.update(session.id, hinted=True, active_at=self.clock.now())
+        return [Reply(f"{hint} (This question now scores at most {HINT_CAP}.)")]
+
+    async def _skip(self, session: SessionRow, question: Question) -> list[Reply]:
+        if session.follow_up is None:
+            await self.sessions.record_item(
+                session,
+                question.id,
+                "skipped",
+                None,
+                [kp.text for kp in question.key_points],
+                review=(0, self.clock.now()),
+            )
+        return [Reply("Skipped."), *await self._advance(session)]
+
+    async def _answer(
+        self, event_key: str, actor: Actor, session: SessionRow, question: Question, text: str
+    ) -> list[Reply]:
+        missed = (await self._missed_so_far(session, question)) if session.follow_up else []
+        taken = await self.intake.take(
+            Submission(
+                kind="follow_up" if session.follow_up else "mock",
+                event_key=event_key,
+                actor=actor,
+                question=question,
+                text=text,
+                channel_id=session.channel_id,
+                session_id=session.id,
+                # a follow-up is graded on what the first answer missed; a hint caps it
+                rubric=[kp.text for kp in missed] or None,
+                grade_cap=HINT_CAP if session.hinted else None,
+            )
+        )
+        if taken.answer is None:
+            return taken.replies
+        if taken.outcome is None:
+            return [
+                Reply(
+                    "Your answer is saved, but grading is delayed; it will be graded "
+                    "later. Moving on."
+                ),
+                *await self._record(session, question, None, []),
+            ]
+        grade = taken.outcome.grade
+        feedback = Reply(render.feedback_text(question, grade, None, None, late=False))
+        missed_now = [
+            kp
+            for kp in (missed or question.key_points)
+            if kp.text in grade.missed or kp.text in grade.partly
+        ]
+        if session.follow_up is None and grade.score in PARTIAL:
+            follow_up = await self.coach.follow_up(question, text, missed_now)
+            if follow_up:
+                await self.sessions.record_item(
+                    session,
+                    question.id,
+                    "answered",
+                    grade.score,
+                    [kp.text for kp in missed_now],
+                    session_values={"follow_up": follow_up},
+                )
+                return [feedback, Reply(f"Follow-up: {follow_up}")]
+        return [feedback, *await self._record(session, question, grade.score, missed_now)]
+
+    async def _record(
+        self, session: SessionRow, question: Question, score: int | None, missed: Sequence[KeyPoint]
+    ) -> list[Reply]:
+        if session.follow_up is None:
+            await self.sessions.record_item(
+                session, question.id, "answered", score, [kp.text for kp in missed]
+            )
+        else:
+            await self.sessions.record_follow_up(session, score)
+        return await self._advance(session)
+
+    async def _advance(self, session: SessionRow) -> list[Reply]:
+        position = session.position + 1
+        await self.sessions.update(
+            session.id, position=position, follow_up=None, hinted=False, active_at=self.clock.now()
+        )
+        if position >= len(session.question_ids):
+            return await self._finish(session)
+        question = self.bank.get(session.question_ids[position])
+        assert question is not None
+        return [Reply(ask_text(question, position + 1, len(session.question_ids)))]
+
+    async def _missed_so_far(self, session: SessionRow, question: Question) -> list[KeyPoint]:
+        """Key points the first answer to this question missed (all of them before it)."""
+        missed = await self.sessions.missed(session.id, session.position)
+        if missed is None:
+            return list(question.key_points)
+        return [kp for kp in question.key_points if kp.text in missed]
+
+    # -- the end ------------------------------------------------------------------------
+
+    async def _finish(self, session: SessionRow) -> list[Reply]:
+        items = await self.sessions.finish(session.id)
+        return [Reply(scorecard(self.bank, items, len(session.question_ids)))]
