@@ -67,7 +67,11 @@ class Database:
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         if self.is_sqlite and parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        self.engine: AsyncEngine = create_async_engine(url, **engine_options)
+        # hide_parameters: an error's text (logged, shown in a traceback) never holds the bound
+        # values, which are answers and names that `forget-me` must be able to purge.
+        self.engine: AsyncEngine = create_async_engine(
+            url, **{"hide_parameters": True, **engine_options}
+        )
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self._write_lock = asyncio.Lock()

@@ -114,7 +114,7 @@ class Bridge:
         try:
             replies = await self._command(interaction, name, text)
         except Exception:
-            _log.exception("/drill %s failed", text)
+            _log.exception("/drill %s failed (interaction %s)", name, interaction.id)
             replies = [Reply(FAILED)]
         await _follow_up(interaction, replies or [Reply("Done.")])
 
