@@ -235,8 +235,11 @@ class App:
         bank = await asyncio.to_thread(load_bank, settings.pack_paths)
         grader = make_grader(settings)
         db = Database(settings.database_url)
-        await db.migrate()
-        await db.optimize()
+        try:
+            await db.open()
+        except BaseException:
+            await db.close()
+            raise
         core = build_core(
             db=db,
             bank=bank,
