@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
+import stat
 import sys
 from collections import Counter
 from collections.abc import Sequence
@@ -180,12 +182,36 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+NO_PLATFORM = """\
+drillbot: no chat platform is configured, and standard input is neither a terminal nor a
+script (a container started without -it?), so the console has nothing to read. Either
+  - set SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Slack, docs/slack.md), or DISCORD_TOKEN
+    (Discord, docs/discord.md), e.g. docker run -e DISCORD_TOKEN=... drillbot;
+  - or run the console in a terminal: docker run -it drillbot;
+  - or pipe a script to it: drillbot run --platform console < script.txt"""
+
+
+def _stdin_is_a_device() -> bool:
+    """Standard input is a character device that is no terminal (`/dev/null`: what `docker
+    run` without `-i` gives): the console would read nothing, for ever. A pipe or a file is
+    a script."""
+    try:
+        mode = os.fstat(sys.stdin.fileno()).st_mode
+    except (AttributeError, OSError, ValueError):
+        return False
+    return stat.S_ISCHR(mode) and not sys.stdin.isatty()
+
+
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app import run
     from bot.errors import StartupError
 
+    platforms = args.platform or settings.configured_platforms()
+    if not args.platform and platforms == ["console"] and _stdin_is_a_device():
+        print(NO_PLATFORM, file=sys.stderr)
+        return 2
     try:
-        asyncio.run(run(settings, args.platform or settings.configured_platforms(), args.speed))
+        asyncio.run(run(settings, platforms, args.speed))
     except PackError as exc:
         print("drillbot cannot start: a question pack is broken:", file=sys.stderr)
         for problem in exc.problems:

@@ -164,9 +164,10 @@ class ConsoleSession:
 
 async def read_lines(stream: TextIO) -> AsyncIterator[str]:
     """Lines of stdin without blocking the loop: a pipe or terminal is read by the loop itself
-    (so Ctrl-C or SIGTERM stop at once); a regular file, which the loop cannot watch, by a
-    thread (it always reaches end of file)."""
-    if stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+    (so Ctrl-C or SIGTERM stop at once); a regular file or a device that is no terminal
+    (`/dev/null`), which the loop cannot watch, by a thread (it reaches end of file)."""
+    mode = os.fstat(stream.fileno()).st_mode
+    if stat.S_ISREG(mode) or (stat.S_ISCHR(mode) and not stream.isatty()):
         while line := await asyncio.to_thread(stream.readline):
             yield line
         return

@@ -47,9 +47,15 @@ I have no idea
 
 
 def run_console(
-    tmp_path: Path, script: str, *extra_env: tuple[str, str]
+    tmp_path: Path,
+    script: str | None,
+    *extra_env: tuple[str, str],
+    platform: str | None = "console",
+    timeout: float = 60,
 ) -> subprocess.CompletedProcess[str]:
-    """Run the console on a script, with a team pack whose topic the scripts select."""
+    """Run the console on a script, with a team pack whose topic the scripts select.
+    `script=None`: standard input is /dev/null (`docker run` without `-i`); `platform=None`:
+    `drillbot run` without `--platform`, as the Docker image's default command."""
     packs = tmp_path / "team-packs"
     packs.mkdir(exist_ok=True)
     (packs / "team.yaml").write_text(TEAM_PACK, encoding="utf-8")
@@ -62,13 +68,15 @@ def run_console(
     env.pop("OPENAI_API_KEY", None)
     env.pop("SLACK_BOT_TOKEN", None)
     env.pop("DISCORD_TOKEN", None)
+    chosen = ["--platform", platform] if platform else []
     return subprocess.run(
-        [sys.executable, "-m", "bot", "run", "--platform", "console"],
+        [sys.executable, "-m", "bot", "run", *chosen],
         input=script,
+        stdin=subprocess.DEVNULL if script is None else None,
         capture_output=True,
         text=True,
         env=env,
-        timeout=60,
+        timeout=timeout,
         cwd=tmp_path,
         check=False,
     )

@@ -53,3 +53,26 @@ def test_finding17_a_read_only_database_gets_one_line_and_is_not_touched(
         "reachable and writable?)"
     )
     assert _digest(db) == before
+
+
+def test_finding12_the_default_command_on_dev_null_says_how_to_configure_a_platform(
+    tmp_path: Path,
+) -> None:
+    """`docker run drillbot` (no -i, no token) hung for ever on /dev/null."""
+    result = run_console(tmp_path, None, platform=None, timeout=30)
+    assert result.returncode == 2
+    assert "no chat platform is configured" in result.stderr
+    assert "DISCORD_TOKEN" in result.stderr and "docker run -it" in result.stderr
+    assert not (tmp_path / "c.db").exists()  # nothing started
+
+
+def test_finding12_the_console_named_on_dev_null_reads_an_empty_script(tmp_path: Path) -> None:
+    result = run_console(tmp_path, None, timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_finding12_a_script_piped_to_the_default_command_still_runs(tmp_path: Path) -> None:
+    result = run_console(tmp_path, "/drill help\n", platform=None)
+    assert result.returncode == 0, result.stderr
+    assert "drillbot commands:" in result.stdout
