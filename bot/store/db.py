@@ -60,6 +60,16 @@ def is_storage_error(exc: BaseException) -> bool:
     return isinstance(exc, (sa_exc.DBAPIError, sa_exc.TimeoutError, OSError))
 
 
+def storage_trouble(exc: BaseException) -> str:
+    """What a user is told of a storage failure, in words and without the driver's text."""
+    said = str(getattr(exc, "orig", None) or exc).lower()
+    if "full" in said or "no space" in said:
+        return "drillbot's database is full"
+    if "readonly" in said or "read-only" in said or "read only" in said:
+        return "drillbot's database is read-only"
+    return "drillbot's database is unavailable"
+
+
 def _upgrade(connection: Connection) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
