@@ -204,7 +204,7 @@ def _stdin_is_a_device() -> bool:
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app import run
-    from bot.errors import StartupError
+    from bot.errors import ServiceFailed, StartupError
 
     platforms = args.platform or settings.configured_platforms()
     if not args.platform and platforms == ["console"] and _stdin_is_a_device():
@@ -220,6 +220,9 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     except StartupError as exc:
         print(f"drillbot cannot start: {exc}", file=sys.stderr)
         return 2
+    except ServiceFailed as exc:
+        print(f"drillbot stopped: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

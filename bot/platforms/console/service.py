@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import logging
 import os
 import stat
 import sys
@@ -26,6 +27,8 @@ from bot.domain.types import Actor, ChannelRef, DailyPost, Reply, Reveal
 from bot.platforms.common.files import safe_filename
 from bot.platforms.common.text import strip_masked_links, terminal_safe
 from bot.ports import Host, Inbound
+
+_log = logging.getLogger(__name__)
 
 WORKSPACE = "local"
 CHANNEL = ChannelRef(WORKSPACE, "console")
@@ -112,7 +115,17 @@ class ConsoleSession:
             self.adapter.show(reply.text)
 
     async def handle_line(self, line: str) -> bool:
-        """Process one line; False when the user asked to quit."""
+        """Process one line; False when the user asked to quit. A line that fails is answered
+        with what failed and the session goes on (the core's replies already say whether
+        anything was lost); a script never ends silently halfway."""
+        try:
+            return await self._line(line)
+        except Exception as exc:
+            _log.exception("console line failed")
+            self.adapter.show(f"that failed: {type(exc).__name__}: {exc}; the session goes on.")
+            return True
+
+    async def _line(self, line: str) -> bool:
         text = line.strip()
         if not text:
             return True
