@@ -21,7 +21,7 @@ from typing import Any
 
 from bot.clock import Clock, ScaledClock, SystemClock
 from bot.config import Platform, Settings
-from bot.errors import StartupError
+from bot.errors import ServiceFailed, StartupError
 from bot.grading.base import Grader
 from bot.grading.offline import OfflineGrader
 from bot.packs import Bank, load_bank
@@ -235,8 +235,11 @@ class App:
         bank = await asyncio.to_thread(load_bank, settings.pack_paths)
         grader = make_grader(settings)
         db = Database(settings.database_url)
-        await db.migrate()
-        await db.optimize()
+        try:
+            await db.open()
+        except BaseException:
+            await db.close()
+            raise
         core = build_core(
             db=db,
             bank=bank,
@@ -252,6 +255,10 @@ class App:
             ),
         )
         return cls(settings, db, core)
+
+    async def check_database(self) -> None:
+        """One round-trip to the database (what `/healthz` reports); raises when it fails."""
+        await self.db.ping()
 
     async def close(self) -> None:
         try:
@@ -300,15 +307,36 @@ async def run(settings: Settings, platforms: Sequence[Platform], speed: float = 
             await service.start()
         if settings.scheduler and all(s.wants_scheduler for s in services):
             ticker.start()
-        finished = asyncio.gather(*(s.wait() for s in services))
-        stopper = asyncio.ensure_future(stop.wait())
-        either: list[asyncio.Future[Any]] = [finished, stopper]
-        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
-        for future in (finished, stopper):
-            future.cancel()
-        await asyncio.gather(finished, stopper, return_exceptions=True)
+        await _until_done(dict(zip(platforms, services, strict=True)), stop)
     finally:
         ticker.stop()
         for service in services:
             await service.stop()
         await app.close()
+
+
+async def _until_done(services: dict[str, Service], stop: asyncio.Event) -> None:
+    """Wait until every service has finished on its own (the console at end of input) or a
+    signal asks to stop; a service that fails stops the run with `ServiceFailed`, so the
+    process exits non-zero with the reason instead of going on without it (or exiting 0)."""
+    waits: dict[asyncio.Future[Any], str] = {
+        asyncio.ensure_future(service.wait()): name for name, service in services.items()
+    }
+    stopper = asyncio.ensure_future(stop.wait())
+    pending: set[asyncio.Future[Any]] = set(waits)
+    failure: tuple[str, BaseException] | None = None
+    try:
+        while pending and failure is None and not stopper.done():
+            done, _ = await asyncio.wait(pending | {stopper}, return_when=asyncio.FIRST_COMPLETED)
+            for future in done & pending:
+                pending.discard(future)
+                exc = None if future.cancelled() else future.exception()
+                if exc is not None:
+                    failure = (waits[future], exc)
+    finally:
+        for future in (*pending, stopper):
+            future.cancel()
+        await asyncio.gather(*pending, stopper, return_exceptions=True)
+    if failure is not None:
+        name, exc = failure
+        raise ServiceFailed(f"the {name} service failed: {type(exc).__name__}: {exc}") from exc

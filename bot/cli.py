@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
+import stat
 import sys
 from collections import Counter
 from collections.abc import Sequence
@@ -15,6 +17,7 @@ from pydantic import ValidationError
 from bot.config import Settings
 from bot.errors import PackError
 from bot.packs import load_bank, pack_json_schema
+from bot.redaction import configure_logging, secret_values
 
 PLATFORMS = ("console", "slack", "discord")
 
@@ -44,7 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=1.0,
         help="console demo: run the clock this many times faster (e.g. 600)",
     )
-    run.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
+    run.add_argument(
+        "-v", "--verbose", action="store_true", help="drillbot's own logs at debug level"
+    )
 
     questions = sub.add_parser("questions", help="check and describe question packs")
     qsub = questions.add_subparsers(dest="action", required=True)
@@ -184,16 +189,36 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+NO_PLATFORM = """\
+drillbot: no chat platform is configured, and standard input is neither a terminal nor a
+script (a container started without -it?), so the console has nothing to read. Either
+  - set SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Slack, docs/slack.md), or DISCORD_TOKEN
+    (Discord, docs/discord.md), e.g. docker run -e DISCORD_TOKEN=... drillbot;
+  - or run the console in a terminal: docker run -it drillbot;
+  - or pipe a script to it: drillbot run --platform console < script.txt"""
+
+
+def _stdin_is_a_device() -> bool:
+    """Standard input is a character device that is no terminal (`/dev/null`: what `docker
+    run` without `-i` gives): the console would read nothing, for ever. A pipe or a file is
+    a script."""
+    try:
+        mode = os.fstat(sys.stdin.fileno()).st_mode
+    except (AttributeError, OSError, ValueError):
+        return False
+    return stat.S_ISCHR(mode) and not sys.stdin.isatty()
+
+
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app import run
-    from bot.errors import StartupError
+    from bot.errors import ServiceFailed, StartupError
 
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    platforms = args.platform or settings.configured_platforms()
+    if not args.platform and platforms == ["console"] and _stdin_is_a_device():
+        print(NO_PLATFORM, file=sys.stderr)
+        return 2
     try:
-        asyncio.run(run(settings, args.platform or settings.configured_platforms(), args.speed))
+        asyncio.run(run(settings, platforms, args.speed))
     except PackError as exc:
         print("drillbot cannot start: a question pack is broken:", file=sys.stderr)
         for problem in exc.problems:
@@ -202,6 +227,9 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     except StartupError as exc:
         print(f"drillbot cannot start: {exc}", file=sys.stderr)
         return 2
+    except ServiceFailed as exc:
+        print(f"drillbot stopped: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -210,8 +238,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings()
     except ValidationError as exc:
-        print(f"drillbot: bad setting:\n{exc}", file=sys.stderr)
+        # Without the values: a refused setting may be a secret (DRILLBOT_SECRET_KEY).
+        problems = exc.errors(include_url=False, include_input=False)
+        print("drillbot: bad setting:", file=sys.stderr)
+        for problem in problems:
+            print(f"  {'.'.join(map(str, problem['loc']))}: {problem['msg']}", file=sys.stderr)
         return 2
+    configure_logging(getattr(args, "verbose", False), secret_values(settings))
     if args.command == "run":
         return cmd_run(settings, args)
     if args.command == "questions":

@@ -15,6 +15,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.clock import zone
+from bot.secret_keys import parse_secret_keys
 
 
 def data_dir(name: str) -> Path:
@@ -72,6 +73,9 @@ class Settings(BaseSettings):
     catchup_hours: float = Field(3, ge=0, le=48, validation_alias=_env("DRILLBOT_CATCHUP_HOURS"))
     admins: Annotated[list[str], NoDecode] = Field([], validation_alias=_env("DRILLBOT_ADMINS"))
     secret_key: SecretStr | None = Field(None, validation_alias=_env("DRILLBOT_SECRET_KEY"))
+    legacy_secret_key: SecretStr | None = Field(
+        None, validation_alias=_env("DRILLBOT_LEGACY_SECRET_KEY")
+    )
     practice_limit: int = Field(30, ge=1, validation_alias=_env("DRILLBOT_PRACTICE_LIMIT"))
     scheduler: bool = Field(True, validation_alias=_env("DRILLBOT_SCHEDULER"))
     tick_seconds: float = Field(30, gt=0, validation_alias=_env("DRILLBOT_TICK_SECONDS"))
@@ -88,6 +92,9 @@ class Settings(BaseSettings):
         None, validation_alias=_env("SLACK_CLIENT_SECRET")
     )
     slack_api_url: str = Field("https://slack.com/api/", validation_alias=_env("SLACK_API_URL"))
+    slack_cache_seconds: float = Field(
+        60, ge=0, le=3600, validation_alias=_env("SLACK_CACHE_SECONDS")
+    )
     discord_token: SecretStr | None = Field(None, validation_alias=_env("DISCORD_TOKEN"))
     discord_message_content: bool = Field(False, validation_alias=_env("DISCORD_MESSAGE_CONTENT"))
     discord_command_guilds: Annotated[list[int], NoDecode] = Field(
@@ -112,6 +119,13 @@ class Settings(BaseSettings):
     def _on_off(cls, value: object) -> object:
         if isinstance(value, str) and value.strip().lower() in {"on", "off"}:
             return value.strip().lower() == "on"
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _strong_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parse_secret_keys(value.get_secret_value())
         return value
 
     @field_validator("timezone")

@@ -62,6 +62,19 @@ class ChannelUnavailable(DrillbotError):
         super().__init__(f"{channel.channel_id}: {reason}")
 
 
+class AnswerNotSaved(DrillbotError):
+    """The database refused an answer (full, read-only, gone): nothing of it was stored.
+    `trouble` says why in a user's words; the inbound gateway tells the user."""
+
+    def __init__(self, trouble: str) -> None:
+        self.trouble = trouble
+        super().__init__(trouble)
+
+
+class ServiceFailed(DrillbotError):
+    """A running platform service stopped with an error; `drillbot run` exits non-zero."""
+
+
 class RateLimited(DrillbotError):
     """The platform refused a call for now; send it again after `retry_after` seconds."""
 

@@ -315,3 +315,7 @@ def parse(text: str) -> Command:
 
 #: Commands only admins may run.
 ADMIN = frozenset(name for name, spec in SPECS.items() if spec.admin)
+#: Commands that change nothing stored: they record no event, so they keep working on a full
+#: or read-only disk (a redelivery shows the same facts again; `export` and `stats` send a
+#: file again, harmlessly). Every other command, and any new one, records its event.
+READ_ONLY = frozenset({"help", "streak", "leaderboard", "history", "stats", "export"})

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
 from bot.domain import render
-from bot.domain.commands import ADMIN, Command, parse, usage
+from bot.domain.commands import ADMIN, READ_ONLY, Command, parse, usage
 from bot.domain.periods import period
 from bot.domain.types import Actor, ChannelRef, Reply
 from bot.errors import UsageError
@@ -69,7 +69,7 @@ class Commands:
             return [Reply(str(exc))]
         if command.name in ADMIN and not self.use.tenants.is_admin(actor):
             return [Reply(f"`/drill {command.name}` is for workspace admins.")]
-        if not await self.store.tenancy.record_event(
+        if command.name not in READ_ONLY and not await self.store.tenancy.record_event(
             actor.workspace_id,
             actor.user_id,
             actor.name or actor.user_id,

@@ -13,17 +13,25 @@ practice answer, a mock answer and a follow-up is their row of `bot.domain.answe
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.clock import Clock
 from bot.domain.answers import ALREADY_ANSWERED, POLICIES, Kind, check_text, may_replace, sent_time
+from bot.domain.text import clean_text
 from bot.domain.types import Actor, Reply
+from bot.errors import AnswerNotSaved
 from bot.packs import Question
 from bot.services.grading import GradingQueue, Outcome
 from bot.services.quota import Quota
-from bot.store.answers import Answers, NewAnswer
+from bot.store.answers import Answers, NewAnswer, Stored
+from bot.store.db import is_storage_error, storage_trouble
 from bot.store.rows import AnswerRow, DailyRow
+
+#: Set once the delivery being handled has its answer committed, so a failure later in the
+#: same delivery can tell the user truthfully that nothing was lost (`bot.services.inbound`).
+answer_stored: ContextVar[bool] = ContextVar("answer_stored", default=False)
 
 
 @dataclass(frozen=True)
@@ -69,7 +77,7 @@ class Intake:
     async def take(self, sub: Submission) -> Taken:
         self.passes[sub.kind] = self.passes.get(sub.kind, 0) + 1
         policy = POLICIES[sub.kind]
-        checked = check_text(sub.question, sub.text)
+        checked = check_text(sub.question, clean_text(sub.text))
         if checked.refusal is not None:
             # In a thread a non-answer to an MCQ is discussion; elsewhere the user is told.
             quiet = policy.quiet and sub.question.type == "mcq"
@@ -91,11 +99,11 @@ class Intake:
                 question=sub.question,
             )
 
-        stored = await self.answers.ingest(
+        stored = await self._store(
             NewAnswer(
                 workspace_id=sub.actor.workspace_id,
                 user_id=sub.actor.user_id,
-                user_name=sub.actor.name or sub.actor.user_id,
+                user_name=clean_text(sub.actor.name or sub.actor.user_id),
                 event_key=sub.event_key or None,
                 channel_id=sub.daily.channel_id if sub.daily else sub.channel_id,
                 question_id=sub.question.id,
@@ -116,7 +124,18 @@ class Intake:
         if stored.answer is None:
             told = stored.outcome == "taken" and not policy.quiet
             return Taken([Reply(ALREADY_ANSWERED)] if told else [])
+        answer_stored.set(True)
         if policy.at_once:
             return Taken([], stored.answer, await self.grading.grade_now(stored.answer))
         self.grading.submit(stored.answer.id, (stored.answer, sub.daily))
         return Taken([Reply(policy.ack)] if policy.ack else [], stored.answer)
+
+    async def _store(self, answer: NewAnswer) -> Stored:
+        """Ingest, or `AnswerNotSaved` when the database refuses (full, read-only, gone): the
+        user must hear that their answer is not kept."""
+        try:
+            return await self.answers.ingest(answer)
+        except Exception as exc:
+            if not is_storage_error(exc):
+                raise
+            raise AnswerNotSaved(storage_trouble(exc)) from exc

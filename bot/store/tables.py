@@ -281,13 +281,6 @@ slack_installations = sa.Table(
     sa.Column("installed_at", UTCDateTime, nullable=False),
 )
 
-slack_oauth_states = sa.Table(
-    "slack_oauth_states",
-    metadata,
-    sa.Column("state", sa.String(64), primary_key=True),
-    sa.Column("expires_at", UTCDateTime, nullable=False),
-)
-
 slack_post_attempts = sa.Table(
     "slack_post_attempts",
     metadata,

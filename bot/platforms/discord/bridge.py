@@ -26,7 +26,6 @@ from bot.domain.commands import ADMIN
 from bot.domain.types import Actor, ChannelRef, Reply
 from bot.platforms.common.dm import DmRefused, dm_only, moved_to_dm
 from bot.platforms.common.replies import ReplyOnce
-from bot.platforms.common.text import chunks
 from bot.platforms.discord import render as look
 from bot.platforms.discord.outbound import COMMAND, DiscordAdapter
 from bot.platforms.discord.views import form_submission
@@ -115,7 +114,7 @@ class Bridge:
         try:
             replies = await self._command(interaction, name, text)
         except Exception:
-            _log.exception("/drill %s failed", text)
+            _log.exception("/drill %s failed (interaction %s)", name, interaction.id)
             replies = [Reply(FAILED)]
         await _follow_up(interaction, replies or [Reply("Done.")])
 
@@ -219,7 +218,7 @@ class Bridge:
 
         async def deliver(shown: list[Reply]) -> None:
             for reply in shown:
-                for part in chunks(reply.text, look.CONTENT_LIMIT):
+                for part in look.content_parts(reply.text):
                     await message.channel.send(part)
 
         await self.reply_once.send(actor.workspace_id, key, replies, deliver)
@@ -313,7 +312,7 @@ async def _acknowledge(interaction: discord.Interaction, thinking: bool) -> bool
 async def _send_dm(dm: discord.DMChannel, replies: list[Reply]) -> None:
     try:
         for reply in replies:
-            for part in chunks(reply.text, look.CONTENT_LIMIT):
+            for part in look.content_parts(reply.text):
                 await dm.send(part)
     except discord.HTTPException as exc:
         raise DmRefused(str(exc)) from exc
@@ -322,7 +321,7 @@ async def _send_dm(dm: discord.DMChannel, replies: list[Reply]) -> None:
 async def _follow_up(interaction: discord.Interaction, replies: list[Reply]) -> None:
     try:
         for reply in replies:
-            for part in chunks(reply.text, look.CONTENT_LIMIT):
+            for part in look.content_parts(reply.text):
                 await interaction.followup.send(part, ephemeral=True)
     except discord.HTTPException as exc:
         _log.warning("follow-up of interaction %s failed: %s", interaction.id, exc)

@@ -22,7 +22,8 @@ import discord
 from bot.domain.types import ChannelRef, DailyPost, Reveal
 from bot.errors import ChannelUnavailable
 from bot.platforms.common.cache import BoundedCache
-from bot.platforms.common.text import chunks
+from bot.platforms.common.files import safe_filename
+from bot.platforms.common.text import discord_escape
 from bot.platforms.discord import render as look
 from bot.platforms.discord.views import daily_view
 
@@ -157,7 +158,7 @@ class DiscordAdapter:
     async def reply_in_thread(self, channel: ChannelRef, thread_id: str, text: str) -> None:
         thread = self.client.get_partial_messageable(int(thread_id))
         with refused_as_unavailable(channel):
-            for part in chunks(text, look.CONTENT_LIMIT):
+            for part in look.content_parts(text):
                 await thread.send(part)
 
     async def send_private(
@@ -167,7 +168,7 @@ class DiscordAdapter:
         interaction = self._token(user_id, thread_id or "")
         if interaction is not None:
             try:
-                for part in chunks(text, look.CONTENT_LIMIT):
+                for part in look.content_parts(text):
                     await interaction.followup.send(part, ephemeral=True)
                 return
             except discord.HTTPException as exc:
@@ -178,18 +179,23 @@ class DiscordAdapter:
         self, channel: ChannelRef, user_id: str, filename: str, data: bytes, title: str
     ) -> None:
         """An attachment only the user sees, on the command that asked for it; else a DM."""
+        filename = safe_filename(filename)
         interaction = self._token(user_id, COMMAND)
         if interaction is not None:
             try:
                 await interaction.followup.send(
-                    title, file=discord.File(io.BytesIO(data), filename=filename), ephemeral=True
+                    discord_escape(title),
+                    file=discord.File(io.BytesIO(data), filename=filename),
+                    ephemeral=True,
                 )
                 return
             except discord.HTTPException as exc:
                 _log.info("ephemeral file failed (%s); sending a DM instead", exc)
         try:
             user = await self._user(int(user_id))
-            await user.send(title, file=discord.File(io.BytesIO(data), filename=filename))
+            await user.send(
+                discord_escape(title), file=discord.File(io.BytesIO(data), filename=filename)
+            )
         except discord.HTTPException as exc:
             _log.warning("cannot send file %s to user %s: %s", filename, user_id, exc)
 
@@ -197,7 +203,7 @@ class DiscordAdapter:
         """A DM; False (logged) when the user does not accept DMs from the bot."""
         try:
             user = await self._user(user_id)
-            for part in chunks(text, look.CONTENT_LIMIT):
+            for part in look.content_parts(text):
                 await user.send(part)
         except discord.HTTPException as exc:
             _log.warning("cannot send a DM to user %s: %s", user_id, exc)
@@ -237,7 +243,7 @@ class DiscordAdapter:
             return
         if guild.system_channel is not None:
             with contextlib.suppress(discord.HTTPException):
-                for part in chunks(notice, look.CONTENT_LIMIT):
+                for part in look.content_parts(notice):
                     await guild.system_channel.send(part)
                 return
         _log.warning("admin notice for %s not delivered: %s", channel, text)

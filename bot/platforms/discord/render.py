@@ -3,7 +3,8 @@
 Discord refuses a message whose content passes 2,000 characters or whose embed passes its
 caps (title 256, description 4,096, field 1,024, footer 2,048, 6,000 in all), and a nonce
 longer than 25 characters. Everything the adapter sends is shaped here, so no send fails for
-its size. The facts come from `bot.domain.render`; user text inside them is escaped here.
+its size. The facts come from `bot.domain.render`; names, user and grader text inside them
+are escaped here (`content_parts` for every text message).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import discord
 
 from bot.domain import render
 from bot.domain.types import DailyPost, Reveal
-from bot.platforms.common.text import clip, discord_escape
+from bot.platforms.common.text import chunks, clip, discord_escape, strip_masked_links
 
 CONTENT_LIMIT = 2000
 TITLE_LIMIT = 256
@@ -71,10 +72,29 @@ def thread_name(post: DailyPost) -> str:
     return clip(f"#{post.daily_id} {prompt}", THREAD_NAME_LIMIT)
 
 
+def content_parts(text: str) -> list[str]:
+    """The core's plain text (feedback, replies, notices: names and grader text inside) as
+    messages: masked links removed, markdown and mentions escaped, each within
+    `CONTENT_LIMIT` after escaping."""
+    parts: list[str] = []
+    for piece in chunks(strip_masked_links(text), CONTENT_LIMIT):
+        escaped = discord_escape(piece)
+        if len(escaped) <= CONTENT_LIMIT:
+            parts.append(escaped)
+        else:  # escaping at most doubles a character
+            parts += [discord_escape(p) for p in chunks(piece, CONTENT_LIMIT // 2)]
+    return parts
+
+
 def reveal_embed(reveal: Reveal) -> discord.Embed:
-    """The reveal, with the top answers' text escaped (it is user text)."""
+    """The reveal, with every name and answer escaped (user text: a display name may hold a
+    masked link or a mention); the pack's own text keeps its markdown."""
     shown = dataclasses.replace(
-        reveal, top=[dataclasses.replace(t, text=discord_escape(t.text)) for t in reveal.top]
+        reveal,
+        top=[
+            dataclasses.replace(t, name=discord_escape(t.name), text=discord_escape(t.text))
+            for t in reveal.top
+        ],
     )
     return discord.Embed(
         title=clip(f"Reveal · {reveal.question.topic} · {reveal.question.id}", TITLE_LIMIT),

@@ -18,7 +18,13 @@ from typing import Any
 from bot.domain import render
 from bot.domain.types import DailyPost, Reveal
 from bot.packs import Question
-from bot.platforms.common.text import chunks, clip, slack_escape, slack_escape_clipped
+from bot.platforms.common.text import (
+    chunks,
+    clip,
+    slack_escape,
+    slack_escape_clipped,
+    strip_masked_links,
+)
 
 Block = dict[str, Any]
 
@@ -95,7 +101,9 @@ class Message:
 
 
 def text_message(text: str) -> Message:
-    """Plain text from the core (feedback, replies, notices) as an escaped message."""
+    """Plain text from the core (feedback, replies, notices: names and grader text inside) as
+    an escaped message, masked links removed."""
+    text = strip_masked_links(text)
     return Message(
         slack_escape_clipped(text, MAX_FALLBACK), sections(slack_escape(text), MAX_BLOCKS)
     )
@@ -135,7 +143,8 @@ def daily_message(post: DailyPost) -> Message:
 
 
 def reveal_message(reveal: Reveal) -> Message:
-    text = render.reveal_text(reveal)
+    """The reveal, escaped as a whole: names and answers are user text."""
+    text = strip_masked_links(render.reveal_text(reveal))
     return Message(
         slack_escape_clipped(text.splitlines()[0], MAX_FALLBACK),
         sections(slack_escape(text), MAX_BLOCKS),

@@ -18,6 +18,7 @@ from slack_sdk.errors import SlackApiError
 from bot.domain.types import ChannelRef, DailyPost, Reveal
 from bot.errors import ChannelUnavailable, WorkspaceGone
 from bot.platforms.common.cache import BoundedCache
+from bot.platforms.common.files import safe_filename
 from bot.platforms.slack import blocks
 from bot.platforms.slack.api import CHANNEL_GONE, SlackApi, error_code
 from bot.platforms.slack.installations import PostAttempts
@@ -149,7 +150,11 @@ class SlackAdapter:
         client = await self.api.client(channel.workspace_id)
         dm = await self.open_dm(channel.workspace_id, user_id)
         await client.files_upload_v2(
-            channel=dm, file=data, filename=filename, title=title, initial_comment=title
+            channel=dm,
+            file=data,
+            filename=safe_filename(filename),
+            title=title,
+            initial_comment=title,
         )
 
     # -- helpers used by the inbound side too -----------------------------------------------

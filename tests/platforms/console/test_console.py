@@ -47,9 +47,15 @@ I have no idea
 
 
 def run_console(
-    tmp_path: Path, script: str, *extra_env: tuple[str, str]
+    tmp_path: Path,
+    script: str | None,
+    *extra_env: tuple[str, str],
+    platform: str | None = "console",
+    timeout: float = 60,
 ) -> subprocess.CompletedProcess[str]:
-    """Run the console on a script, with a team pack whose topic the scripts select."""
+    """Run the console on a script, with a team pack whose topic the scripts select.
+    `script=None`: standard input is /dev/null (`docker run` without `-i`); `platform=None`:
+    `drillbot run` without `--platform`, as the Docker image's default command."""
     packs = tmp_path / "team-packs"
     packs.mkdir(exist_ok=True)
     (packs / "team.yaml").write_text(TEAM_PACK, encoding="utf-8")
@@ -62,13 +68,15 @@ def run_console(
     env.pop("OPENAI_API_KEY", None)
     env.pop("SLACK_BOT_TOKEN", None)
     env.pop("DISCORD_TOKEN", None)
+    chosen = ["--platform", platform] if platform else []
     return subprocess.run(
-        [sys.executable, "-m", "bot", "run", "--platform", "console"],
+        [sys.executable, "-m", "bot", "run", *chosen],
         input=script,
+        stdin=subprocess.DEVNULL if script is None else None,
         capture_output=True,
         text=True,
         env=env,
-        timeout=60,
+        timeout=timeout,
         cwd=tmp_path,
         check=False,
     )
@@ -131,3 +139,42 @@ def test_list_settings_accept_commas_and_json(value: str, monkeypatch: pytest.Mo
     assert settings.scheduler is False
     assert settings.grader_name == "llm"
     assert "sk-secret-value" not in repr(settings) + str(settings.model_dump())
+
+
+def test_finding13_a_user_name_cannot_write_an_export_outside_data_files(tmp_path: Path) -> None:
+    """Issue 12, finding 13: `/as ../../../../pwned` then `/drill export` wrote outside
+    data/files. The name is sanitised into one path component inside the files folder."""
+    escaped = tmp_path.parent / "pwned.json"
+    escaped.unlink(missing_ok=True)
+    result = run_console(tmp_path, "/as ../../../../pwned\n/drill export\n")
+    try:
+        assert result.returncode == 0, result.stderr
+        assert not escaped.exists()
+        written = list((tmp_path / "data" / "files").iterdir())
+        assert [p.name for p in written] == ["drillbot-export-local-________pwned.json"]
+        assert f"saved to {Path('data') / 'files' / written[0].name}" in result.stdout
+    finally:
+        escaped.unlink(missing_ok=True)
+
+
+def test_finding10_names_and_grader_text_reach_the_terminal_inert(tmp_path: Path) -> None:
+    """Issue 12, finding 10 on the console: a name (`/as`) with terminal escape sequences and
+    a model's feedback with a masked link are printed without either."""
+    from testing.fake_openai import FakeModel, serve_in_thread
+
+    model = FakeModel()
+    model.feedback = "Read [the docs](https://evil.example/steal)\x1b]0;owned\x07 again."
+    name = "\x1b]0;owned\x07\x1b[2J\x1b[31meve\u202e"
+    script = (
+        f"/drill config topics=console-test\n/drill post-now\n/as {name}\n"
+        "Overfitting is when a model memorises noise and generalises badly; regularisation, "
+        "early stopping and cross-validation help.\n"
+    )
+    with serve_in_thread(model) as url:
+        result = run_console(tmp_path, script, ("OPENAI_BASE_URL", url))
+    assert result.returncode == 0, result.stderr
+    assert "You are now eve." in result.stdout
+    assert "[to eve] Your answer to" in result.stdout
+    assert "Read the docs again." in result.stdout
+    assert "\x1b" not in result.stdout and "\u202e" not in result.stdout
+    assert "evil.example" not in result.stdout

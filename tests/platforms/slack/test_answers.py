@@ -136,9 +136,3 @@ async def test_thread_feedback_mode_replies_publicly_in_the_thread(slack: Factor
     feedback = h.fake.posts("T1", "C1")[1]
     assert feedback["thread_ts"] == daily.message_id and "/10" in feedback["text"]
     assert h.fake.ephemerals("T1", "U1") == []
-
-
-async def test_healthz_answers_for_probes(slack: Factory) -> None:
-    h = await slack()
-    async with h.session.get(f"{h.url}/healthz") as answer:
-        assert answer.status == 200 and await answer.json() == {"ok": True}
