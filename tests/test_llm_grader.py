@@ -149,8 +149,45 @@ async def test_json_object_schema_mode_sends_the_schema_inside_json_object() -> 
     assert set(body) == BODY_KEYS and body["stream"] is False
     fmt = body["response_format"]
     assert set(fmt) == {"type", "schema"} and fmt["type"] == "json_object"
-    assert_closed_output_schema(fmt["schema"])
+    schema = fmt["schema"]
+    points = len(QUESTION.key_points)
+    judgments = schema["properties"]["judgments"]
+    # Bounded for the rubric, so a grammar lets the model write one judgment per key point, in
+    # order, and no endless text.
+    assert (judgments["minItems"], judgments["maxItems"]) == (points, points)
+    assert [item["properties"]["key_point"] for item in judgments["prefixItems"]] == [
+        {"const": n} for n in range(1, points + 1)
+    ]
+    for item in judgments["prefixItems"]:
+        assert list(item["properties"]) == OUTPUT_KEYS["KeyPointJudgment"]
+        assert item["additionalProperties"] is False and item["required"] == list(
+            item["properties"]
+        )
+        assert item["properties"]["verdict"]["enum"] == ["covered", "partly", "missed"]
+        assert item["properties"]["evidence"]["maxLength"] == 300
+    assert schema["properties"]["misconceptions"]["maxItems"] == 3
+    assert schema["properties"]["feedback"]["maxLength"] == 600
+    assert (
+        schema["additionalProperties"] is False
+        and schema["required"] == OUTPUT_KEYS["GradingOutput"]
+    )
+    wrong = schema["$defs"]["Misconception"]
+    assert wrong["additionalProperties"] is False and list(wrong["properties"]) == [
+        "quote",
+        "correction",
+    ]
     assert grade.score >= 7 and grade.covered
+
+
+async def test_json_object_schema_bounds_follow_the_graded_rubric() -> None:
+    fake = FakeModel()
+    missed = tuple(QUESTION.key_points[2:4])
+    grade = await llm(fake, llm_json_mode="json_object_schema").grade(
+        GradeRequest(question=QUESTION, answer=STRONG, key_points=missed)
+    )
+    judgments = fake.requests[0]["response_format"]["schema"]["properties"]["judgments"]
+    assert judgments["maxItems"] == 2 and len(judgments["prefixItems"]) == 2
+    assert sorted(grade.covered + grade.partly + grade.missed) == sorted(p.text for p in missed)
 
 
 async def test_json_object_mode_sends_no_schema_and_the_prompt_names_every_key() -> None:

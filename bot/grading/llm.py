@@ -10,7 +10,8 @@ What it does per answer (DESIGN.md "Grades"):
    `GradingOutput` pydantic model through `chat.completions.parse`. How the endpoint is asked
    for it is the JSON mode (DESIGN.md "Grades"; the README says which fits which server):
    `schema` sends OpenAI's `json_schema` response format; `json_object_schema` sends
-   `{"type": "json_object", "schema": ...}`, which llama.cpp turns into a grammar;
+   `{"type": "json_object", "schema": ...}`, which llama.cpp turns into a grammar (a schema
+   bounded for the rubric: `grammar_schema`);
    `json_object` sends plain JSON mode, and the prompt alone names the exact keys. Every mode
    gets the same parse and validation. Output that fails validation gets ONE repair call,
    part of the same grading request: it holds the same concurrency slot, its tokens are added
@@ -71,6 +72,9 @@ GRADE_MAX_TOKENS = 1500
 TEXT_MAX_TOKENS = 200
 FEEDBACK_MAX_SENTENCES = 3
 FEEDBACK_MAX_CHARS = 600
+EVIDENCE_MAX_CHARS = 300
+CORRECTION_MAX_CHARS = 300
+MISCONCEPTIONS_MAX = 3
 QUESTION_MAX_CHARS = 300
 LEAK_FLAG = "prompt_leak"
 TEMPLATES = ("grade", "follow_up", "hint")
@@ -113,6 +117,35 @@ class GradingOutput(BaseModel):
     judgments: list[KeyPointJudgment]
     misconceptions: list[Misconception]
     feedback: str = Field(description="1-3 plain sentences to the candidate")
+
+
+def grammar_schema(points: int) -> dict[str, Any]:
+    """The output schema sent to a grammar-constrained endpoint (`json_object_schema`), for a
+    rubric of `points` key points: exactly one judgment per key point, numbered in order, and
+    bounded strings and lists.
+
+    Why: llama.cpp's grammar enforces consts, enums, tuple items and string and list lengths
+    (not numeric ranges), and a small model left unbounded writes on to the token limit, which
+    on a CPU takes minutes. OpenAI's strict mode rejects some of these keywords, so the
+    `schema` mode sends the plain schema. Validation is the same in every mode.
+    """
+    schema = GradingOutput.model_json_schema()
+    judgment = schema["$defs"].pop("KeyPointJudgment")
+    fields = judgment["properties"]
+    fields["evidence"]["maxLength"] = EVIDENCE_MAX_CHARS
+    numbered = [
+        judgment | {"properties": fields | {"key_point": {"const": n}}}
+        for n in range(1, points + 1)
+    ]
+    top = schema["properties"]
+    top["judgments"] = {"type": "array", "prefixItems": numbered}
+    top["judgments"] |= {"minItems": points, "maxItems": points}
+    top["misconceptions"]["maxItems"] = MISCONCEPTIONS_MAX
+    top["feedback"]["maxLength"] = FEEDBACK_MAX_CHARS
+    wrong = schema["$defs"]["Misconception"]["properties"]
+    wrong["quote"]["maxLength"] = EVIDENCE_MAX_CHARS
+    wrong["correction"]["maxLength"] = CORRECTION_MAX_CHARS
+    return schema
 
 
 class UnusableOutput(GraderUnavailable):
@@ -246,10 +279,13 @@ class LLMGrader:
 
     # --- calls ---------------------------------------------------------------------------
 
-    def _options(self, output: type[BaseModel] | None) -> dict[str, Any]:
+    def _options(
+        self, output: type[BaseModel] | None, grammar: dict[str, Any] | None
+    ) -> dict[str, Any]:
         """The request's optional parameters: temperature when set, and the output format of
         the JSON mode. parse() validates against `output` in every mode; in the JSON-object
-        modes `extra_body` replaces the `json_schema` format the SDK would send."""
+        modes `extra_body` replaces the `json_schema` format the SDK would send, with
+        `grammar` (by default `output`'s schema) as the schema of `json_object_schema`."""
         found: dict[str, Any] = {}
         if self.temperature is not None:
             found["temperature"] = self.temperature
@@ -257,7 +293,7 @@ class LLMGrader:
             return found
         found["response_format"] = output
         if self.json_mode == "json_object_schema":
-            schema = output.model_json_schema()
+            schema = grammar or output.model_json_schema()
             found["extra_body"] = {"response_format": {"type": "json_object", "schema": schema}}
         elif self.json_mode == "json_object":
             found["extra_body"] = {"response_format": {"type": "json_object"}}
@@ -269,6 +305,7 @@ class LLMGrader:
         output: type[BaseModel] | None,
         max_tokens: int,
         usage: Usage,
+        grammar: dict[str, Any] | None = None,
     ) -> _Reply:
         """One request (SDK transport retries aside) through the breaker; the caller holds
         the gate.
@@ -282,7 +319,7 @@ class LLMGrader:
                     model=self.model,
                     messages=messages,
                     max_tokens=max_tokens,
-                    **self._options(output),
+                    **self._options(output, grammar),
                 )
         except (openai.APIConnectionError, openai.APIStatusError) as exc:
             raise GraderUnavailable(f"LLM endpoint failed: {type(exc).__name__}") from exc
@@ -304,16 +341,19 @@ class LLMGrader:
             raise UnusableOutput("the model refused")
         return _Reply(message.parsed, message.content or "", completion.model or self.model)
 
-    async def _structured(self, prompt: Prompt, output: type[T], usage: Usage) -> tuple[T, str]:
+    async def _structured(
+        self, prompt: Prompt, output: type[T], usage: Usage, grammar: dict[str, Any]
+    ) -> tuple[T, str]:
         """Structured output: one grading request, which is one call, plus one repair call
         when the first reply does not validate. The request holds one slot of the gate
-        throughout, so a repair never queues behind other answers."""
+        throughout, so a repair never queues behind other answers. `grammar`: the schema of
+        the `json_object_schema` mode."""
         repairs: list[str] = []
         async with self._gate:
             for _ in range(2):
                 try:
                     reply = await self._call(
-                        _messages(prompt, repairs), output, GRADE_MAX_TOKENS, usage
+                        _messages(prompt, repairs), output, GRADE_MAX_TOKENS, usage, grammar
                     )
                 except ValidationError as exc:
                     problem = _error_summary(exc)
@@ -344,7 +384,8 @@ class LLMGrader:
             answer=seen,
         )
         usage = Usage()
-        output, model = await self._structured(prompt, GradingOutput, usage)
+        grammar = grammar_schema(len(request.rubric))
+        output, model = await self._structured(prompt, GradingOutput, usage, grammar)
         judgments = self._judgments(request, output, seen)
         misconceptions, leaked = self._misconceptions(output, seen, delimiter)
         feedback = self._shown(output.feedback, delimiter, FEEDBACK_MAX_SENTENCES)

