@@ -257,7 +257,7 @@ async def test_grades_through_a_real_llama_cpp_server(
         llm_model="gemma-3-270m",
         llm_json_mode="json_object_schema",
         llm_temperature=0,
-        llm_timeout=900,  # a loaded 2-core machine: minutes per grade
+        llm_timeout=600,  # the most it takes; a loaded 2-core machine needs minutes
         llm_max_retries=1,
         llm_concurrency=1,
     )
