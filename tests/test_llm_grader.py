@@ -369,6 +369,14 @@ async def test_feedback_with_a_delimiter_or_a_score_is_replaced() -> None:
     assert "answer-" not in grade.feedback and LEAK_FLAG in grade.flags
 
 
+@pytest.mark.parametrize("feedback", ["", "  ", ":{", "...", "1-3"])
+async def test_feedback_without_a_word_is_replaced(feedback: str) -> None:
+    fake = FakeModel("canned")
+    fake.canned = canned([], feedback=feedback)
+    grade = await llm(fake).grade(request(ANSWER))
+    assert grade.feedback.startswith("The most important point to add:")
+
+
 async def test_feedback_is_kept_to_three_sentences() -> None:
     fake = FakeModel("canned")
     fake.canned = canned([], feedback="One. Two! Three? Four. Five.")

@@ -79,6 +79,7 @@ QUESTION_MAX_CHARS = 300
 LEAK_FLAG = "prompt_leak"
 TEMPLATES = ("grade", "follow_up", "hint")
 _SENTENCE_END = re.compile(r"[.!?](?=\s|$)")
+_WORD = re.compile(r"[^\W\d_]{2,}")
 REPAIR = (
     "Your previous reply was not valid: {errors}. Reply again with one JSON object only, "
     "matching the schema in the instructions."
@@ -443,8 +444,9 @@ class LLMGrader:
 
     def _shown(self, text: str, delimiter: str, max_sentences: int) -> str | None:
         """Model text fit to show a user, trimmed; None when it leaks, reads as steered (the
-        pre-filter flags it: a score, a role marker) or is empty."""
-        if self._leaks(text, delimiter) or scan(text):
+        pre-filter flags it: a score, a role marker) or holds no word (empty, or debris such
+        as `:{` that a small grammar-constrained model writes)."""
+        if self._leaks(text, delimiter) or scan(text) or not _WORD.search(text):
             return None
         flat = " ".join(text.split())
         ends = [m.end() for m in _SENTENCE_END.finditer(flat)]

@@ -236,6 +236,8 @@ def check_replies(wire: Wire, start: int) -> None:
         assert set(value) == {"judgments", "misconceptions", "feedback"}
         parsed = GradingOutput.model_validate(value)
         say(f"  reply validates ({how}): {len(parsed.judgments)} judgments, exactly our keys")
+        verdicts = ", ".join(f"{j.key_point} {j.verdict}" for j in parsed.judgments)
+        say(f"  the model's verdicts (before our evidence checks): {verdicts}")
 
 
 async def test_grades_through_a_real_llama_cpp_server(
