@@ -610,6 +610,24 @@ async def server() -> AsyncIterator[tuple[FakeModel, str]]:
     await srv.stop()
 
 
+async def wired_daily(
+    engine: Engine, clock: ManualClock, adapter: RecordingAdapter, grader: LLMGrader
+) -> str:
+    """The engine grading with `grader` and the offline fallback (as the app wires them); the
+    thread of its first daily."""
+    engine.grading.grader, engine.grading.fallback = grader, OfflineGrader()
+    await setup_channel(engine)
+    return await first_daily(engine, clock, adapter)
+
+
+async def the_answer(engine: Engine) -> tuple[Any, Any]:
+    """The only answer row and its grade row."""
+    async with engine.db.read() as conn:
+        row = (await conn.execute(sa.select(answers))).one()
+        stored = (await conn.execute(sa.select(grades))).one()
+    return row, stored
+
+
 async def test_circuit_opens_then_the_provisional_grade_is_replaced(
     engine: Engine,
     clock: ManualClock,
@@ -624,15 +642,11 @@ async def test_circuit_opens_then_the_provisional_grade_is_replaced(
         is_failure=grader.breaker.is_failure,
         clock=lambda: clock.now().timestamp(),
     )
-    engine.grading.grader, engine.grading.fallback = grader, OfflineGrader()
-    await setup_channel(engine)
-    thread = await first_daily(engine, clock, adapter)
+    thread = await wired_daily(engine, clock, adapter, grader)
     reference = adapter.posts[-1].question.reference_answer
     assert reference
     await answer(engine, ALICE, thread, reference, "a1")
-    async with engine.db.read() as conn:
-        row = (await conn.execute(sa.select(answers))).one()
-        stored = (await conn.execute(sa.select(grades))).one()
+    row, stored = await the_answer(engine)
     assert row.status == "provisional" and stored.grader == "offline" and stored.provisional
     assert "[provisional]" in adapter.private[-1][1] and len(fake.requests) == 1
     fake.mode = "normal"
@@ -642,9 +656,7 @@ async def test_circuit_opens_then_the_provisional_grade_is_replaced(
     clock.advance(timedelta(seconds=61))
     await engine.tick()  # half-open: one probe, which grades the answer
     await engine.drain()
-    async with engine.db.read() as conn:
-        row = (await conn.execute(sa.select(answers))).one()
-        stored = (await conn.execute(sa.select(grades))).one()
+    row, stored = await the_answer(engine)
     assert len(fake.requests) == 2 and grader.breaker.state == "closed"
     assert (row.status, stored.grader, stored.provisional) == ("graded", "llm", False)
     assert stored.prompt_version == "grade-v2" and stored.tokens_in > 0
@@ -660,21 +672,16 @@ async def test_an_answer_whose_repair_fails_is_one_failed_attempt(
     fake, url = server
     fake.mode = "malformed"
     grader = LLMGrader.from_settings(settings(openai_base_url=url, llm_json_mode="json_object"))
-    engine.grading.grader, engine.grading.fallback = grader, OfflineGrader()
-    await setup_channel(engine)
-    thread = await first_daily(engine, clock, adapter)
+    thread = await wired_daily(engine, clock, adapter, grader)
     await answer(engine, ALICE, thread, STRONG, "a1")
-    async with engine.db.read() as conn:
-        row = (await conn.execute(sa.select(answers))).one()
+    row, _ = await the_answer(engine)
     assert len(fake.requests) == 2  # the request and its one repair
     assert (row.status, row.attempts) == ("provisional", 1)
     fake.mode = "normal"
     clock.advance(timedelta(minutes=1))
     await engine.tick()
     await engine.drain()
-    async with engine.db.read() as conn:
-        row = (await conn.execute(sa.select(answers))).one()
-        stored = (await conn.execute(sa.select(grades))).one()
+    row, stored = await the_answer(engine)
     assert len(fake.requests) == 3 and (row.status, stored.grader) == ("graded", "llm")
     await grader.aclose()
 
