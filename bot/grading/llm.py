@@ -8,7 +8,7 @@ What it does per answer (DESIGN.md "Grades"):
 3. One call: the `grade` template (system: static instructions, schema and canary, then the
    rubric; user: the answer inside a random per-call delimiter), structured output from the
    `GradingOutput` pydantic model through `chat.completions.parse`. How the endpoint is asked
-   for it is the JSON mode (DESIGN.md "Grades"; the README says which fits which server):
+   for it is the JSON mode (the README says which fits which server):
    `schema` sends OpenAI's `json_schema` response format; `json_object_schema` sends
    `{"type": "json_object", "schema": ...}`, which llama.cpp turns into a grammar (a schema
    bounded for the rubric: `grammar_schema`);
