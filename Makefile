@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench install-size clean
+.PHONY: run test test-llm lint bench install-size clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,13 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/python -m pytest
+
+# The LLM grader against a real local server (llama-cpp-python + Gemma 3 270M from PyPI); not
+# part of `make test`. The first run compiles llama.cpp (about 5 minutes); --no-cache-dir keeps
+# pip from reusing a wheel built without GGML_NATIVE=OFF, which crashes on these machines.
+test-llm: $(STAMP)
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/pip install --quiet --no-cache-dir -r tests/llm_server/requirements.txt
+	$(BIN)/python -m pytest -s -v tests/llm_server/check_real_server.py
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
