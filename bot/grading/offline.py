@@ -33,8 +33,9 @@ Offline misconceptions stay empty: a polarity flip is the only cheap signal of a
 it is already priced in as missed key points, and charging a noisy lexical guess a second time
 (-1 per misconception) would cost honest answers more than it catches.
 
-Floors. Empty, whitespace-only, "idk"/"N/A"-style non-answers, answers under 4 words and copies
-of the question (the prompt's word order, at most one new content word) score 0 at once.
+Floors (`bot.grading.floors`, the same check intake runs): no letters or digits, "idk"/"N/A"-style
+non-answers, answers under 4 words and copies of the question (the prompt's word order, at most
+one new content word) score 0 at once.
 
 Known limits. A lexical grader rewards words, not understanding: an answer that names every
 concept in the wrong relation, or says a key point in other words, is misjudged; answers in
@@ -53,14 +54,13 @@ pre-filter: flagged sentences are removed before grading and the score is capped
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from itertools import pairwise
 
 from bot.grading.base import Grade, GradeRequest, Judgment, graded, rubric_weights
+from bot.grading.floors import REASONS, floor_seen
 from bot.grading.prefilter import scan, strip_flagged
 from bot.grading.text import (
     BREAK,
@@ -70,7 +70,6 @@ from bot.grading.text import (
     clauses,
     content_of,
     gram_set,
-    normalise,
     propositions,
     stopword_share,
     tokens,
@@ -113,15 +112,6 @@ PARTLY_AT = 0.3
 STUFFING_SHARE = 0.15
 STUFFING_MIN_WORDS = 8
 STUFFING_CAP = 0.5
-MIN_WORDS = 4
-#: An answer whose word pairs are at least this share the prompt's, and that adds at most one
-#: content word, is a copy of the question.
-COPY_PAIR_SHARE = 0.7
-NON_ANSWER = re.compile(
-    r"^\W*(?:n/?a|idk|i\s+do\s+not\s+know|no\s+idea|pass|skip|dunno|not\s+sure|no\s+clue"
-    r"|i\s+give\s+up|nothing|none|no\s+answer|\?+|-+|\.+|i\s+have\s+no\s+idea"
-    r"|i\s+(?:am|'m)\s+not\s+sure|do\s+not\s+know|no\s+comment)\W*$"
-)
 
 
 @dataclass(frozen=True)
@@ -152,7 +142,6 @@ class _Rubric:
     """Everything derived from a question and its key points, cached per rubric."""
 
     question_keys: frozenset[str]
-    question_pairs: frozenset[tuple[str, str]]
     points: tuple[_Point, ...]
     clauses: tuple[tuple[Proposition, ...], ...]
     propositions: tuple[Proposition, ...]
@@ -269,7 +258,6 @@ def _rubric(prompt: str, reference: str, key_points: tuple[KeyPoint, ...]) -> _R
         points.append(_Point(kp, weights, spellings, grams, indices))
     return _Rubric(
         question_keys=question_keys,
-        question_pairs=frozenset(pairwise(prompt_words)),
         points=tuple(points),
         clauses=tuple(clause_props),
         propositions=tuple(p for props in clause_props for p in props),
@@ -361,32 +349,6 @@ def _contradicted(rubric: _Rubric, answer: _Answer) -> set[int]:
     return out
 
 
-def _is_copy(rubric: _Rubric, answer: _Answer) -> bool:
-    """Nearly all the answer's word pairs are the prompt's and it adds at most one content word.
-
-    Using the prompt's vocabulary is not copying (a scenario question names everything its
-    answer needs), so the test is on word order, not on the words alone.
-    """
-    pairs = list(pairwise(answer.words))
-    copied = sum(1 for p in pairs if p in rubric.question_pairs)
-    new = sum(1 for t in answer.content if t.key not in rubric.question_keys)
-    return copied >= COPY_PAIR_SHARE * len(pairs) and new <= 1
-
-
-def _floor(rubric: _Rubric, text: str, answer: _Answer) -> str | None:
-    """Why an answer scores 0 without grading, or None when it deserves a look."""
-    plain = normalise(text).strip()
-    if not plain:
-        return "The answer is empty."
-    if NON_ANSWER.match(plain) or NON_ANSWER.match(" ".join(answer.words)):
-        return "That is not an answer yet: say what you know, even if it is partial."
-    if len(answer.words) < MIN_WORDS:
-        return "The answer is too short to show understanding: explain it in a few sentences."
-    if _is_copy(rubric, answer):
-        return "The answer repeats the question: say what you know about it."
-    return None
-
-
 def _credit(coverage: float) -> float:
     if coverage >= COVERED_AT:
         return 1.0
@@ -420,11 +382,9 @@ class OfflineGrader:
         flags = tuple(scan(request.answer))
         text = strip_flagged(request.answer) if flags else request.answer
         answer = _Answer(text)
-        floor = _floor(rubric, text, answer)
-        if floor is not None and flags and not text.strip():
-            floor = "The answer only addressed the grader: there is nothing about the topic."
+        floor = floor_seen(question.prompt, text, answer.words, bool(flags))
         if floor is not None:
-            return Assessment(tuple(0.0 for _ in rubric.points), flags, floor)
+            return Assessment(tuple(0.0 for _ in rubric.points), flags, REASONS[floor])
         contradicted = _contradicted(rubric, answer)
         stuffed = (len(answer.words) >= STUFFING_MIN_WORDS
                    and stopword_share(answer.words) < STUFFING_SHARE)
