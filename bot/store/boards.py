@@ -15,6 +15,7 @@ from bot.store.db import Database
 from bot.store.rows import BoardRow
 from bot.store.tables import (
     answers,
+    counted,
     dailies,
     grades,
     mock_items,
@@ -33,7 +34,8 @@ async def streak_days(
     until: date | None = None,
 ) -> dict[str, list[Day]]:
     """Per user: the channel's days with a posted daily (up to `until`) and whether the user
-    answered one of each day's dailies in time. Two grouped queries for any number of users."""
+    answered one of each day's dailies in time (a floored answer is no answer). Two grouped
+    queries for any number of users."""
     conditions = [
         dailies.c.workspace_id == workspace_id,
         dailies.c.channel_id == channel_id,
@@ -59,7 +61,7 @@ async def streak_days(
         sa.select(answers.c.user_id, dailies.c.local_date)
         .distinct()
         .join(dailies, dailies.c.id == answers.c.daily_id)
-        .where(*conditions, answers.c.user_id.in_(wanted), answers.c.kind == "daily")
+        .where(*conditions, answers.c.user_id.in_(wanted), answers.c.kind == "daily", counted)
     ):
         answered[r.user_id].add(r.local_date)
     return {
@@ -78,11 +80,13 @@ async def board(
     start: datetime | None,
     end: datetime | None,
 ) -> list[BoardRow]:
-    """Points per user over counted daily answers, best first; ties: who reached it first."""
+    """Points per user over counted (on-time, not floored) daily answers, best first; ties: who
+    reached it first."""
     conditions = [
         answers.c.workspace_id == workspace_id,
         answers.c.kind == "daily",
         answers.c.points.is_not(None),
+        counted,
     ]
     if channel_id is not None:
         conditions.append(answers.c.channel_id == channel_id)

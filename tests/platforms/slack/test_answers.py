@@ -46,7 +46,8 @@ async def test_edit_before_close_regrades_and_is_not_taken_for_a_retry(slack: Fa
     h = await slack()
     daily = await h.daily("T1", "C1")
     ts = h.next_ts()
-    await h.event(p.thread_reply("T1", "C1", "U1", daily.message_id, ts, "no idea", h.next_id()))
+    weak = "It is when a model does badly on data"
+    await h.event(p.thread_reply("T1", "C1", "U1", daily.message_id, ts, weak, h.next_id()))
     await eventually(lambda: len(h.fake.ephemerals("T1", "U1")) == 1)
     good = h.core.bank.get(daily.question_id).reference_answer
     edit = p.message_changed("T1", "C1", "U1", daily.message_id, ts, h.next_ts(), good, h.next_id())
