@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from dataclasses import dataclass
+from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
@@ -57,30 +58,41 @@ class Scene:
             event_key=f"cmd-{next(self.commands)}", actor=ALICE, channel=DM, text=text
         )
 
-    async def deliver(self, key: str) -> list[Reply]:
+    async def deliver(
+        self,
+        key: str,
+        text: str = TEXT,
+        *,
+        message_id: str = "msg-1",
+        sent_at: datetime | None = None,
+        actor: Actor = ALICE,
+    ) -> list[Reply]:
+        """One answer of this scene's kind (`text`; a thread reply's or edit's message id and
+        send time)."""
         inbound = self.core.inbound
         if self.kind in ("thread", "edit"):
             replies = await inbound.on_thread_message(
                 event_key=key,
-                actor=ALICE,
+                actor=actor,
                 channel=CH,
                 thread_id=self.thread,
-                text=TEXT,
-                message_id="msg-1",
+                text=text,
+                message_id=message_id,
                 edited=self.kind == "edit",
+                sent_at=sent_at,
             )
         elif self.kind in ("form", "choice"):
             replies = await inbound.on_private_answer(
                 event_key=key,
-                actor=ALICE,
+                actor=actor,
                 daily_id=self.daily_id,
-                text=self.letter if self.kind == "choice" else TEXT,
+                text=self.letter if self.kind == "choice" else text,
                 choice=self.kind == "choice",
             )
         else:
             channel = CH if self.kind == "line" else DM
             replies = await inbound.on_loose_message(
-                event_key=key, actor=ALICE, channel=channel, text=TEXT
+                event_key=key, actor=actor, channel=channel, text=text
             )
         await self.core.grading.drain()
         return replies
