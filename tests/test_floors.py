@@ -22,6 +22,8 @@ ANSWER = (
         ("🔥🔥🔥 👍", "blank"),
         ("... !!! ???", "blank"),
         ("\u200b🙂\ufe0f \u200b", "blank"),
+        (":fire: :fire: :fire: :fire: :100: :+1:", "blank"),  # Slack's shortcodes
+        ("<:pepe:123456789> <a:party:987654321> :thinking_face:", "blank"),  # Discord's
         ("idk", "non_answer"),
         ("N/A", "non_answer"),
         ("no idea honestly", "non_answer"),
@@ -42,6 +44,11 @@ def test_each_floor(text: str, floor: str | None) -> None:
 
 def test_every_floor_is_explained_in_one_line() -> None:
     assert all("\n" not in reason and reason.endswith(".") for reason in REASONS.values())
+
+
+def test_a_shortcode_in_an_answer_is_no_word_of_it() -> None:
+    assert floor_of(PROMPT, ANSWER + " :+1:") is None
+    assert floor_of(PROMPT, ":fire: dropout :fire: :fire: :fire:") == "short"
 
 
 def test_digits_are_words() -> None:

@@ -4,7 +4,8 @@
 An answer is floored when, after the sentences the pre-filter flags are set aside, it has
 
 - no letter or digit once format characters (zero-width, joiners, direction marks) are removed:
-  only emoji, punctuation or invisible characters (`blank`);
+  only emoji, punctuation or invisible characters (`blank`); emoji written as shortcodes
+  (`:fire:`, as Slack sends them; Discord's custom `<:name:id>`) count as emoji;
 - only a shrug: "idk", "N/A", "no idea honestly", "pass" (`non_answer`);
 - fewer than MIN_WORDS words (`short`);
 - nothing but the question's own words in the question's order (`copy`);
@@ -42,6 +43,9 @@ NON_ANSWER = re.compile(
     r"|i\s+(?:am|'m)\s+not\s+sure|do\s+not\s+know|no\s+comment|i\s+have\s+no\s+clue)"
     r"(?:\W*" + _FILLER + r")*\W*$"
 )
+
+#: An emoji written as a shortcode, or a Discord custom emoji.
+SHORTCODE = re.compile(r"<a?:[\w~-]+:\d+>|:[\w+'-]+:")
 
 #: What the user is told about each floor (one line; the caller adds that it earns nothing).
 REASONS: dict[Floor, str] = {
@@ -91,6 +95,9 @@ def floor_seen(
 ) -> Floor | None:
     """The floor of an answer's text as the graders see it (`seen`: without flagged sentences,
     `seen_words`: its words), or None when it deserves grading."""
+    if ":" in seen and SHORTCODE.search(seen):
+        seen = SHORTCODE.sub(" ", seen)
+        seen_words = tuple(words(seen))
     if not _has_word_characters(seen):
         return "grader_only" if flagged else "blank"
     if NON_ANSWER.match(normalise(seen).strip()) or NON_ANSWER.match(" ".join(seen_words)):
