@@ -22,6 +22,7 @@ from bot.store.tables import (
     mock_sessions,
     practice,
     reviews,
+    units,
     users,
 )
 
@@ -185,6 +186,14 @@ class Boards:
                 "mock_items": rows(
                     await conn.execute(
                         sa.select(mock_items).where(mock_items.c.session_id.in_(sessions))
+                    )
+                ),
+                # the cost guard's ledger (no text; rows leave it after 24 hours)
+                "units": rows(
+                    await conn.execute(
+                        sa.select(units).where(
+                            units.c.workspace_id == workspace_id, units.c.user_id == user_id
+                        )
                     )
                 ),
             }

@@ -243,6 +243,8 @@ async def test_regrade_spends_a_unit_and_over_budget_is_refused(
     assert await spent(scene.core) == ["regrade"]
     [again] = await scene.command("regrade")
     assert "already re-graded" in again.text and await spent(scene.core) == ["regrade"]
+    export = await scene.core.store.boards.export(WS, ALICE.user_id)
+    assert [u["unit"] for u in export["units"]] == ["regrade"]  # the ledger is the user's data
 
 
 # -- LLM generations -----------------------------------------------------------------------
