@@ -260,7 +260,9 @@ class Answers:
             practice.c.user_id == a.user_id,
             practice.c.question_id == a.question_id,
         )
-        waiting = (await conn.execute(sa.select(practice).where(*mine))).first()
+        waiting = (
+            (await conn.execute(sa.select(practice).where(*mine))).first() if a.practice else None
+        )
         if a.practice and waiting is None:
             return Stored("gone")
         counted = a.floor is None
@@ -273,7 +275,7 @@ class Answers:
             over = await spend(conn, a.charge, row.id)
             if over is not None:
                 await conn.execute(answers.delete().where(answers.c.id == row.id))
-                if a.practice and waiting is not None:
+                if waiting is not None:  # the question still waits
                     await conn.execute(practice.insert().values(dict(waiting._mapping)))
                 return Stored("over", over=over)
         return Stored("stored", AnswerRow.of(row))
