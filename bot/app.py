@@ -114,7 +114,7 @@ def build_core(
         fallback=fallback,
         concurrency=config.grading_concurrency,
     )
-    quota = Quota(store.answers, clock, config.practice_limit)
+    quota = Quota(units=store.units, clock=clock, limit=config.practice_limit)
     intake = Intake(answers=store.answers, clock=clock, quota=quota, grading=grading)
     dailies = DailyLifecycle(
         tenancy=store.tenancy,
@@ -135,6 +135,7 @@ def build_core(
         clock=clock,
         coach=coach or OfflineCoach(),
         intake=intake,
+        quota=quota,
     )
     dashboard = Dashboard(
         tenancy=store.tenancy,
@@ -181,6 +182,7 @@ def build_core(
             dailies.reveal_missed,
             grading.retry,
             chores.forget_old_events,
+            quota.forget_old,
             chores.daily_maintenance,
         ],
     )

@@ -712,5 +712,6 @@ def test_whole_bot_grades_through_a_loopback_endpoint(tmp_path: Path) -> None:
     assert "memorises noise in the training data" in user
     assert "[to you] Your answer to `console-overfitting`: 10/10 (excellent)" in out
     assert "You made a start" in out and "[provisional]" not in out
-    assert "[to bob] Your answer to `console-overfitting`: 0/10" in out
+    assert "That is not an answer yet" in out and "It earns nothing" in out  # bob's
+    assert "[to bob] Your answer" not in out
     assert "Traceback" not in out + result.stderr

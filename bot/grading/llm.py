@@ -1,8 +1,8 @@
 """The LLM grader: any OpenAI-compatible endpoint through the openai SDK (3.x, over httpx2).
 
 What it does per answer (DESIGN.md "Grades"):
-1. Deterministic floors first (the offline grader's: empty, trivial, copied answers): score 0,
-   no LLM call.
+1. Deterministic floors first (`bot.grading.floors`, the check intake runs: blank, trivial, short,
+   copied answers): score 0, no LLM call.
 2. The pre-filter's flagged sentences are removed; the model never sees them, and the grade is
    flagged and capped at 5 by `compute_score`.
 3. One call: the `grade` template (system: static instructions, schema and canary, then the
@@ -51,7 +51,7 @@ from bot.errors import GraderUnavailable
 from bot.grading.base import Grade, GradeRequest, Judgment, graded, rubric_weights
 from bot.grading.breaker import CircuitBreaker
 from bot.grading.evidence import allowed_credit, quoted
-from bot.grading.floors import floor as floor_reason
+from bot.grading.floors import REASONS, floor_of
 from bot.grading.prefilter import scan, strip_flagged
 from bot.grading.prompts import Prompt, Prompts, new_delimiter
 from bot.grading.text import normalise
@@ -363,12 +363,9 @@ class LLMGrader:
     async def grade(self, request: GradeRequest) -> Grade:
         """Grade one answer, or raise `GraderUnavailable` (see the module docstring)."""
         flags = scan(request.answer)
-        # The floors are pure and cheap: no model runs on the event loop for them.
-        floor = floor_reason(
-            request.question.prompt, strip_flagged(request.answer), flagged=bool(flags)
-        )
+        floor = floor_of(request.question.prompt, request.answer)
         if floor is not None:
-            return self._grade(request, [], [], floor, flags, None, None, Usage())
+            return self._grade(request, [], [], REASONS[floor], flags, None, None, Usage())
         seen = strip_flagged(request.answer)
         delimiter = new_delimiter(seen)
         prompt = self.prompts.render(

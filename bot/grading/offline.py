@@ -62,7 +62,7 @@ import numpy as np
 from bot.grading import semantic
 from bot.grading.base import Grade, GradeRequest, Judgment, graded, rubric_weights
 from bot.grading.encoder import Encoded, Encoder, shared
-from bot.grading.floors import floor
+from bot.grading.floors import REASONS, floor_of
 from bot.grading.lexical import Lexical, lexical
 from bot.grading.prefilter import scan, strip_flagged
 from bot.grading.text import content_tokens, sentences
@@ -176,7 +176,8 @@ class OfflineGrader:
         points = request.rubric
         flags = tuple(scan(request.answer))
         text = strip_flagged(request.answer) if flags else request.answer
-        stopped = floor(question.prompt, text, flagged=bool(flags))
+        floored = floor_of(question.prompt, request.answer)
+        stopped = REASONS[floored] if floored is not None else None
         if stopped is not None:
             zeros = tuple(0.0 for _ in points)
             return Assessment(zeros, flags, stopped, tuple(False for _ in points),

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from bot.clock import Clock
 from bot.domain import render
 from bot.domain.commands import ADMIN, READ_ONLY, Command, parse, usage
+from bot.domain.costs import Over
 from bot.domain.periods import period
 from bot.domain.types import Actor, ChannelRef, Reply
 from bot.errors import UsageError
@@ -112,9 +113,9 @@ class Commands:
             return await self.use.mock.command(actor, action)
         if refused := self._unknown_topic(cmd.args.get("topic")):
             return refused
+        if over := await self.use.quota.over(actor):
+            return self.use.quota.refusal(over)
         left = await self.use.quota.left(actor)
-        if not left:
-            return self.use.quota.refusal()
         return await self.use.mock.start(
             actor,
             channel,
@@ -203,7 +204,11 @@ class Commands:
             return [Reply("No answers yet.")]
         lines = ["Your recent answers:"]
         for row in rows:
-            score = f"{row.score}/10" if row.score is not None else "grading…"
+            score = (
+                "not an answer, earns nothing"
+                if row.status == "floored"
+                else f"{row.score}/10" if row.score is not None else "grading…"
+            )
             feedback = (row.detail or {}).get("feedback", "")
             when = row.answered_at.strftime("%Y-%m-%d")
             extra = f", {row.points} pts" if row.points is not None else ""
@@ -224,7 +229,12 @@ class Commands:
             return [Reply("Multiple-choice answers are exact; there is nothing to re-grade.")]
         if answer.override_by is not None:
             return [Reply(f"Answer #{answer.id} is final: an admin set its score.")]
-        if not await self.use.grading.regrade(answer):
+        if answer.floor is not None:
+            return [Reply(f"Answer #{answer.id} is not an answer yet; there is nothing to grade.")]
+        done = await self.use.grading.regrade(answer, self.use.quota.charge(actor, "regrade"))
+        if isinstance(done, Over):
+            return self.use.quota.refusal(done)
+        if done == "used":
             return [Reply(f"Answer #{answer.id} was already re-graded once.")]
         return [Reply(f"Re-grading answer #{answer.id}; the result comes to you privately.")]
 

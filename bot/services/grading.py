@@ -22,12 +22,13 @@ from typing import Any
 
 from bot.clock import Clock
 from bot.domain import render
+from bot.domain.costs import Charge
 from bot.domain.streaks import Points
 from bot.domain.types import ChannelRef
 from bot.grading.base import Grade, Grader, GradeRequest
 from bot.packs import Bank, KeyPoint, Question
 from bot.services.platforms import Platforms
-from bot.store.answers import Answers, Graded, NewGrade
+from bot.store.answers import Answers, Graded, NewGrade, Regrade
 from bot.store.dailies import Dailies
 from bot.store.rows import AnswerRow, DailyRow
 
@@ -105,13 +106,14 @@ class GradingQueue:
             if answer_id not in self._running:
                 self.submit(answer_id)
 
-    async def regrade(self, answer: AnswerRow) -> bool:
-        """Grade an answer once more, on its owner's request; False if already used or an
-        admin has overridden its score."""
-        if not await self.answers.use_regrade(answer.id):
-            return False
-        self.submit(answer.id)
-        return True
+    async def regrade(self, answer: AnswerRow, charge: Charge) -> Regrade:
+        """Grade an answer once more, on its owner's request, for one unit of their budget:
+        `used` if already used, an admin has overridden its score or it is floored; `Over`
+        (nothing done) when the budget is spent."""
+        done = await self.answers.use_regrade(answer.id, charge)
+        if done == "regrading":
+            self.submit(answer.id)
+        return done
 
     async def override(self, answer: AnswerRow, score: int, by: str) -> Points | None:
         """An admin's score replaces the grader's; points follow; who and when are kept."""
@@ -156,8 +158,8 @@ class GradingQueue:
                 if answer.daily_id
                 else None
             )
-        if answer.status == "graded":
-            return None
+        if answer.status in ("graded", "floored"):
+            return None  # a floored answer is never graded
         question = self.bank.get(answer.question_id)
         if question is None:
             _log.error("answer %s refers to unknown question %s", answer.id, answer.question_id)

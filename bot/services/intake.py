@@ -1,11 +1,14 @@
 """The one intake pipeline: every answer, whatever brought it, passes the same steps once.
 
-1. text checks (`check_text`: the floors, pure);
-2. quota (the cost guard, for the kinds whose policy says so);
-3. dedupe and store (the event key, the user and the answer in one transaction, grouped with
-   concurrent answers; an answer slot already taken is replaced only as the policy allows);
-4. submit for grading (queued, or at once when the policy says so);
-5. the reply.
+1. text checks (`check_text`, pure: the length limit, an MCQ's letter, and the floors, whose
+   result is stored on the answer);
+2. dedupe, cost guard and store in one transaction, grouped with concurrent answers: the event
+   key, the user, the unit the policy's `unit` spends (refused over budget; a daily
+   replacement over budget is held, ungraded) and the answer; an answer slot already taken is
+   replaced only as the policy allows, and a floored answer takes no slot;
+3. submit for grading (queued, or at once when the policy says so); a floored answer is not
+   graded: it gets one line saying it earns nothing;
+4. the reply.
 
 What differs between a thread reply, an edit, a form answer, an MCQ click, a plain line, a
 practice answer, a mock answer and a follow-up is their row of `bot.domain.answers.POLICIES`.
@@ -18,7 +21,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.clock import Clock
-from bot.domain.answers import ALREADY_ANSWERED, POLICIES, Kind, check_text, may_replace, sent_time
+from bot.domain.answers import (
+    ALREADY_ANSWERED,
+    POLICIES,
+    Kind,
+    check_text,
+    floor_text,
+    may_replace,
+    sent_time,
+)
 from bot.domain.text import clean_text
 from bot.domain.types import Actor, Reply
 from bot.errors import AnswerNotSaved
@@ -32,6 +43,11 @@ from bot.store.rows import AnswerRow, DailyRow
 #: Set once the delivery being handled has its answer committed, so a failure later in the
 #: same delivery can tell the user truthfully that nothing was lost (`bot.services.inbound`).
 answer_stored: ContextVar[bool] = ContextVar("answer_stored", default=False)
+
+#: What a refusal over budget says was kept: a daily replacement is held with its earlier grade;
+#: a practice or mock question waits for its answer.
+HELD = "Your new answer is saved, but not graded: your earlier grade stands."
+WAITS = "Your question still waits for your answer."
 
 
 @dataclass(frozen=True)
@@ -82,11 +98,14 @@ class Intake:
             # In a thread a non-answer to an MCQ is discussion; elsewhere the user is told.
             quiet = policy.quiet and sub.question.type == "mcq"
             return Taken([] if quiet else [Reply(checked.refusal)])
-        if policy.quota and not await self.quota.left(sub.actor):
-            return Taken(self.quota.refusal(question_kept=True))
         now = self.clock.now()
         at = sent_time(sub.sent_at, now) if sub.daily is not None else now
         kind = "practice" if sub.daily is None else ("daily" if sub.daily.on_time(at) else "late")
+        charge = (
+            self.quota.charge(sub.actor, policy.unit, policy.free)
+            if policy.unit is not None and checked.floor is None
+            else None
+        )
 
         def replaces(existing: AnswerRow) -> bool:
             return may_replace(
@@ -95,6 +114,7 @@ class Intake:
                 existing_kind=existing.kind,
                 existing_source=existing.source,
                 existing_message=existing.message_id,
+                existing_floor=existing.floor,
                 message_id=sub.message_id,
                 question=sub.question,
             )
@@ -119,12 +139,19 @@ class Intake:
                 replaces=replaces,
                 practice=sub.kind == "practice",
                 session_id=sub.session_id,
+                floor=checked.floor,
+                charge=charge,
             )
         )
+        if stored.over is not None:
+            kept = HELD if stored.answer is not None else WAITS
+            return Taken(self.quota.refusal(stored.over, kept), stored.answer)
         if stored.answer is None:
             told = stored.outcome == "taken" and not policy.quiet
             return Taken([Reply(ALREADY_ANSWERED)] if told else [])
         answer_stored.set(True)
+        if checked.floor is not None:
+            return Taken([Reply(floor_text(checked.floor, kind))], stored.answer)
         if policy.at_once:
             return Taken([], stored.answer, await self.grading.grade_now(stored.answer))
         self.grading.submit(stored.answer.id, (stored.answer, sub.daily))

@@ -21,12 +21,14 @@ from datetime import timedelta
 
 from bot.clock import Clock
 from bot.domain import render
+from bot.domain.costs import Unit
 from bot.domain.mock import HINT_CAP, PARTIAL, ask_text, scorecard
 from bot.domain.types import Actor, ChannelRef, Reply
 from bot.packs import Bank, KeyPoint, Question
-from bot.services.coach import Coach
+from bot.services.coach import Coach, LLMCoach
 from bot.services.intake import Intake, Submission
 from bot.services.practice import Planner
+from bot.services.quota import Quota
 from bot.store.rows import SessionRow
 from bot.store.sessions import Sessions
 
@@ -41,6 +43,7 @@ class MockInterviews:
     clock: Clock
     coach: Coach
     intake: Intake
+    quota: Quota
     _locks: dict[tuple[str, str], asyncio.Lock] = field(default_factory=dict)
 
     # -- lookup -------------------------------------------------------------------------
@@ -134,7 +137,7 @@ class MockInterviews:
             return await self._resume(session)
         question = self._question(session)
         if word == "hint":
-            return await self._hint(session, question)
+            return await self._hint(actor, session, question)
         if word == "skip":
             return await self._skip(session, question)
         return await self._answer(event_key, actor, session, question, text)
@@ -164,9 +167,16 @@ class MockInterviews:
         )
         return [Reply("Resuming your mock interview."), Reply(asked)]
 
-    async def _hint(self, session: SessionRow, question: Question) -> list[Reply]:
+    async def _coach(self, actor: Actor, unit: Unit) -> Coach:
+        """The LLM coach while the user's budget pays for its generation (one unit each),
+        else the offline one: over budget a hint or follow-up is still given, offline."""
+        if isinstance(self.coach, LLMCoach) and await self.quota.spend(actor, unit) is not None:
+            return self.coach.fallback
+        return self.coach
+
+    async def _hint(self, actor: Actor, session: SessionRow, question: Question) -> list[Reply]:
         missed = await self._missed_so_far(session, question)
-        hint = await self.coach.hint(question, "", missed)
+        hint = await (await self._coach(actor, "hint")).hint(question, "", missed)
         await self.sessions.update(session.id, hinted=True, active_at=self.clock.now())
         return [Reply(f"{hint} (This question now scores at most {HINT_CAP}.)")]
 
@@ -200,8 +210,8 @@ class MockInterviews:
                 grade_cap=HINT_CAP if session.hinted else None,
             )
         )
-        if taken.answer is None:
-            return taken.replies
+        if taken.answer is None or taken.answer.floor is not None:
+            return taken.replies  # refused, or not an answer: the question still waits
         if taken.outcome is None:
             return [
                 Reply(
@@ -218,7 +228,8 @@ class MockInterviews:
             if kp.text in grade.missed or kp.text in grade.partly
         ]
         if session.follow_up is None and grade.score in PARTIAL:
-            follow_up = await self.coach.follow_up(question, text, missed_now)
+            coach = await self._coach(actor, "question")
+            follow_up = await coach.follow_up(question, text, missed_now)
             if follow_up:
                 await self.sessions.record_item(
                     session,

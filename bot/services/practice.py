@@ -76,8 +76,8 @@ class Practice:
 
     async def start(self, actor: Actor, channel: ChannelRef, topic: str | None) -> list[Reply]:
         """Due reviews first, then a new question from the user's weakest topic."""
-        if not await self.quota.left(actor):
-            return self.quota.refusal()
+        if over := await self.quota.over(actor):
+            return self.quota.refusal(over)
         planned = await self.planner.plan(
             actor, self.clock.now(), count=1, topic=topic, open_only=False
         )

@@ -15,6 +15,7 @@ from bot.store.reviews import Reviews
 from bot.store.sessions import Sessions
 from bot.store.slack import SlackRecords
 from bot.store.tenancy import Tenancy
+from bot.store.units import Units
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class Store:
     reviews: Reviews
     sessions: Sessions
     slack: SlackRecords
+    units: Units
 
     @classmethod
     def over(cls, db: Database) -> Store:
@@ -41,4 +43,5 @@ class Store:
             Reviews(db),
             Sessions(db),
             SlackRecords(db),
+            Units(db),
         )

@@ -16,6 +16,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.domain.costs import Charge, Over
 from bot.domain.streaks import Points, Streak, fold_streak, points_for
 from bot.store.boards import streak_days
 from bot.store.db import Database, upsert
@@ -23,9 +24,15 @@ from bot.store.group import GroupCommit
 from bot.store.reviews import move_cards
 from bot.store.rows import AnswerRow, DailyRow, HistoryRow
 from bot.store.tables import answers, channels, events, grades, mock_sessions, practice, users
+from bot.store.units import lock_budgets, spend
 
 #: An answer never tried yet is being graded by whoever stored it: the retry leaves it a while.
 FRESH_GRACE = timedelta(minutes=2)
+
+
+#: What became of a request to re-grade: under way, refused (already used, overridden or
+#: floored), or refused over budget.
+Regrade = Literal["regrading", "used"] | Over
 
 
 @dataclass(frozen=True)
@@ -34,7 +41,9 @@ class NewAnswer:
 
     `replaces`: for a daily answer, whether it may replace the user's existing one (an edit, a
     new form answer); `practice`: it answers the user's waiting practice question (stored only
-    if that question still waits); `session_id`: a mock session it moves on."""
+    if that question still waits); `session_id`: a mock session it moves on; `floor`: intake's
+    floors check (None: an answer); `charge`: the cost guard's unit a counted text of it spends
+    (None for a floored answer or a kind that starts no grading request)."""
 
     workspace_id: str
     user_id: str
@@ -54,6 +63,8 @@ class NewAnswer:
     replaces: Callable[[AnswerRow], bool] | None = None
     practice: bool = False
     session_id: int | None = None
+    floor: str | None = None
+    charge: Charge | None = None
 
     def row(self) -> dict[str, Any]:
         return {
@@ -67,20 +78,36 @@ class NewAnswer:
             "text": self.text,
             "message_id": self.message_id,
             "answered_at": self.answered_at,
-            "status": "pending",
+            "status": "pending" if self.floor is None else "floored",
             "rubric": self.rubric,
             "grade_cap": self.grade_cap,
+            "floor": self.floor,
+            "counted_texts": 0 if self.floor else 1,
+        }
+
+    def as_new(self) -> dict[str, Any]:
+        """What replacing a floored answer sets: the new answer is an answer of its own, timed
+        at its own send time (editing a placeholder keeps no first-hour bonus)."""
+        return {
+            "kind": self.kind,
+            "source": self.source,
+            "message_id": self.message_id,
+            "answered_at": self.answered_at,
+            "edited_at": None,
         }
 
 
 @dataclass(frozen=True)
 class Stored:
-    """What became of a `NewAnswer`: `stored` or `replaced` (with the row), `seen` (its event
-    key was recorded before), `taken` (the user's answer slot holds another answer) or `gone`
-    (the practice question it answers no longer waits)."""
+    """What became of a `NewAnswer`: `stored` or `replaced` (with the row), `held` (a
+    replacement over budget: kept in the row's `held_text`, the answer and its grade unchanged),
+    `over` (refused over budget: nothing stored), `seen` (its event key was recorded before),
+    `taken` (the user's answer slot holds another answer) or `gone` (the practice question it
+    answers no longer waits). `over`: when the budget frees up, for `held` and `over`."""
 
-    outcome: Literal["stored", "replaced", "seen", "taken", "gone"]
+    outcome: Literal["stored", "replaced", "held", "over", "seen", "taken", "gone"]
     answer: AnswerRow | None = None
+    over: Over | None = None
 
 
 @dataclass(frozen=True)
@@ -120,6 +147,7 @@ class Answers:
 
     async def _ingest_batch(self, conn: AsyncConnection, items: list[NewAnswer]) -> list[Stored]:
         results: list[Stored | None] = [None] * len(items)
+        await lock_budgets(conn, [a.user_id for a in items if a.charge is not None])
         keyed = [(i, a) for i, a in enumerate(items) if a.event_key]
         if keyed:
             fresh = set(
@@ -159,6 +187,7 @@ class Answers:
                 )
             }
             for i, a in daily:
+                # a daily's first counted text is free of the cost guard (its policy's `free`)
                 row = inserted.pop((a.daily_id, a.user_id), None)
                 results[i] = Stored("stored", row) if row else await self._replace(conn, a)
         for i, a in live:
@@ -174,56 +203,82 @@ class Answers:
         return [r or Stored("seen") for r in results]
 
     async def _replace(self, conn: AsyncConnection, a: NewAnswer) -> Stored:
-        """The user's answer slot is taken: replace that answer if the new one may."""
-        existing = (
+        """The user's answer slot is taken: replace that answer if the new one may. A floored
+        text replaces for free and leaves the slot open; a counted one spends a unit once the
+        answer has had its free counted texts, and over budget it is held, ungraded."""
+        found = (
             await conn.execute(
                 sa.select(answers).where(
                     answers.c.daily_id == a.daily_id, answers.c.user_id == a.user_id
                 )
             )
         ).first()
-        if existing is None or a.replaces is None or not a.replaces(AnswerRow.of(existing)):
+        existing = AnswerRow.of(found) if found else None
+        if existing is None or a.replaces is None or not a.replaces(existing):
             return Stored("taken")
+        values: dict[str, Any] = {
+            "text": a.text,
+            "floor": a.floor,
+            "held_text": None,
+            "edited_at": a.now,
+            "score": None,
+            "points": None,
+        }
+        if a.floor is not None:
+            values["status"] = "floored"
+            await conn.execute(grades.delete().where(grades.c.answer_id == existing.id))
+        else:
+            counted = existing.counted_texts + 1
+            if a.charge is not None and a.charge.due(counted):
+                over = await spend(conn, a.charge, existing.id)
+                if over is not None:
+                    await conn.execute(
+                        answers.update()
+                        .where(answers.c.id == existing.id)
+                        .values(held_text=a.text, edited_at=a.now)
+                    )
+                    return Stored("held", existing, over)
+            values.update(status="pending", counted_texts=counted)
+        if existing.floor is not None:
+            values.update(a.as_new())
         row = (
             await conn.execute(
                 answers.update()
                 .where(answers.c.id == existing.id)
-                .values(text=a.text, edited_at=a.now, status="pending", score=None, points=None)
+                .values(values)
                 .returning(*answers.c)
             )
         ).one()
         return Stored("replaced", AnswerRow.of(row))
 
     async def _practice(self, conn: AsyncConnection, a: NewAnswer) -> Stored:
-        if a.practice:
-            gone = await conn.execute(
-                practice.delete().where(
-                    practice.c.workspace_id == a.workspace_id,
-                    practice.c.user_id == a.user_id,
-                    practice.c.question_id == a.question_id,
-                )
-            )
-            if gone.rowcount == 0:
-                return Stored("gone")
+        """A practice or mock answer: it takes the waiting practice question and spends its unit
+        (refused over budget: nothing stored, the question still waits); a floored one spends
+        nothing and leaves the question waiting."""
+        mine = (
+            practice.c.workspace_id == a.workspace_id,
+            practice.c.user_id == a.user_id,
+            practice.c.question_id == a.question_id,
+        )
+        waiting = (
+            (await conn.execute(sa.select(practice).where(*mine))).first() if a.practice else None
+        )
+        if a.practice and waiting is None:
+            return Stored("gone")
+        counted = a.floor is None
+        if counted and a.practice and (
+            await conn.execute(practice.delete().where(*mine))
+        ).rowcount == 0:
+            return Stored("gone")  # another answer took it meanwhile
         row = (await conn.execute(answers.insert().values(a.row()).returning(*answers.c))).one()
+        if counted and a.charge is not None and a.charge.due(1):
+            over = await spend(conn, a.charge, row.id)
+            if over is not None:
+                await conn.execute(answers.delete().where(answers.c.id == row.id))
+                if waiting is not None:  # the question still waits
+                    await conn.execute(practice.insert().values(dict(waiting._mapping)))
+                return Stored("over", over=over)
         return Stored("stored", AnswerRow.of(row))
-
-    async def count_since(
-        self, workspace_id: str, user_id: str, sources: Sequence[str], since: datetime
-    ) -> int:
-        """Answers of a user from these sources since `since` (the quota's count)."""
-        async with self.db.read() as conn:
-            return int(
-                await conn.scalar(
-                    sa.select(sa.func.count()).where(
-                        answers.c.workspace_id == workspace_id,
-                        answers.c.user_id == user_id,
-                        answers.c.source.in_(list(sources)),
-                        answers.c.answered_at >= since,
-                    )
-                )
-                or 0
-            )
 
     # -- lookups ----------------------------------------------------------------------------
 
@@ -394,20 +449,27 @@ class Answers:
                 .values(attempts=answer.attempts + 1, retry_at=retry_at)
             )
 
-    async def use_regrade(self, answer_id: int) -> bool:
-        """Mark the answer's one re-grade used (back to pending); False if already used or an
-        admin has overridden its score."""
+    async def use_regrade(self, answer_id: int, charge: Charge) -> Regrade:
+        """Mark the answer's one re-grade used (back to pending) and spend its unit; `used` if
+        already used, if an admin has overridden its score or if it is floored (nothing to
+        grade); `Over` (nothing changed) when the user's budget is spent."""
         async with self.db.write() as conn:
-            done = await conn.execute(
-                answers.update()
-                .where(
-                    answers.c.id == answer_id,
-                    sa.not_(answers.c.regrade_used),
-                    answers.c.override_by.is_(None),  # an admin's score is final
-                )
-                .values(regrade_used=True, status="pending")
+            await lock_budgets(conn, [charge.user_id])
+            mine = (
+                answers.c.id == answer_id,
+                sa.not_(answers.c.regrade_used),
+                answers.c.override_by.is_(None),  # an admin's score is final
+                answers.c.floor.is_(None),
             )
-        return bool(done.rowcount)
+            if (await conn.execute(sa.select(answers.c.id).where(*mine))).first() is None:
+                return "used"
+            over = await spend(conn, charge, answer_id)
+            if over is not None:
+                return over
+            await conn.execute(
+                answers.update().where(*mine).values(regrade_used=True, status="pending")
+            )
+        return "regrading"
 
     async def override(
         self, answer: AnswerRow, daily: DailyRow | None, score: int, by: str, at: datetime

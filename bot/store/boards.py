@@ -15,12 +15,14 @@ from bot.store.db import Database
 from bot.store.rows import BoardRow
 from bot.store.tables import (
     answers,
+    counted,
     dailies,
     grades,
     mock_items,
     mock_sessions,
     practice,
     reviews,
+    units,
     users,
 )
 
@@ -33,7 +35,8 @@ async def streak_days(
     until: date | None = None,
 ) -> dict[str, list[Day]]:
     """Per user: the channel's days with a posted daily (up to `until`) and whether the user
-    answered one of each day's dailies in time. Two grouped queries for any number of users."""
+    answered one of each day's dailies in time (a floored answer is no answer). Two grouped
+    queries for any number of users."""
     conditions = [
         dailies.c.workspace_id == workspace_id,
         dailies.c.channel_id == channel_id,
@@ -59,7 +62,7 @@ async def streak_days(
         sa.select(answers.c.user_id, dailies.c.local_date)
         .distinct()
         .join(dailies, dailies.c.id == answers.c.daily_id)
-        .where(*conditions, answers.c.user_id.in_(wanted), answers.c.kind == "daily")
+        .where(*conditions, answers.c.user_id.in_(wanted), answers.c.kind == "daily", counted)
     ):
         answered[r.user_id].add(r.local_date)
     return {
@@ -78,11 +81,13 @@ async def board(
     start: datetime | None,
     end: datetime | None,
 ) -> list[BoardRow]:
-    """Points per user over counted daily answers, best first; ties: who reached it first."""
+    """Points per user over counted (on-time, not floored) daily answers, best first; ties: who
+    reached it first."""
     conditions = [
         answers.c.workspace_id == workspace_id,
         answers.c.kind == "daily",
         answers.c.points.is_not(None),
+        counted,
     ]
     if channel_id is not None:
         conditions.append(answers.c.channel_id == channel_id)
@@ -181,6 +186,14 @@ class Boards:
                 "mock_items": rows(
                     await conn.execute(
                         sa.select(mock_items).where(mock_items.c.session_id.in_(sessions))
+                    )
+                ),
+                # the cost guard's ledger (no text; rows leave it after 24 hours)
+                "units": rows(
+                    await conn.execute(
+                        sa.select(units).where(
+                            units.c.workspace_id == workspace_id, units.c.user_id == user_id
+                        )
                     )
                 ),
             }

@@ -14,7 +14,7 @@ from bot.store.db import Database
 from bot.store.group import GroupWriter
 from bot.store.reserve import Work
 from bot.store.rows import DailyRow, ResultRow
-from bot.store.tables import answers, channels, dailies, users, workspaces
+from bot.store.tables import answers, channels, counted, dailies, users, workspaces
 from bot.store.tenancy import live
 
 #: A post: reserved under (workspace, channel, local date, slot) as a `reserved` daily, its
@@ -215,7 +215,8 @@ class Dailies:
 
 
 async def _results(conn: Any, daily_id: int) -> list[ResultRow]:
-    """Every answer of a daily with its grade and the user's name and privacy, best first."""
+    """Every counted answer of a daily (a floored one is not listed) with its grade and the
+    user's name and privacy, best first."""
     query = (
         sa.select(
             answers.c.user_id,
@@ -234,7 +235,7 @@ async def _results(conn: Any, daily_id: int) -> list[ResultRow]:
             ),
             isouter=True,
         )
-        .where(answers.c.daily_id == daily_id)
+        .where(answers.c.daily_id == daily_id, counted)
         .order_by(answers.c.score.desc().nulls_last(), answers.c.answered_at)
     )
     return [ResultRow.of(r) for r in await conn.execute(query)]

@@ -83,6 +83,9 @@ class AnswerRow(FromRow):
     rubric: list[str] | None
     grade_cap: int | None
     override_by: str | None
+    floor: str | None
+    counted_texts: int
+    held_text: str | None
 
 
 @dataclass(frozen=True)

@@ -118,7 +118,7 @@ answers = sa.Table(
     sa.Column("message_id", sa.String(64), nullable=True),
     sa.Column("answered_at", UTCDateTime, nullable=False),
     sa.Column("edited_at", UTCDateTime, nullable=True),
-    sa.Column("status", sa.String(16), nullable=False),  # pending | graded
+    sa.Column("status", sa.String(16), nullable=False),  # pending | provisional | graded | floored
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("retry_at", UTCDateTime, nullable=True),  # failed grading: not before this
     # How this answer is graded, kept so a retry or re-grade grades it the same way: a
@@ -131,8 +131,19 @@ answers = sa.Table(
     sa.Column("regrade_used", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("override_by", sa.String(64), nullable=True),
     sa.Column("override_at", UTCDateTime, nullable=True),
+    # The floors check of intake (`bot.grading.floors`): NULL for an answer, else why it is not
+    # one (it earns nothing, counts nowhere and holds no answer slot).
+    sa.Column("floor", sa.String(16), nullable=True),
+    # How many counted (non-floored) texts this answer has had: a daily answer's first ones are
+    # free of the cost guard. A replacement over budget is kept in `held_text`, ungraded.
+    sa.Column("counted_texts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("held_text", sa.Text, nullable=True),
     sa.UniqueConstraint("daily_id", "user_id", name="uq_answer_per_daily"),
 )
+#: The answers that count as answered (streaks, boards, reveals and, as they come, reminders and
+#: digests): every one but a floored one (docs/design.md "A non-answer earns nothing").
+counted = answers.c.floor.is_(None)
+
 sa.Index(
     "ix_answers_board",
     answers.c.workspace_id,
@@ -263,6 +274,21 @@ mock_items = sa.Table(
     sa.Column("hinted", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("missed", sa.JSON, nullable=False),
 )
+
+# The cost guard's units: one row per grading request or LLM generation a user started,
+# counted per user and platform over a rolling 24 hours (docs/design.md "Grades").
+units = sa.Table(
+    "units",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("platform", sa.String(64), nullable=False),
+    sa.Column("user_id", sa.String(64), nullable=False),
+    sa.Column("workspace_id", sa.String(64), nullable=False),
+    sa.Column("unit", sa.String(16), nullable=False),
+    sa.Column("answer_id", sa.Integer, nullable=True),
+    sa.Column("at", UTCDateTime, nullable=False),
+)
+sa.Index("ix_units_budget", units.c.platform, units.c.user_id, units.c.at)
 
 # -- Slack: installations (tokens encrypted by the platform), OAuth states, post attempts --
 

@@ -35,6 +35,8 @@ Overfitting is when a model memorises noise in the training data and generalises
 regularisation, cross-validation, early stopping and more data help.
 /as bob
 I have no idea
+\u200b\u200b \U0001f937
+Overfitting means fitting the noise of the training set rather than the signal.
 /drill pause
 /as you
 /drill leaderboard
@@ -89,7 +91,10 @@ def test_console_script_runs_the_daily_loop(tmp_path: Path) -> None:
     assert "drillbot commands:" in out
     assert "=== Extra question #1 [console-test · easy]" in out
     assert "[to you] Your answer to" in out
+    # bob's non-answers earn nothing and keep no slot: his real answer after them counts
+    assert out.count("It earns nothing: your next reply, edit or form answer") == 2
     assert "[to bob] Your answer to" in out and "0/10 (needs work)" in out
+    assert "2 answered." in out
     assert "is for workspace admins" in out  # bob may not pause
     assert "Leaderboard, #console, this week:" in out and " 1. you:" in out
     assert "=== Reveal of daily #1 ===" in out and "Model answer:" in out

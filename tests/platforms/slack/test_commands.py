@@ -60,7 +60,13 @@ async def test_practice_continues_in_a_dm_and_a_plain_dm_answers_it(slack: Facto
     [question] = h.fake.posts("T1", "DU1")
     assert question["text"].startswith("Practice")
     answer = p.channel_message(
-        "T1", "DU1", "U1", h.next_ts(), "my practice answer", h.next_id(), channel_type="im"
+        "T1",
+        "DU1",
+        "U1",
+        h.next_ts(),
+        "my practice answer with some words",
+        h.next_id(),
+        channel_type="im",
     )
     assert (await h.event(answer)).status == 200
     await eventually(lambda: len(h.fake.posts("T1", "DU1")) == 2)

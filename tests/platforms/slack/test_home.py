@@ -32,7 +32,15 @@ async def test_home_tab_counts_reviews_due(slack: Factory) -> None:
     h = await slack()
     daily = await h.daily("T1", "C1")
     await h.event(
-        p.thread_reply("T1", "C1", "U1", daily.message_id, h.next_ts(), "no idea", h.next_id())
+        p.thread_reply(
+            "T1",
+            "C1",
+            "U1",
+            daily.message_id,
+            h.next_ts(),
+            "It is when a model does badly",
+            h.next_id(),
+        )
     )
     await eventually(lambda: h.fake.called("reactions.add"))
     await h.core.grading.drain()

@@ -113,10 +113,14 @@ async def test_grading_never_delays_the_ack(slack: Factory, core: Core) -> None:
     h = await slack(core=slow)
     daily = await h.daily("T1", "C1")
     reply = await h.event(
-        p.thread_reply("T1", "C1", "U1", daily.message_id, h.next_ts(), "an answer", h.next_id())
+        p.thread_reply(
+            "T1", "C1", "U1", daily.message_id, h.next_ts(), "an answer of a few words", h.next_id()
+        )
     )
     view = await _open_modal(h, daily.message_id, daily.id, "U2")
-    submitted = await h.interaction(p.view_submission("T1", "U2", view, "mine", "V1"))
+    submitted = await h.interaction(
+        p.view_submission("T1", "U2", view, "mine, in a few words", "V1")
+    )
     command = await h.command("T1", "C1", "U1", "history")
     # The grader never answers, so any ack at all proves grading is not awaited; the bound is
     # Slack's own (3 s), less a margin, so a loaded CI machine cannot fail it spuriously.
