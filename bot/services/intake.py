@@ -4,6 +4,9 @@
 2. quota (the cost guard, for the kinds whose policy says so);
 3. dedupe and store (the event key, the user and the answer in one transaction, grouped with
    concurrent answers; an answer slot already taken is replaced only as the policy allows);
+   then `on_stored`: the adapter acknowledges the platform's delivery once it is committed,
+   so the steps below run after the acknowledgement and a crash there loses nothing (the
+   tick grades a stored answer that has no grade);
 4. submit for grading (queued, or at once when the policy says so);
 5. the reply.
 
@@ -18,7 +21,7 @@ from datetime import datetime
 
 from bot.clock import Clock
 from bot.domain.answers import ALREADY_ANSWERED, POLICIES, Kind, check_text, may_replace, sent_time
-from bot.domain.types import Actor, Reply
+from bot.domain.types import Actor, Reply, Stored
 from bot.packs import Question
 from bot.services.grading import GradingQueue, Outcome
 from bot.services.quota import Quota
@@ -31,7 +34,7 @@ class Submission:
     """One answer as it arrives. `daily`: the daily it answers (None for practice and mock
     answers, which need `channel_id`); `session_id`: the mock session it belongs to;
     `rubric`/`grade_cap`: a follow-up is graded on what the first answer missed, a hint caps
-    the score."""
+    the score; `on_stored`: told once the answer is committed (see `bot.ports.Inbound`)."""
 
     kind: Kind
     event_key: str
@@ -45,6 +48,7 @@ class Submission:
     session_id: int | None = None
     rubric: list[str] | None = None
     grade_cap: int | None = None
+    on_stored: Stored | None = None
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,8 @@ class Intake:
                 session_id=sub.session_id,
             )
         )
+        if sub.on_stored is not None:
+            sub.on_stored()  # committed, whatever the outcome: a duplicate is stored already
         if stored.answer is None:
             told = stored.outcome == "taken" and not policy.quiet
             return Taken([Reply(ALREADY_ANSWERED)] if told else [])

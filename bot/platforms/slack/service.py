@@ -251,6 +251,8 @@ def _assemble(app: Host, session: aiohttp.ClientSession, limits: Limits | None) 
         request_verification_enabled=s.slack_mode == "http",
         authorize=InstallationAuthorize(installations),  # type: ignore[arg-type]
         oauth_settings=_oauth_settings(app, store) if store else None,
+        # Answer Slack only when a listener returns: answers are committed first (events.py).
+        process_before_response=True,
     )
     events = SlackEvents(
         core=app.inbound, adapter=adapter, api=api, users=users, on_uninstall=uninstalled
