@@ -27,7 +27,7 @@ from bot.domain.types import ChannelRef
 from bot.grading.base import Grade, Grader, GradeRequest
 from bot.packs import Bank, KeyPoint, Question
 from bot.services.platforms import Platforms
-from bot.store.answers import Answers, Graded, NewGrade
+from bot.store.answers import FRESH_GRACE, Answers, Graded, NewGrade
 from bot.store.dailies import Dailies
 from bot.store.rows import AnswerRow, DailyRow
 
@@ -86,6 +86,9 @@ class GradingQueue:
         self.fallback = fallback if fallback is not grader else None
         self._limit = asyncio.Semaphore(concurrency)
         self._running: dict[int, asyncio.Task[Any]] = {}
+        #: Answers stored before this process started are graded by no one here: a process
+        #: killed after acknowledging them left them pending (docs/design.md, lifecycle 4).
+        self.started_at = clock.now()
 
     def submit(self, answer_id: int, known: Known | None = None) -> None:
         """Grade a stored answer in the background (after any grading of it in flight).
@@ -99,8 +102,12 @@ class GradingQueue:
         task.add_done_callback(lambda _t: self._running.pop(answer_id, None))
 
     async def retry(self) -> None:
-        """Answers without a final grade: pending ones, then provisional ones."""
-        owed = await self.answers.owed_a_grade(self.clock.now(), MAX_ATTEMPTS, RETRY_BATCH)
+        """Answers without a final grade: pending ones, then provisional ones. One never
+        tried is left to whoever stored it for a grace period, unless it was stored before
+        this process started (then its grading died with an earlier process)."""
+        now = self.clock.now()
+        untried_before = max(now - FRESH_GRACE, self.started_at)
+        owed = await self.answers.owed_a_grade(now, MAX_ATTEMPTS, RETRY_BATCH, untried_before)
         for answer_id in owed:
             if answer_id not in self._running:
                 self.submit(answer_id)
