@@ -14,3 +14,6 @@ class CoreConfig:
     grading_concurrency: int = 8
     #: Cost guard: graded practice/mock answers per user per rolling 24 hours.
     practice_limit: int = 30
+    #: What a tick's posting or closing step waits for its sends before it returns (the
+    #: rest go on; a slow channel holds back only itself), in seconds.
+    step_settle: float = 20.0

@@ -206,7 +206,10 @@ def _check(app: Host) -> None:
 async def build_service(app: Host, limits: Limits | None = None) -> SlackService:
     """Assemble the Slack service from settings (tests pass tighter or looser limits)."""
     _check(app)
-    session = aiohttp.ClientSession()
+    limits = limits or Limits()
+    # slack_sdk applies its own timeout only to sessions it creates: every attempt through
+    # ours (Web API and response URLs) is bounded here.
+    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=limits.attempt_timeout))
     try:
         return _assemble(app, session, limits)
     except BaseException:
@@ -214,7 +217,7 @@ async def build_service(app: Host, limits: Limits | None = None) -> SlackService
         raise
 
 
-def _assemble(app: Host, session: aiohttp.ClientSession, limits: Limits | None) -> SlackService:
+def _assemble(app: Host, session: aiohttp.ClientSession, limits: Limits) -> SlackService:
     s = app.settings
     core = app.inbound
     api = SlackApi(base_url=s.slack_api_url, limiter=RateLimiter(limits), session=session)
