@@ -12,8 +12,8 @@ delays the 3-second ack. The workspace is always bolt's authorized team (from th
 Socket Mode payload), never anything a user typed.
 
 Deduplication: Slack redelivers (X-Slack-Retry-Num) whenever it did not see our ack in time.
-Redeliveries of an `event_id` seen lately are dropped at once (unless its first delivery was
-refused); the core dedupes what has an effect, atomically with it, under keys of the
+Redeliveries of an `event_id` handled lately are dropped at once (one whose first delivery is
+still storing, or was refused, goes through); the core dedupes what has an effect, atomically with it, under keys of the
 message's identity: channel+ts for a message, plus the edit's ts for an edit (so an edit is
 never taken for a retry), the trigger id for an interaction. Replies the core sends back
 without recording (a refusal, "no question is open") go through
@@ -101,7 +101,7 @@ class SlackEvents:
         self.users = users
         self.on_uninstall = on_uninstall
         self.reply_once = ReplyOnce(core)
-        #: event_ids delivered lately, so a redelivery is acked and dropped before any work.
+        #: event_ids handled lately (answer committed), so a redelivery is acked and dropped.
         self.recent: BoundedCache[str, bool] = BoundedCache(SEEN_MAX, SEEN_TTL)
         self.inflight = Inflight()
 
@@ -119,8 +119,12 @@ class SlackEvents:
     async def drop_redeliveries(
         self, body: dict[str, Any], next: Callable[[], Awaitable[None]]
     ) -> BoltResponse | None:
+        """Ack a redelivery of an event already handled here at once. An event is marked
+        handled only once its answer is committed: a redelivery arriving while the first
+        delivery is still storing goes through the core too (which dedupes it by its key),
+        so it is never acknowledged for an answer that is not committed yet."""
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if event_id and not self.recent.first_time(f"{body.get('team_id')}:{event_id}", True):
+        if event_id and f"{body.get('team_id')}:{event_id}" in self.recent:
             return BoltResponse(status=200, body="")
         await next()
         return None
@@ -308,14 +312,13 @@ class SlackEvents:
 
     async def _store_first(self, call: Call, then: Then, seen: str | None = None) -> None:
         """Return (so bolt acknowledges) once the delivery's answer is committed; raise
-        when it is not (`seen`: the event's key among recent deliveries, forgotten then so
-        Slack's redelivery is taken)."""
+        when it is not. `seen`: the event's key among recent deliveries, marked then."""
         delivery = await store_first(call, then)
         self.inflight.add(delivery.task)
         if not delivery.safe:
-            if seen is not None:
-                self.recent.pop(seen)
             raise NotAcknowledged("the answer was not committed in time") from delivery.error
+        if seen is not None:
+            self.recent.put(seen, True)
 
     def _replier(
         self, key: str, team: str, user: str, channel: ChannelRef, thread_ts: str | None = None
