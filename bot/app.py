@@ -251,6 +251,7 @@ class App:
                 catchup=timedelta(hours=settings.catchup_hours),
                 admins=frozenset(settings.admins),
                 practice_limit=settings.practice_limit,
+                single_process=db.is_sqlite,
             ),
         )
         return cls(settings, db, core)

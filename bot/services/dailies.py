@@ -108,6 +108,16 @@ class DailyLifecycle:
     _sending: dict[str, asyncio.Semaphore] = field(default_factory=dict)
     #: Posts and reveals in flight in this process, by (what, daily id).
     _in_flight: dict[tuple[str, int], asyncio.Task[None]] = field(default_factory=dict)
+    _started_at: datetime = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._started_at = self.clock.now()
+
+    def _lease_before(self, now: datetime) -> datetime:
+        """A reserved post whose send started before this is owed again: its lease lapsed,
+        or (one process per database) it was started by a process that is gone."""
+        lapsed = now - SEND_LEASE
+        return max(lapsed, self._started_at) if self.config.single_process else lapsed
 
     def _launch(self, what: str, daily_id: int, work: Awaitable[None]) -> asyncio.Task[None]:
         task = asyncio.ensure_future(work)
@@ -133,12 +143,13 @@ class DailyLifecycle:
         platforms = self.platforms.served
         chans = await self.tenancy.scheduled_channels(platforms)
         taken = await self.dailies.reserved_slots(lookback - timedelta(days=1))
-        owed = await self.dailies.owed_posts(platforms, now - self.config.catchup, now - SEND_LEASE)
+        lease_before = self._lease_before(now)
+        owed = await self.dailies.owed_posts(platforms, now - self.config.catchup, lease_before)
         sends: list[asyncio.Task[None]] = []
         for daily in owed:
             if self._busy("post", daily.id):
                 continue  # still being sent by this process (a slow platform)
-            if await self.dailies.take_post(daily.id, now, now - SEND_LEASE):
+            if await self.dailies.take_post(daily.id, now, lease_before):
                 sends.append(self._launch("post", daily.id, self._send_limited(daily, owed=True)))
         by_workspace: dict[str, list[tuple[ChannelRow, Slot]]] = {}
         for chan in chans:

@@ -13,9 +13,10 @@ Socket Mode payload), never anything a user typed.
 
 Deduplication: Slack redelivers (X-Slack-Retry-Num) whenever it did not see our ack in time.
 Redeliveries of an `event_id` handled lately are dropped at once (one whose first delivery is
-still storing, or was refused, goes through); the core dedupes what has an effect, atomically with it, under keys of the
-message's identity: channel+ts for a message, plus the edit's ts for an edit (so an edit is
-never taken for a retry), the trigger id for an interaction. Replies the core sends back
+still storing, or was refused, goes through); the core dedupes what has an effect,
+atomically with it, under keys of the message's identity: channel+ts for a message, plus the
+edit's ts for an edit (so an edit is never taken for a retry), the trigger id for an
+interaction. Replies the core sends back
 without recording (a refusal, "no question is open") go through
 `bot.platforms.common.replies.ReplyOnce`, so a retry never repeats one.
 """

@@ -206,7 +206,9 @@ def _check(app: Host) -> None:
 async def build_service(app: Host, limits: Limits | None = None) -> SlackService:
     """Assemble the Slack service from settings (tests pass tighter or looser limits)."""
     _check(app)
-    limits = limits or Limits()
+    limits = limits or Limits(
+        workspace_messages_per_second=app.settings.slack_messages_per_second
+    )
     # slack_sdk applies its own timeout only to sessions it creates: every attempt through
     # ours (Web API and response URLs) is bounded here.
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=limits.attempt_timeout))
