@@ -25,6 +25,7 @@ from bot.domain import render
 from bot.domain.streaks import Points
 from bot.domain.types import ChannelRef
 from bot.grading.base import Grade, Grader, GradeRequest
+from bot.grading.breaker import CircuitOpen
 from bot.packs import Bank, KeyPoint, Question
 from bot.services.platforms import Platforms
 from bot.store.answers import FRESH_GRACE, Answers, Graded, NewGrade
@@ -204,9 +205,13 @@ class GradingQueue:
         try:
             async with self._limit:
                 return await self.grader.grade(request)
+        except CircuitOpen:
+            # No request was made, so no attempt is counted and no backoff added: the answer
+            # is tried again on the next tick, and graded soon after the endpoint is back.
+            pass
         except Exception as exc:
             _log.warning("grader %s failed on answer %s: %r", self.grader.name, answer.id, exc)
-        await self.answers.failed(answer, self.clock.now() + backoff(answer.attempts + 1))
+            await self.answers.failed(answer, self.clock.now() + backoff(answer.attempts + 1))
         if self.fallback is not None and answer.status == "pending":
             try:
                 grade = await self.fallback.grade(request)
