@@ -34,7 +34,7 @@ async def test_a_form_answer_is_committed_before_the_deferral(harness: Harness) 
     submit = await harness.fake.submit(
         harness.alice, message, f"drill:form:{daily.id}", GOOD_ANSWER
     )
-    await eventually(lambda: len(harness.fake.replies(submit)) >= 2)
+    await eventually(lambda: len(harness.fake.replies(submit)) >= 2, within=20)
     assert harness.fake.callbacks[int(submit["id"])][0]["type"] == 6  # deferred update
     assert f"{harness.alice['id']}:form" in seen[int(submit["id"])]
 
@@ -45,5 +45,5 @@ async def test_an_mcq_click_is_committed_before_the_deferral(harness: Harness) -
     message = harness.daily_message(daily)
     seen = await _answers_at_callback(harness)
     click = await harness.fake.click(harness.alice, message, f"drill:choice:{daily.id}:B")
-    await eventually(lambda: harness.fake.replies(click))
+    await eventually(lambda: harness.fake.replies(click), within=20)
     assert f"{harness.alice['id']}:choice" in seen[int(click["id"])]
