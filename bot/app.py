@@ -17,6 +17,7 @@ import signal
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from bot.clock import Clock, ScaledClock, SystemClock
@@ -175,11 +176,12 @@ def build_core(
         grading=grading,
     )
     chores = Housekeeping(store.tenancy, clock, db.optimize)
+    settle = config.step_settle
     tick = Tick(
-        dailies.post_due,
+        partial(dailies.post_due, settle=settle),
         [
-            dailies.close_due,
-            dailies.reveal_missed,
+            partial(dailies.close_due, settle=settle),
+            partial(dailies.reveal_missed, settle=settle),
             grading.retry,
             chores.forget_old_events,
             quota.forget_old,
@@ -254,6 +256,7 @@ class App:
                 catchup=timedelta(hours=settings.catchup_hours),
                 admins=frozenset(settings.admins),
                 practice_limit=settings.practice_limit,
+                single_process=db.is_sqlite,
             ),
         )
         return cls(settings, db, core)

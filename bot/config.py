@@ -100,6 +100,10 @@ class Settings(BaseSettings):
     slack_cache_seconds: float = Field(
         60, ge=0, le=3600, validation_alias=_env("SLACK_CACHE_SECONDS")
     )
+    #: Messages a second per workspace the limiter allows (Slack publishes no number).
+    slack_messages_per_second: int = Field(
+        10, ge=1, le=1000, validation_alias=_env("SLACK_MESSAGES_PER_SECOND")
+    )
     discord_token: SecretStr | None = Field(None, validation_alias=_env("DISCORD_TOKEN"))
     discord_message_content: bool = Field(False, validation_alias=_env("DISCORD_MESSAGE_CONTENT"))
     discord_command_guilds: Annotated[list[int], NoDecode] = Field(

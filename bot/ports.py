@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from bot.clock import Clock
 from bot.config import Settings
 from bot.domain.standing import Home
-from bot.domain.types import Actor, ChannelRef, DailyPost, Reply, Reveal
+from bot.domain.types import Actor, ChannelRef, DailyPost, Reply, Reveal, Stored
 from bot.packs import Question
 
 
@@ -125,18 +125,37 @@ class Inbound(Protocol):
         message_id: str | None = None,
         edited: bool = False,
         sent_at: datetime | None = None,
+        on_stored: Stored | None = None,
     ) -> list[Reply]:
-        """A message in a thread: the first one of a user under a daily is their answer."""
+        """A message in a thread: the first one of a user under a daily is their answer.
+
+        `on_stored` (on every answer entry point) is called as soon as the answer is
+        committed, before grading: an adapter acknowledges the delivery then, not before, so
+        an acknowledged answer is never lost (docs/design.md, lifecycle step 4). It is not
+        called when nothing is stored (a refusal, a duplicate): the call then just returns."""
         ...
 
     async def on_private_answer(
-        self, *, event_key: str, actor: Actor, daily_id: int, text: str, choice: bool = False
+        self,
+        *,
+        event_key: str,
+        actor: Actor,
+        daily_id: int,
+        text: str,
+        choice: bool = False,
+        on_stored: Stored | None = None,
     ) -> list[Reply]:
         """The Answer privately form, or a click on an MCQ choice."""
         ...
 
     async def on_loose_message(
-        self, *, event_key: str, actor: Actor, channel: ChannelRef, text: str
+        self,
+        *,
+        event_key: str,
+        actor: Actor,
+        channel: ChannelRef,
+        text: str,
+        on_stored: Stored | None = None,
     ) -> list[Reply]:
         """A plain message outside a thread (the console, a DM)."""
         ...

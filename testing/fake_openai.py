@@ -14,7 +14,9 @@ in the system message, and the answer between the random markers of the user mes
 - `canned`: replies with `canned` (a dict) as the grading output, for exact unit tests.
   With `feedback` set, every grading reply carries that feedback instead of its own.
 - `429` (with retry-after-ms), `500`, `slow` (answers after `slow_seconds`; over MockTransport a
-  read timeout), `malformed` (not JSON), `refusal`, `length` (cut off at the token limit).
+  read timeout), `malformed` (not JSON), `refusal`, `length` (cut off at the token limit),
+  `empty` (no content), `prose` (the grading JSON wrapped in chatter), `out-of-range` (a
+  judgment of a key point that does not exist, with a verdict that does not exist).
 
 `script` holds modes for the next requests, in order, before `mode` applies again; every request
 body is kept in `requests`, so tests count LLM calls exactly, and shown to `on_request` (a test's
@@ -137,6 +139,16 @@ class FakeModel:
         prompt_chars = len(system) + len(user)
         if mode == "malformed":
             return 200, {}, _completion('{"judgments": [', prompt_chars=prompt_chars)
+        if mode == "empty":
+            return 200, {}, _completion("", prompt_chars=prompt_chars)
+        if mode in ("prose", "out-of-range") and "response_format" in body:
+            graded = self._grade(system, answer, obey=False)
+            if mode == "out-of-range":  # a key point that does not exist, a verdict unknown
+                graded["judgments"] += [{"key_point": 99, "verdict": "perfect", "evidence": ""}]
+                text = json.dumps(graded)
+            else:
+                text = f"Sure! Here is my assessment:\n{json.dumps(graded)}\nHope this helps."
+            return 200, {}, _completion(text, prompt_chars=prompt_chars)
         if mode == "refusal":
             return (
                 200,

@@ -6,10 +6,14 @@ platform; nothing here knows a platform. Texts are plain; adapters escape them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.packs import Question
+
+#: Called once an answer is committed: the adapter acknowledges the platform's delivery then.
+Stored = Callable[[], None]
 
 
 @dataclass(frozen=True)

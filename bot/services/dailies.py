@@ -6,7 +6,10 @@ reservation left unconfirmed is looked for on the platform before it is redone.
 
 A fan-out hands each workspace's posts to the platform as soon as that workspace's slots are
 reserved, and never makes the rest of the tick (closing, revealing, grading) wait for the
-slowest channel.
+slowest channel. Each post and each reveal runs as a task of its own, tracked by daily: the
+tick waits for them only a bounded time (`settle`), a daily whose post or reveal is still in
+flight here is not taken up again meanwhile, and so a channel whose platform is slow or hangs
+(every HTTP attempt has a timeout; a Retry-After wait is honoured in full) delays only itself.
 """
 
 from __future__ import annotations
@@ -103,24 +106,51 @@ class DailyLifecycle:
     config: CoreConfig
     _logged_misses: set[tuple[str, str, str, str]] = field(default_factory=set)
     _sending: dict[str, asyncio.Semaphore] = field(default_factory=dict)
+    #: Posts and reveals in flight in this process, by (what, daily id).
+    _in_flight: dict[tuple[str, int], asyncio.Task[None]] = field(default_factory=dict)
+    _started_at: datetime = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._started_at = self.clock.now()
+
+    def _lease_before(self, now: datetime) -> datetime:
+        """A reserved post whose send started before this is owed again: its lease lapsed,
+        or (one process per database) it was started by a process that is gone."""
+        lapsed = now - SEND_LEASE
+        return max(lapsed, self._started_at) if self.config.single_process else lapsed
+
+    def _launch(self, what: str, daily_id: int, work: Awaitable[None]) -> asyncio.Task[None]:
+        task = asyncio.ensure_future(work)
+        key = (what, daily_id)
+        self._in_flight[key] = task
+        task.add_done_callback(lambda _t: self._in_flight.pop(key, None))
+        return task
+
+    def _busy(self, what: str, daily_id: int) -> bool:
+        return (what, daily_id) in self._in_flight
 
     # -- posting ----------------------------------------------------------------------------
 
-    async def post_due(self) -> None:
+    async def post_due(self, settle: float | None = None) -> None:
         """Post every due slot: owed posts are taken over (after their lease lapsed) and
         each workspace's new slots are reserved in one short transaction and handed to the
         platform at once (up to POST_CONCURRENCY sends in flight per workspace), so a fan-out
-        waits on the platforms' rate limits, and a slow workspace delays only itself."""
+        waits on the platforms' rate limits, and a slow workspace delays only itself.
+        Returns when every send is done, or after `settle` seconds (the tick's bound: the
+        rest go on, and the next tick leaves them alone)."""
         now = self.clock.now()
         lookback = now - self.config.catchup - timedelta(days=1)
         platforms = self.platforms.served
         chans = await self.tenancy.scheduled_channels(platforms)
         taken = await self.dailies.reserved_slots(lookback - timedelta(days=1))
-        owed = await self.dailies.owed_posts(platforms, now - self.config.catchup, now - SEND_LEASE)
+        lease_before = self._lease_before(now)
+        owed = await self.dailies.owed_posts(platforms, now - self.config.catchup, lease_before)
         sends: list[asyncio.Task[None]] = []
         for daily in owed:
-            if await self.dailies.take_post(daily.id, now, now - SEND_LEASE):
-                sends.append(asyncio.ensure_future(self._send_limited(daily, owed=True)))
+            if self._busy("post", daily.id):
+                continue  # still being sent by this process (a slow platform)
+            if await self.dailies.take_post(daily.id, now, lease_before):
+                sends.append(self._launch("post", daily.id, self._send_limited(daily, owed=True)))
         by_workspace: dict[str, list[tuple[ChannelRow, Slot]]] = {}
         for chan in chans:
             start = max(chan.schedule_since, lookback)
@@ -140,8 +170,9 @@ class DailyLifecycle:
         self._logged_misses = {k for k in self._logged_misses if k[2] >= oldest}
         for due in by_workspace.values():
             for daily in await self._reserve(due, now):
-                sends.append(asyncio.ensure_future(self._send_limited(daily)))
-        await asyncio.gather(*sends, return_exceptions=True)
+                sends.append(self._launch("post", daily.id, self._send_limited(daily)))
+        if sends:
+            await asyncio.wait(sends, timeout=settle)
 
     async def _reserve(
         self, due: list[tuple[ChannelRow, Slot]], now: datetime, extra: bool = False
@@ -242,24 +273,34 @@ class DailyLifecycle:
 
     # -- closing and revealing --------------------------------------------------------------
 
-    async def close_due(self, ref: ChannelRef | None = None, force: bool = False) -> int:
-        """Close dailies past their window (or every open one of `ref` when forced); reveal."""
+    async def close_due(
+        self, ref: ChannelRef | None = None, force: bool = False, settle: float | None = None
+    ) -> int:
+        """Close dailies past their window (or every open one of `ref` when forced) and post
+        their reveals side by side; returns once they are done or after `settle` seconds."""
         now = self.clock.now()
         channel = (ref.workspace_id, ref.channel_id) if ref else None
-        closed = 0
+        reveals: list[asyncio.Task[None]] = []
         for daily in await self.dailies.to_close(now, channel, force):
             results = await self.dailies.close(daily.id, now)
             if results is None:
                 continue
-            closed += 1
-            await self._reveal(daily, results)
-        return closed
+            reveals.append(self._launch("reveal", daily.id, self._reveal(daily, results)))
+        if reveals:
+            await asyncio.wait(reveals, timeout=settle)
+        return len(reveals)
 
-    async def reveal_missed(self) -> None:
-        """Reveals that failed (a platform error after the close) are tried again for a day."""
+    async def reveal_missed(self, settle: float | None = None) -> None:
+        """Reveals that failed (a platform error after the close) are tried again for a day,
+        side by side; one still in flight here is left to finish."""
         now = self.clock.now()
+        reveals: list[asyncio.Task[None]] = []
         for daily in await self.dailies.owed_reveals(now - REVEAL_RETRY, now):
-            await self._reveal(daily, await self.dailies.results(daily.id))
+            if not self._busy("reveal", daily.id):
+                results = await self.dailies.results(daily.id)
+                reveals.append(self._launch("reveal", daily.id, self._reveal(daily, results)))
+        if reveals:
+            await asyncio.wait(reveals, timeout=settle)
 
     async def _reveal(self, daily: DailyRow, results: list[ResultRow]) -> None:
         """Post the reveal and confirm it; a failure leaves it owed for `reveal_missed`."""
@@ -293,28 +334,47 @@ class DailyLifecycle:
 Step = Callable[[], Awaitable[object]]
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class Tick:
-    """One tick of time-driven work. Posting runs beside the other steps, so closing,
-    revealing and grading never wait for a slow channel's post; each step runs whatever the
-    others did: one failing platform call never stops closing, revealing or grading."""
+    """One tick of time-driven work. Every step (posting, closing and revealing, re-posting
+    missed reveals, grading retries, chores) runs as a task of its own, so none waits for
+    another; a step still running from an earlier tick (a hung platform call) is not started
+    again, and the others go on. One failing step never stops the rest."""
 
     posting: Step
     steps: list[Step]
+    _running: dict[int, asyncio.Task[None]] = field(default_factory=dict)
+
+    def start(self) -> list[asyncio.Task[None]]:
+        """Start every step not still running; the tasks started."""
+        started: list[asyncio.Task[None]] = []
+        for index, step in enumerate([self.posting, *self.steps]):
+            running = self._running.get(index)
+            if running is not None and not running.done():
+                continue
+            task = asyncio.ensure_future(self._guarded(step))
+            self._running[index] = task
+            started.append(task)
+        return started
 
     async def run(self) -> None:
-        await asyncio.gather(self._guarded(self.posting), self._in_order())
+        """Start the steps and wait for those started."""
+        await asyncio.gather(*self.start())
 
-    async def _in_order(self) -> None:
-        for step in self.steps:
-            await self._guarded(step)
+    def cancel(self) -> None:
+        for task in self._running.values():
+            task.cancel()
 
     @staticmethod
     async def _guarded(step: Step) -> None:
         try:
             await step()
         except Exception:
-            _log.exception("tick step %s failed; the next tick tries again", step.__name__)
+            _log.exception("tick step %s failed; the next tick tries again", _name(step))
+
+
+def _name(step: Step) -> str:
+    return str(getattr(step, "__name__", None) or getattr(step, "func", step))
 
 
 class Housekeeping:

@@ -26,9 +26,10 @@ from bot.domain.costs import Charge
 from bot.domain.streaks import Points
 from bot.domain.types import ChannelRef
 from bot.grading.base import Grade, Grader, GradeRequest
+from bot.grading.breaker import CircuitOpen
 from bot.packs import Bank, KeyPoint, Question
 from bot.services.platforms import Platforms
-from bot.store.answers import Answers, Graded, NewGrade, Regrade
+from bot.store.answers import FRESH_GRACE, Answers, Graded, NewGrade, Regrade
 from bot.store.dailies import Dailies
 from bot.store.rows import AnswerRow, DailyRow
 
@@ -87,6 +88,9 @@ class GradingQueue:
         self.fallback = fallback if fallback is not grader else None
         self._limit = asyncio.Semaphore(concurrency)
         self._running: dict[int, asyncio.Task[Any]] = {}
+        #: Answers stored before this process started are graded by no one here: a process
+        #: killed after acknowledging them left them pending (docs/design.md, lifecycle 4).
+        self.started_at = clock.now()
 
     def submit(self, answer_id: int, known: Known | None = None) -> None:
         """Grade a stored answer in the background (after any grading of it in flight).
@@ -100,8 +104,12 @@ class GradingQueue:
         task.add_done_callback(lambda _t: self._running.pop(answer_id, None))
 
     async def retry(self) -> None:
-        """Answers without a final grade: pending ones, then provisional ones."""
-        owed = await self.answers.owed_a_grade(self.clock.now(), MAX_ATTEMPTS, RETRY_BATCH)
+        """Answers without a final grade: pending ones, then provisional ones. One never
+        tried is left to whoever stored it for a grace period, unless it was stored before
+        this process started (then its grading died with an earlier process)."""
+        now = self.clock.now()
+        untried_before = max(now - FRESH_GRACE, self.started_at)
+        owed = await self.answers.owed_a_grade(now, MAX_ATTEMPTS, RETRY_BATCH, untried_before)
         for answer_id in owed:
             if answer_id not in self._running:
                 self.submit(answer_id)
@@ -199,9 +207,13 @@ class GradingQueue:
         try:
             async with self._limit:
                 return await self.grader.grade(request)
+        except CircuitOpen:
+            # No request was made, so no attempt is counted and no backoff added: the answer
+            # is tried again on the next tick, and graded soon after the endpoint is back.
+            pass
         except Exception as exc:
             _log.warning("grader %s failed on answer %s: %r", self.grader.name, answer.id, exc)
-        await self.answers.failed(answer, self.clock.now() + backoff(answer.attempts + 1))
+            await self.answers.failed(answer, self.clock.now() + backoff(answer.attempts + 1))
         if self.fallback is not None and answer.status == "pending":
             try:
                 grade = await self.fallback.grade(request)

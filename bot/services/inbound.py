@@ -23,7 +23,7 @@ from bot.clock import Clock
 from bot.domain.answers import Kind
 from bot.domain.standing import Home
 from bot.domain.text import clean_text
-from bot.domain.types import Actor, ChannelRef, Reply
+from bot.domain.types import Actor, ChannelRef, Reply, Stored
 from bot.errors import AnswerNotSaved
 from bot.packs import Bank, Question
 from bot.services.commands import Commands
@@ -70,6 +70,10 @@ def answering(handler: Handler) -> Handler:
         try:
             return await handler(self, **kwargs)
         except AnswerNotSaved as exc:
+            if kwargs.get("on_stored") is not None:
+                # The platform delivers it again unless acknowledged: the adapter withholds
+                # the acknowledgement (docs/design.md, lifecycle step 4), so nothing is lost.
+                raise
             return [Reply(not_saved(exc.trouble))]
         except Exception as exc:
             _log.exception(
@@ -153,9 +157,10 @@ class Gateway:
         message_id: str | None = None,
         edited: bool = False,
         sent_at: datetime | None = None,
+        on_stored: Stored | None = None,
     ) -> list[Reply]:
         """`sent_at` is when the platform says it was sent (a retry or a replay after a
-        reconnect arrives later than that)."""
+        reconnect arrives later than that); `on_stored`: see `bot.ports.Inbound`."""
         daily = await self.dailies.by_message(channel.workspace_id, thread_id)
         if daily is None or daily.channel_id != channel.channel_id:
             return []
@@ -167,11 +172,19 @@ class Gateway:
             text=text,
             message_id=message_id,
             sent_at=sent_at,
+            on_stored=on_stored,
         )
 
     @answering
     async def on_private_answer(
-        self, *, event_key: str, actor: Actor, daily_id: int, text: str, choice: bool = False
+        self,
+        *,
+        event_key: str,
+        actor: Actor,
+        daily_id: int,
+        text: str,
+        choice: bool = False,
+        on_stored: Stored | None = None,
     ) -> list[Reply]:
         """The Answer privately form (a new form answer replaces the earlier one while the
         daily is open) or a click on an MCQ choice button (the first click counts)."""
@@ -179,19 +192,34 @@ class Gateway:
         if daily is None:
             return [Reply("That question no longer exists.")]
         return await self._daily_answer(
-            daily, "choice" if choice else "form", event_key=event_key, actor=actor, text=text
+            daily,
+            "choice" if choice else "form",
+            event_key=event_key,
+            actor=actor,
+            text=text,
+            on_stored=on_stored,
         )
 
     @answering
     async def on_loose_message(
-        self, *, event_key: str, actor: Actor, channel: ChannelRef, text: str
+        self,
+        *,
+        event_key: str,
+        actor: Actor,
+        channel: ChannelRef,
+        text: str,
+        on_stored: Stored | None = None,
     ) -> list[Reply]:
         """A plain line goes to the user's active mock interview, else answers their waiting
         practice question, else the channel's most recent open daily."""
-        in_session = await self.mock.route(event_key=event_key, actor=actor, text=text)
+        in_session = await self.mock.route(
+            event_key=event_key, actor=actor, text=text, on_stored=on_stored
+        )
         if in_session is not None:
             return in_session
-        practised = await self.practice.route(event_key=event_key, actor=actor, text=text)
+        practised = await self.practice.route(
+            event_key=event_key, actor=actor, text=text, on_stored=on_stored
+        )
         if practised is not None:
             return practised
         now = self.clock.now()
@@ -203,7 +231,7 @@ class Gateway:
         if not current:
             return [Reply(NO_OPEN_DAILY)]
         return await self._daily_answer(
-            current[-1], "line", event_key=event_key, actor=actor, text=text
+            current[-1], "line", event_key=event_key, actor=actor, text=text, on_stored=on_stored
         )
 
     async def _daily_answer(
@@ -216,6 +244,7 @@ class Gateway:
         text: str,
         message_id: str | None = None,
         sent_at: datetime | None = None,
+        on_stored: Stored | None = None,
     ) -> list[Reply]:
         question = self.bank.get(daily.question_id)
         if question is None:
@@ -230,6 +259,7 @@ class Gateway:
                 daily=daily,
                 message_id=message_id,
                 sent_at=sent_at,
+                on_stored=on_stored,
             )
         )
         return taken.replies

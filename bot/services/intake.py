@@ -5,7 +5,10 @@
 2. dedupe, cost guard and store in one transaction, grouped with concurrent answers: the event
    key, the user, the unit the policy's `unit` spends (refused over budget; a daily
    replacement over budget is held, ungraded) and the answer; an answer slot already taken is
-   replaced only as the policy allows, and a floored answer takes no slot;
+   replaced only as the policy allows, and a floored answer takes no slot; then `on_stored`:
+   the adapter acknowledges the platform's delivery once it is committed, so the steps below
+   run after the acknowledgement and a crash there loses nothing (the tick grades a stored
+   answer that has no grade);
 3. submit for grading (queued, or at once when the policy says so); a floored answer is not
    graded: it gets one line saying it earns nothing;
 4. the reply.
@@ -32,6 +35,7 @@ from bot.domain.answers import (
 )
 from bot.domain.text import clean_text
 from bot.domain.types import Actor, Reply
+from bot.domain.types import Stored as OnStored
 from bot.errors import AnswerNotSaved
 from bot.packs import Question
 from bot.services.grading import GradingQueue, Outcome
@@ -55,7 +59,7 @@ class Submission:
     """One answer as it arrives. `daily`: the daily it answers (None for practice and mock
     answers, which need `channel_id`); `session_id`: the mock session it belongs to;
     `rubric`/`grade_cap`: a follow-up is graded on what the first answer missed, a hint caps
-    the score."""
+    the score; `on_stored`: told once the answer is committed (see `bot.ports.Inbound`)."""
 
     kind: Kind
     event_key: str
@@ -69,6 +73,7 @@ class Submission:
     session_id: int | None = None
     rubric: list[str] | None = None
     grade_cap: int | None = None
+    on_stored: OnStored | None = None
 
 
 @dataclass(frozen=True)
@@ -143,6 +148,8 @@ class Intake:
                 charge=charge,
             )
         )
+        if sub.on_stored is not None:
+            sub.on_stored()  # committed, whatever the outcome: a duplicate is stored already
         if stored.over is not None:
             kept = HELD if stored.answer is not None else WAITS
             return Taken(self.quota.refusal(stored.over, kept), stored.answer)

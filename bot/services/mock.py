@@ -23,7 +23,7 @@ from bot.clock import Clock
 from bot.domain import render
 from bot.domain.costs import Unit
 from bot.domain.mock import HINT_CAP, PARTIAL, ask_text, scorecard
-from bot.domain.types import Actor, ChannelRef, Reply
+from bot.domain.types import Actor, ChannelRef, Reply, Stored
 from bot.packs import Bank, KeyPoint, Question
 from bot.services.coach import Coach, LLMCoach
 from bot.services.intake import Intake, Submission
@@ -64,16 +64,21 @@ class MockInterviews:
         them concurrently) never both answer the same question."""
         return self._locks.setdefault((actor.workspace_id, actor.user_id), asyncio.Lock())
 
-    async def route(self, *, event_key: str, actor: Actor, text: str) -> list[Reply] | None:
+    async def route(
+        self, *, event_key: str, actor: Actor, text: str, on_stored: Stored | None = None
+    ) -> list[Reply] | None:
         """Handle a plain line if it belongs to the user's session (every line while it is
-        active; only `resume` and `stop` while it is paused); None when it does not."""
+        active; only `resume` and `stop` while it is paused); None when it does not.
+        `on_stored`: told once an answer is committed, before it is graded."""
         async with self._lock(actor):
             session = await self.current(actor)
             if session is None:
                 return None
             if session.state != "active" and text.strip().lower() not in ("resume", "stop"):
                 return None
-            return await self.handle(event_key=event_key, actor=actor, session=session, text=text)
+            return await self.handle(
+                event_key=event_key, actor=actor, session=session, text=text, on_stored=on_stored
+            )
 
     # -- starting -----------------------------------------------------------------------
 
@@ -128,7 +133,13 @@ class MockInterviews:
     # -- a line in the session ----------------------------------------------------------
 
     async def handle(
-        self, *, event_key: str, actor: Actor, session: SessionRow, text: str
+        self,
+        *,
+        event_key: str,
+        actor: Actor,
+        session: SessionRow,
+        text: str,
+        on_stored: Stored | None = None,
     ) -> list[Reply]:
         word = text.strip().lower()
         if word == "stop":
@@ -140,7 +151,7 @@ class MockInterviews:
             return await self._hint(actor, session, question)
         if word == "skip":
             return await self._skip(session, question)
-        return await self._answer(event_key, actor, session, question, text)
+        return await self._answer(event_key, actor, session, question, text, on_stored)
 
     async def command(self, actor: Actor, word: str) -> list[Reply]:
         """`/drill mock hint|skip|stop|resume`: the same words, as commands."""
@@ -193,7 +204,13 @@ class MockInterviews:
         return [Reply("Skipped."), *await self._advance(session)]
 
     async def _answer(
-        self, event_key: str, actor: Actor, session: SessionRow, question: Question, text: str
+        self,
+        event_key: str,
+        actor: Actor,
+        session: SessionRow,
+        question: Question,
+        text: str,
+        on_stored: Stored | None,
     ) -> list[Reply]:
         missed = (await self._missed_so_far(session, question)) if session.follow_up else []
         taken = await self.intake.take(
@@ -208,6 +225,7 @@ class MockInterviews:
                 # a follow-up is graded on what the first answer missed; a hint caps it
                 rubric=[kp.text for kp in missed] or None,
                 grade_cap=HINT_CAP if session.hinted else None,
+                on_stored=on_stored,
             )
         )
         if taken.answer is None or taken.answer.floor is not None:

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from bot.clock import Clock
 from bot.domain import render
 from bot.domain.planner import FRESH_FOR, Record, plan_questions, topic_mastery
-from bot.domain.types import Actor, ChannelRef, Reply
+from bot.domain.types import Actor, ChannelRef, Reply, Stored
 from bot.packs import Bank, Question
 from bot.services.intake import Intake, Submission
 from bot.services.quota import Quota
@@ -95,7 +95,9 @@ class Practice:
             )
         ]
 
-    async def route(self, *, event_key: str, actor: Actor, text: str) -> list[Reply] | None:
+    async def route(
+        self, *, event_key: str, actor: Actor, text: str, on_stored: Stored | None = None
+    ) -> list[Reply] | None:
         """Answer the user's waiting practice question with a plain line; None when no
         question waits."""
         waiting = await self.sessions.waiting_practice(
@@ -114,6 +116,7 @@ class Practice:
                 question=question,
                 text=text,
                 channel_id=waiting.channel_id,
+                on_stored=on_stored,
             )
         )
         return taken.replies

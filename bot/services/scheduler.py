@@ -25,10 +25,9 @@ class Ticker:
         self._scheduler = AsyncIOScheduler(timezone=UTC)
 
     async def _tick(self) -> None:
-        try:
-            await self.tick.run()
-        except Exception:
-            _log.exception("tick failed; the next tick tries again")
+        """Start the tick's steps and return: a step that hangs holds back only itself, and
+        APScheduler's next run (one instance at a time) is never skipped for it."""
+        self.tick.start()
 
     def start(self) -> None:
         """Start ticking at once (the first tick is the restart catch-up)."""
@@ -47,3 +46,4 @@ class Ticker:
     def stop(self) -> None:
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
+        self.tick.cancel()

@@ -304,9 +304,14 @@ class Answers:
             ).first()
         return AnswerRow.of(row) if row else None
 
-    async def owed_a_grade(self, now: datetime, max_attempts: int, limit: int) -> list[int]:
+    async def owed_a_grade(
+        self, now: datetime, max_attempts: int, limit: int, untried_before: datetime | None = None
+    ) -> list[int]:
         """Answers whose grading is due again: pending ones first (no grade at all), then
-        provisional ones, oldest first; each failure pushes `retry_at` further out."""
+        provisional ones, oldest first; each failure pushes `retry_at` further out. An answer
+        never tried is owed once stored before `untried_before` (default: FRESH_GRACE ago)."""
+        if untried_before is None:
+            untried_before = now - FRESH_GRACE
         async with self.db.read() as conn:
             rows = await conn.execute(
                 sa.select(answers.c.id)
@@ -317,7 +322,7 @@ class Answers:
                     sa.or_(
                         answers.c.attempts > 0,
                         sa.func.coalesce(answers.c.edited_at, answers.c.answered_at)
-                        < now - FRESH_GRACE,
+                        < untried_before,
                     ),
                 )
                 .order_by(sa.case((answers.c.status == "pending", 0), else_=1), answers.c.id)

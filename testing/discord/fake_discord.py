@@ -105,6 +105,9 @@ class FakeDiscord:
     resumes: int = 0
     #: Refuse a RESUME (INVALID_SESSION), as Discord does when the session is gone.
     refuse_resume: bool = True
+    #: Awaited with each interaction's id as its first callback (defer, modal, message)
+    #: arrives, before it is answered: a test looks at what the bot committed by then.
+    on_callback: Callable[[int], Awaitable[None]] | None = None
 
     def __post_init__(self) -> None:
         self._faults: list[_Fault] = []
@@ -330,6 +333,8 @@ class FakeDiscord:
         interaction_id = int(match["id"])
         if self.callbacks[interaction_id]:
             return error(400, 40060, "Interaction has already been acknowledged.")
+        if self.on_callback is not None:
+            await self.on_callback(interaction_id)
         self.callbacks[interaction_id].append(body)
         flags = (body.get("data") or {}).get("flags", 0)
         answer = payload("interaction_callback", resource={"type": body["type"]})

@@ -75,6 +75,10 @@ class FakeSlack:
     revoked: set[str] = field(default_factory=set)
     rejected: int = 0
     url: str = ""
+    #: Channels whose chat.postMessage posts the message and then does not answer until
+    #: `release_hung()` (a hung connection); `hung` counts such requests still waiting.
+    hang: set[tuple[str, str]] = field(default_factory=set)
+    hung: int = 0
 
     def __post_init__(self) -> None:
         self._last_post: dict[tuple[str, str], float] = {}
@@ -82,6 +86,7 @@ class FakeSlack:
         self._last_ts = 0.0
         self._sockets: list[web.WebSocketResponse] = []
         self._runner: web.AppRunner | None = None
+        self._released = asyncio.Event()
 
     # -- set-up --------------------------------------------------------------------------------
 
@@ -102,7 +107,13 @@ class FakeSlack:
         self.url = f"http://127.0.0.1:{port}"
         return self
 
+    def release_hung(self) -> None:
+        """Answer the hung requests and hang no more."""
+        self.hang.clear()
+        self._released.set()
+
     async def stop(self) -> None:
+        self.release_hung()
         for ws in self._sockets:
             await ws.close()
         if self._runner is not None:
@@ -278,6 +289,12 @@ class FakeSlack:
         if handler is None:
             return web.json_response({"ok": True})
         result = handler(team, params)
+        if method == "chat.postMessage" and (team.id, str(params.get("channel"))) in self.hang:
+            self.hung += 1
+            try:
+                await self._released.wait()
+            finally:
+                self.hung -= 1
         if isinstance(result, web.Response):
             return result
         return web.json_response(result)

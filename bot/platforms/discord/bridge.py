@@ -9,7 +9,10 @@
   the catch-up after a reconnect are harmless.
 - Deadlines: a slash command is deferred (ephemeral, "thinking") before anything else and
   answered with follow-ups; a button opens its form at once; a form submission or a choice
-  click is deferred without a visible message and answered ephemerally.
+  click carries an answer: it is committed first, then deferred without a visible message
+  (so a deferred answer is never lost; `bot.platforms.common.storefirst`), then answered
+  ephemerally. A commit still waiting at the deadline is deferred anyway (Discord never
+  resends an interaction) and the user is told if it then fails.
 - Admins: Manage Server (or Administrator) in the interaction's member permissions.
 """
 
@@ -23,9 +26,10 @@ import discord
 
 from bot.domain.answers import MAX_DELIVERY_DELAY
 from bot.domain.commands import ADMIN
-from bot.domain.types import Actor, ChannelRef, Reply
+from bot.domain.types import Actor, ChannelRef, Reply, Stored
 from bot.platforms.common.dm import DmRefused, dm_only, moved_to_dm
 from bot.platforms.common.replies import ReplyOnce
+from bot.platforms.common.storefirst import store_first
 from bot.platforms.discord import render as look
 from bot.platforms.discord.outbound import COMMAND, DiscordAdapter
 from bot.platforms.discord.views import form_submission
@@ -77,6 +81,8 @@ class Bridge:
         self.lanes = Lanes()
         self._known: set[str] = set()
         self.reply_once = ReplyOnce(core)
+        #: Answers in flight after their deferral (their replies still to send).
+        self._deliveries: set[asyncio.Task[None]] = set()
 
     # -- workspaces ---------------------------------------------------------------------------
 
@@ -163,31 +169,45 @@ class Bridge:
     async def _private_answer(
         self, interaction: discord.Interaction, daily_id: int, text: str, choice: bool
     ) -> None:
-        if not await _acknowledge(interaction, thinking=False):
-            return
         if interaction.guild_id is None:
+            await _acknowledge(interaction, thinking=False)
             return  # dailies live in servers; a DM has no daily to answer
         user = interaction.user
         guild = interaction.guild
-        workspace = await self._workspace(str(interaction.guild_id), guild.name if guild else "")
-        actor = Actor(workspace, str(user.id), user.display_name)
+        deferred = asyncio.Event()
+
+        async def answer(on_stored: Stored) -> list[Reply]:
+            """A failure is told to the user (after the deferral), before or after it."""
+            try:
+                name = guild.name if guild else ""
+                workspace = await self._workspace(str(interaction.guild_id), name)
+                return await self.core.on_private_answer(
+                    event_key=f"discord-i-{interaction.id}",
+                    actor=Actor(workspace, str(user.id), user.display_name),
+                    daily_id=daily_id,
+                    text=text,
+                    choice=choice,
+                    on_stored=on_stored,
+                )
+            except Exception:
+                _log.exception("answer to daily %s failed", daily_id)
+                return [Reply(FAILED)]
+
+        async def reply(replies: list[Reply]) -> None:
+            await deferred.wait()
+            await _follow_up(interaction, replies)
+
+        delivery = await store_first(answer, reply)
+        self._deliveries.add(delivery.task)
+        delivery.task.add_done_callback(self._deliveries.discard)
+        if not await _acknowledge(interaction, thinking=False):
+            return
         if interaction.message is not None:
             # The core's feedback for this daily then goes through this token, ephemerally.
             self.adapter.remember_interaction(
-                actor.user_id, str(interaction.message.id), interaction
+                str(user.id), str(interaction.message.id), interaction
             )
-        try:
-            replies = await self.core.on_private_answer(
-                event_key=f"discord-i-{interaction.id}",
-                actor=actor,
-                daily_id=daily_id,
-                text=text,
-                choice=choice,
-            )
-        except Exception:
-            _log.exception("answer to daily %s failed", daily_id)
-            replies = [Reply(FAILED)]
-        await _follow_up(interaction, replies)
+        deferred.set()
 
     # -- messages -------------------------------------------------------------------------------
 

@@ -219,7 +219,12 @@ def _check(app: Host) -> None:
 async def build_service(app: Host, limits: Limits | None = None) -> SlackService:
     """Assemble the Slack service from settings (tests pass tighter or looser limits)."""
     _check(app)
-    session = aiohttp.ClientSession()
+    limits = limits or Limits(
+        workspace_messages_per_second=app.settings.slack_messages_per_second
+    )
+    # slack_sdk applies its own timeout only to sessions it creates: every attempt through
+    # ours (Web API and response URLs) is bounded here.
+    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=limits.attempt_timeout))
     try:
         return _assemble(app, session, limits)
     except BaseException:
@@ -227,7 +232,7 @@ async def build_service(app: Host, limits: Limits | None = None) -> SlackService
         raise
 
 
-def _assemble(app: Host, session: aiohttp.ClientSession, limits: Limits | None) -> SlackService:
+def _assemble(app: Host, session: aiohttp.ClientSession, limits: Limits) -> SlackService:
     s = app.settings
     core = app.inbound
     api = SlackApi(base_url=s.slack_api_url, limiter=RateLimiter(limits), session=session)
@@ -269,6 +274,8 @@ def _assemble(app: Host, session: aiohttp.ClientSession, limits: Limits | None) 
         request_verification_enabled=s.slack_mode == "http",
         authorize=InstallationAuthorize(installations),  # type: ignore[arg-type]
         oauth_settings=_oauth_settings(app, store) if store else None,
+        # Answer Slack only when a listener returns: answers are committed first (events.py).
+        process_before_response=True,
     )
     events = SlackEvents(
         core=app.inbound, adapter=adapter, api=api, users=users, on_uninstall=uninstalled

@@ -139,12 +139,16 @@ async def test_uninstall_in_either_order_deletes_tokens_and_stops_schedules(
     await eventually(left)
     await eventually(lambda: _is(scheduled(), {"T2"}))
     assert await store.find("T2") is not None
+    calls_before = len(h.fake.calls)
     daily = await h.daily("T2", "C1")
     assert daily.message_id
     sent = await h.event(p.thread_reply("T1", "C1", "U1", "1.2", h.next_ts(), "x", h.next_id()))
     assert sent.status == 200  # acked, but nobody acts for a workspace that left
     await h.core.grading.drain()
     assert await _count(h.core, "T1") == 0
+    await h.core.tick.run()
+    # fault F11: no API call for the departed workspace afterwards
+    assert [c.method for c in h.fake.calls[calls_before:] if c.team == "T1"] == []
 
 
 @pytest.mark.parametrize(
