@@ -140,7 +140,6 @@ def build_core(
         tenancy=store.tenancy,
         tenants=tenants,
         boards=store.boards,
-        reviews=store.reviews,
         answers=store.answers,
         planner=planner,
         clock=clock,

@@ -6,11 +6,12 @@ under test is never replaced.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bot.domain.types import ChannelRef, DailyPost, Reveal
 from bot.errors import ChannelUnavailable
-from bot.grading.base import Grade, Grader, GradeRequest
+from bot.grading.base import Grade, Grader, GradeRequest, Judgment, graded
 
 
 @dataclass
@@ -91,3 +92,29 @@ class FixedGrader:
 
     async def grade(self, request: GradeRequest) -> Grade:
         return Grade(score=self.score, grader=self.name, grader_version=self.version)
+
+
+class MarkingGrader:
+    """Marks the first `covered` key points of the rubric it is given covered and the rest
+    missed (the one formula scores them), and keeps every request it saw."""
+
+    name, version = "marking", "1"
+
+    def __init__(self, covered: int, misconceptions: Sequence[str] = ()) -> None:
+        self.covered = covered
+        self.misconceptions = list(misconceptions)
+        self.requests: list[GradeRequest] = []
+
+    async def grade(self, request: GradeRequest) -> Grade:
+        self.requests.append(request)
+        judgments = [
+            Judgment(key_point=kp.text, credit=1.0 if i < self.covered else 0.0)
+            for i, kp in enumerate(request.rubric)
+        ]
+        return graded(
+            judgments,
+            request.rubric,
+            misconceptions=self.misconceptions,
+            grader=self.name,
+            grader_version=self.version,
+        )

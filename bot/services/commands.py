@@ -19,6 +19,7 @@ from bot.clock import Clock
 from bot.domain import render
 from bot.domain.commands import ADMIN, Command, parse, usage
 from bot.domain.periods import period
+from bot.domain.rubric import stored_rubric
 from bot.domain.types import Actor, ChannelRef, Reply
 from bot.errors import UsageError
 from bot.packs import Bank
@@ -219,8 +220,15 @@ class Commands:
             answer = await self.store.answers.latest(actor.workspace_id, actor.user_id)
         if answer is None or answer.user_id != actor.user_id:
             return [Reply("No such answer of yours; `/drill history` lists them with numbers.")]
-        question = self.use.bank.get(answer.question_id)
-        if question is None or question.type == "mcq":
+        rubric = stored_rubric(answer.rubric, self.use.bank.get(answer.question_id))
+        if rubric is None:
+            return [
+                Reply(
+                    f"Answer #{answer.id} cannot be re-graded: `{answer.question_id}` left the "
+                    "question bank before its rubric was kept with answers."
+                )
+            ]
+        if rubric.question.type == "mcq":
             return [Reply("Multiple-choice answers are exact; there is nothing to re-grade.")]
         if answer.override_by is not None:
             return [Reply(f"Answer #{answer.id} is final: an admin set its score.")]

@@ -9,7 +9,8 @@ the fallback fails, the answer stays `pending`, its attempts counted, and is ret
 tick. Grades of concurrent answers are stored together (`Answers.save_grade` group-commits).
 
 Answer states: `pending` (no grade yet), `provisional` (fallback grade, primary still owed),
-`graded` (final).
+`graded` (final), `void` (its question left the bank and no rubric was kept with it: it can
+never be graded; only rows older than stored rubrics can end there).
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ from typing import Any
 
 from bot.clock import Clock
 from bot.domain import render
+from bot.domain.rubric import Rubric, stored_rubric
 from bot.domain.streaks import Points
 from bot.domain.types import ChannelRef
 from bot.grading.base import Grade, Grader, GradeRequest
-from bot.packs import Bank, KeyPoint, Question
+from bot.packs import Bank, Question
 from bot.services.platforms import Platforms
 from bot.store.answers import Answers, Graded, NewGrade
 from bot.store.dailies import Dailies
@@ -142,8 +144,9 @@ class GradingQueue:
     async def _grade(
         self, answer_id: int, *, tell: bool = True, known: Known | None = None
     ) -> Outcome | None:
-        """Grade one stored answer the way it asks to be graded (its narrowed rubric and score
-        cap are stored with it, so a retry or re-grade grades it the same way)."""
+        """Grade one stored answer the way it asks to be graded: against the rubric stored with
+        it (never today's bank) and under its score cap, so a retry, a re-grade or the final
+        grade after a provisional one grades it the same way."""
         if known is not None:
             answer, daily = known
         else:
@@ -156,14 +159,13 @@ class GradingQueue:
                 if answer.daily_id
                 else None
             )
-        if answer.status == "graded":
+        if answer.status in ("graded", "void"):
             return None
-        question = self.bank.get(answer.question_id)
-        if question is None:
-            _log.error("answer %s refers to unknown question %s", answer.id, answer.question_id)
+        rubric = stored_rubric(answer.rubric, self.bank.get(answer.question_id))
+        if rubric is None:
+            await self._void(answer)
             return None
-        rubric = tuple(kp for kp in question.key_points if kp.text in (answer.rubric or ()))
-        grade = await self._run(question, answer, rubric)
+        grade = await self._run(rubric, answer)
         if grade is None:
             return None
         now = self.clock.now()
@@ -185,15 +187,32 @@ class GradingQueue:
         previous = answer.score if answer.status == "provisional" else None
         outcome = Outcome(grade, graded, previous)
         if tell:
-            await self._tell(answer, daily, question, outcome)
+            await self._tell(answer, daily, rubric.question, outcome)
         return outcome
 
-    async def _run(
-        self, question: Question, answer: AnswerRow, key_points: tuple[KeyPoint, ...]
-    ) -> Grade | None:
+    async def _void(self, answer: AnswerRow) -> None:
+        """An answer kept no rubric and its question left the bank: it can never be graded.
+        It stays in history (not graded), leaves the retry queue, and its owner is told."""
+        _log.warning("answer %s: question %s gone, no rubric kept", answer.id, answer.question_id)
+        if not await self.answers.void(answer.id):
+            return
+        try:
+            adapter = await self.platforms.adapter_for(answer.workspace_id)
+            await adapter.send_private(
+                ChannelRef(answer.workspace_id, answer.channel_id),
+                answer.user_id,
+                f"Your answer #{answer.id} to `{answer.question_id}` cannot be graded: that "
+                "question was removed from the bank before it was graded. It stays in your "
+                "history.",
+            )
+        except Exception:
+            _log.exception("could not tell the owner of answer %s", answer.id)
+
+    async def _run(self, rubric: Rubric, answer: AnswerRow) -> Grade | None:
+        question = rubric.question
         if question.type == "mcq":
             return grade_mcq(question, answer.text)
-        request = GradeRequest(question=question, answer=answer.text, key_points=key_points)
+        request = GradeRequest(question=question, answer=answer.text, key_points=rubric.key_points)
         try:
             async with self._limit:
                 return await self.grader.grade(request)

@@ -18,6 +18,7 @@ from datetime import datetime
 
 from bot.clock import Clock
 from bot.domain.answers import ALREADY_ANSWERED, POLICIES, Kind, check_text, may_replace, sent_time
+from bot.domain.rubric import Rubric
 from bot.domain.types import Actor, Reply
 from bot.packs import Question
 from bot.services.grading import GradingQueue, Outcome
@@ -30,8 +31,9 @@ from bot.store.rows import AnswerRow, DailyRow
 class Submission:
     """One answer as it arrives. `daily`: the daily it answers (None for practice and mock
     answers, which need `channel_id`); `session_id`: the mock session it belongs to;
-    `rubric`/`grade_cap`: a follow-up is graded on what the first answer missed, a hint caps
-    the score."""
+    `rubric`: what it is graded on (the question's whole rubric when None; a follow-up's is
+    what the first answer missed), stored with the answer so later edits of the bank never
+    change its grade; `grade_cap`: a hint caps the score."""
 
     kind: Kind
     event_key: str
@@ -43,7 +45,7 @@ class Submission:
     message_id: str | None = None
     sent_at: datetime | None = None
     session_id: int | None = None
-    rubric: list[str] | None = None
+    rubric: Rubric | None = None
     grade_cap: int | None = None
 
 
@@ -106,7 +108,7 @@ class Intake:
                 message_id=sub.message_id,
                 answered_at=at,
                 now=now,
-                rubric=sub.rubric,
+                rubric=(sub.rubric or Rubric.of(sub.question)).to_json(),
                 grade_cap=sub.grade_cap,
                 replaces=replaces,
                 practice=sub.kind == "practice",

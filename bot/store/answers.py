@@ -49,7 +49,7 @@ class NewAnswer:
     message_id: str | None
     answered_at: datetime
     now: datetime
-    rubric: list[str] | None = None
+    rubric: dict[str, Any] | None = None
     grade_cap: int | None = None
     replaces: Callable[[AnswerRow], bool] | None = None
     practice: bool = False
@@ -393,6 +393,18 @@ class Answers:
                 .where(answers.c.id == answer.id)
                 .values(attempts=answer.attempts + 1, retry_at=retry_at)
             )
+
+    async def void(self, answer_id: int) -> bool:
+        """Mark an answer that can never get a final grade (see `bot.services.grading`; a
+        provisional grade it has stays, labelled); False if it was graded, forgotten or already
+        void meanwhile."""
+        async with self.db.write() as conn:
+            done = await conn.execute(
+                answers.update()
+                .where(answers.c.id == answer_id, answers.c.status.in_(("pending", "provisional")))
+                .values(status="void")
+            )
+        return bool(done.rowcount)
 
     async def use_regrade(self, answer_id: int) -> bool:
         """Mark the answer's one re-grade used (back to pending); False if already used or an

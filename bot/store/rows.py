@@ -80,7 +80,7 @@ class AnswerRow(FromRow):
     score: int | None
     points: int | None
     regrade_used: bool
-    rubric: list[str] | None
+    rubric: dict[str, Any] | None  # a bot.domain.rubric.Rubric, as stored
     grade_cap: int | None
     override_by: str | None
 
@@ -97,6 +97,8 @@ class SessionRow(FromRow):
     question_ids: list[str]
     position: int
     follow_up: str | None
+    #: The follow-up's rubric (a bot.domain.rubric.Rubric, as stored): what it is graded on.
+    follow_up_rubric: dict[str, Any] | None
     hinted: bool
     active_at: datetime
 

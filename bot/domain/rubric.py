@@ -1,0 +1,71 @@
+"""The rubric an answer is graded against, kept with the answer (docs/design.md "Question packs").
+
+A question's key points may be split, reworded, reweighted or the question retired after an
+answer was given; the answer must still grade, re-grade and self-check the same way. So intake
+captures a `Rubric`: a copy of the question as it was (prompt, reference answer, type, MCQ
+letter) and the key points, with weights, that this answer counts against (all of them, or the
+ones a first answer missed, for a follow-up). Grading reads only this copy, never today's bank.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.packs import KeyPoint, Question
+
+#: The stored shape's version: a later change of shape reads older rows by it.
+VERSION = 1
+
+
+@dataclass(frozen=True)
+class Rubric:
+    """`question`: the question as it was asked; `key_points`: what this answer is graded on."""
+
+    question: Question
+    key_points: tuple[KeyPoint, ...]
+
+    @classmethod
+    def of(cls, question: Question, key_points: Sequence[KeyPoint] | None = None) -> Rubric:
+        return cls(question, tuple(question.key_points if key_points is None else key_points))
+
+    def narrowed(self, texts: Collection[str]) -> Rubric:
+        """Only the key points named (a follow-up is graded on what the first answer missed);
+        the whole rubric when none of them is named, so a follow-up never grades on nothing."""
+        kept = tuple(kp for kp in self.key_points if kp.text in texts)
+        return Rubric(self.question, kept or self.key_points)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "v": VERSION,
+            "question": self.question.model_dump(mode="json"),
+            "key_points": [kp.model_dump(mode="json") for kp in self.key_points],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Rubric:
+        """The stored copy as it was written: not validated again, since a pack rule added
+        later must not make a stored answer unreadable."""
+
+        def points(items: Sequence[Mapping[str, Any]]) -> list[KeyPoint]:
+            return [
+                KeyPoint.model_construct(text=str(p["text"]), weight=float(p.get("weight", 1.0)))
+                for p in items
+            ]
+
+        fields = dict(data["question"])
+        fields["key_points"] = points(fields.get("key_points") or [])
+        return cls(Question.model_construct(**fields), tuple(points(data["key_points"])))
+
+
+def stored_rubric(stored: Any, current: Question | None) -> Rubric | None:
+    """The rubric an answer keeps; for a row written before rubrics were kept (and missed by
+    the migration's backfill), the question's current one, narrowed to the key point texts it
+    named. None when neither is known: the answer cannot be graded (its question is gone)."""
+    if isinstance(stored, Mapping) and "question" in stored:
+        return Rubric.from_json(stored)
+    if current is None:
+        return None
+    whole = Rubric.of(current)
+    return whole.narrowed(stored) if isinstance(stored, list) else whole
