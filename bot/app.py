@@ -39,6 +39,7 @@ from bot.services.platforms import Platforms
 from bot.services.practice import Planner, Practice
 from bot.services.quota import Quota
 from bot.services.scheduler import Ticker
+from bot.services.selfcheck import SelfCheck
 from bot.services.tenants import Tenants
 from bot.store import Store
 from bot.store.db import Database
@@ -136,6 +137,7 @@ def build_core(
         coach=coach or OfflineCoach(),
         intake=intake,
     )
+    selfcheck = SelfCheck(answers=store.answers, checks=store.selfchecks, bank=bank, clock=clock)
     dashboard = Dashboard(
         tenancy=store.tenancy,
         tenants=tenants,
@@ -157,6 +159,7 @@ def build_core(
             practice=practice,
             mock=mock,
             dashboard=dashboard,
+            selfcheck=selfcheck,
         )
     )
     inbound = Gateway(
@@ -171,6 +174,7 @@ def build_core(
         commands=commands,
         dashboard=dashboard,
         grading=grading,
+        selfcheck=selfcheck,
     )
     chores = Housekeeping(store.tenancy, clock, db.optimize)
     tick = Tick(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from bot.domain.selfcheck import CheckView
 from bot.domain.types import ChannelRef, DailyPost, Reveal
 from bot.errors import ChannelUnavailable
 from bot.grading.base import Grade, Grader, GradeRequest, Judgment, graded
@@ -20,6 +21,7 @@ class RecordingAdapter:
     posts: list[DailyPost] = field(default_factory=list)
     reveals: list[Reveal] = field(default_factory=list)
     private: list[tuple[str, str]] = field(default_factory=list)  # (user, text)
+    checks: list[tuple[str, CheckView]] = field(default_factory=list)  # self-check controls
     thread: list[tuple[str, str]] = field(default_factory=list)  # (thread, text)
     reactions: list[tuple[str, str]] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
@@ -49,9 +51,16 @@ class RecordingAdapter:
         self.thread.append((thread_id, text))
 
     async def send_private(
-        self, channel: ChannelRef, user_id: str, text: str, thread_id: str | None = None
+        self,
+        channel: ChannelRef,
+        user_id: str,
+        text: str,
+        thread_id: str | None = None,
+        check: CheckView | None = None,
     ) -> None:
         self.private.append((user_id, text))
+        if check is not None:
+            self.checks.append((user_id, check))
 
     async def add_reaction(
         self, channel: ChannelRef, message_id: str, band: str, thread_id: str | None = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from bot.domain.selfcheck import CheckView
 from bot.packs import Question
 
 
@@ -33,9 +34,12 @@ class Actor:
 
 @dataclass(frozen=True)
 class Reply:
-    """A message for the user who caused an event (ephemeral where the platform can)."""
+    """A message for the user who caused an event (ephemeral where the platform can).
+    `check`: key point marks the user may flip (platforms add checkboxes or a select; the
+    text already lists them, numbered, for `/drill check N ...`)."""
 
     text: str
+    check: CheckView | None = None
 
 
 @dataclass(frozen=True)

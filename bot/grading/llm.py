@@ -295,7 +295,8 @@ class LLMGrader:
         flags = scan(request.answer)
         floor = self._floors.assess(request).floor
         if floor is not None:
-            return self._grade(request, [], [], floor, flags, None, None, Usage())
+            grade = self._grade(request, [], [], floor, flags, None, None, Usage())
+            return grade.model_copy(update={"floored": True})
         seen = strip_flagged(request.answer)
         delimiter = new_delimiter(seen)
         prompt = self.prompts.render(

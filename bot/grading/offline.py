@@ -459,6 +459,7 @@ class OfflineGrader:
             request.rubric,
             flags=assessment.flags,
             feedback=_feedback(assessment.floor, judgments, weights, flagged),
+            floored=assessment.floor is not None,
             grader=self.name,
             grader_version=self.version,
         )

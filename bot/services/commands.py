@@ -30,6 +30,7 @@ from bot.services.mock import MockInterviews
 from bot.services.platforms import Platforms
 from bot.services.practice import Practice
 from bot.services.quota import Quota
+from bot.services.selfcheck import SelfCheck
 from bot.services.tenants import DEFAULT_CRON, Tenants
 from bot.store import Store
 
@@ -52,6 +53,7 @@ class Collaborators:
     practice: Practice
     mock: MockInterviews
     dashboard: Dashboard
+    selfcheck: SelfCheck
 
 
 class Commands:
@@ -236,6 +238,11 @@ class Commands:
             return [Reply(f"Answer #{answer.id} was already re-graded once.")]
         return [Reply(f"Re-grading answer #{answer.id}; the result comes to you privately.")]
 
+    async def check(self, actor: Actor, channel: ChannelRef, cmd: Command) -> list[Reply]:
+        return await self.use.selfcheck.check(
+            actor, cmd.args.get("answer"), flips=cmd.args["flips"]
+        )
+
     async def privacy(self, actor: Actor, channel: ChannelRef, cmd: Command) -> list[Reply]:
         await self.store.tenancy.set_privacy(actor.workspace_id, actor.user_id, cmd.args["mode"])
         shown = "without your name" if cmd.args["mode"] == "anonymous" else "with your name"
@@ -356,6 +363,7 @@ HANDLERS: dict[str, Handler] = {
     "pause": Commands.pause,
     "resume": Commands.resume,
     "regrade": Commands.regrade,
+    "check": Commands.check,
     "mock": Commands.mock,
     "stats": Commands.stats,
     "export": Commands.export,

@@ -22,8 +22,9 @@ from datetime import timedelta
 from typing import Any
 
 from bot.clock import Clock
-from bot.domain import render
+from bot.domain import render, selfcheck
 from bot.domain.rubric import Rubric, stored_rubric
+from bot.domain.selfcheck import offer
 from bot.domain.streaks import Points
 from bot.domain.types import ChannelRef
 from bot.grading.base import Grade, Grader, GradeRequest
@@ -187,7 +188,7 @@ class GradingQueue:
         previous = answer.score if answer.status == "provisional" else None
         outcome = Outcome(grade, graded, previous)
         if tell:
-            await self._tell(answer, daily, rubric.question, outcome)
+            await self._tell(answer, daily, rubric, outcome)
         return outcome
 
     async def _void(self, answer: AnswerRow) -> None:
@@ -228,11 +229,14 @@ class GradingQueue:
         return None
 
     async def _tell(
-        self, answer: AnswerRow, daily: DailyRow | None, question: Question, outcome: Outcome
+        self, answer: AnswerRow, daily: DailyRow | None, rubric: Rubric, outcome: Outcome
     ) -> None:
         """Feedback per the channel's mode; a final grade replacing a provisional one is only
-        announced when the score changed."""
+        announced when the score changed. A practice grade comes with its key points to
+        self-check."""
         grade = outcome.grade
+        question = rubric.question
+        check = offer(answer.id, answer.kind, rubric, grade.model_dump())
         if outcome.previous is not None:
             if outcome.previous == grade.score:
                 return
@@ -240,6 +244,8 @@ class GradingQueue:
                 f"Your provisional score {outcome.previous}/10 for `{question.id}` is now "
                 f"{grade.score}/10 ({grade.band}) from the {grade.grader} grader."
             )
+            if check is not None:
+                text += "\n" + "\n".join(selfcheck.marks_text(check.marks)) + "\n" + selfcheck.HOW
         else:
             text = render.feedback_text(
                 question,
@@ -247,6 +253,7 @@ class GradingQueue:
                 outcome.graded.points,
                 outcome.graded.streak,
                 late=answer.kind == "late",
+                check=check,
             )
         ref = ChannelRef(answer.workspace_id, answer.channel_id)
         mode = outcome.graded.feedback_mode
@@ -258,6 +265,6 @@ class GradingQueue:
             if mode == "thread" and thread and answer.kind == "daily" and answer.source == "thread":
                 await adapter.reply_in_thread(ref, thread, text)
             else:
-                await adapter.send_private(ref, answer.user_id, text, thread)
+                await adapter.send_private(ref, answer.user_id, text, thread, check=check)
         except Exception:
             _log.exception("feedback for answer %s could not be delivered", answer.id)

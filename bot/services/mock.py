@@ -23,6 +23,7 @@ from bot.clock import Clock
 from bot.domain import render
 from bot.domain.mock import HINT_CAP, PARTIAL, ask_text, scorecard
 from bot.domain.rubric import Rubric, stored_rubric
+from bot.domain.selfcheck import offer
 from bot.domain.types import Actor, ChannelRef, Reply
 from bot.packs import Bank, KeyPoint, Question
 from bot.services.coach import Coach
@@ -225,8 +226,11 @@ class MockInterviews:
                 *await self._record(session, question, None, []),
             ]
         grade = taken.outcome.grade
-        feedback = Reply(render.feedback_text(question, grade, None, None, late=False))
         graded_on = stored_rubric(taken.answer.rubric, question) or Rubric.of(question)
+        check = offer(taken.answer.id, taken.answer.kind, graded_on, grade.model_dump())
+        feedback = Reply(
+            render.feedback_text(question, grade, None, None, late=False, check=check), check
+        )
         missed_now = [
             kp
             for kp in graded_on.key_points

@@ -12,6 +12,7 @@ from bot.store.boards import Boards
 from bot.store.dailies import Dailies
 from bot.store.db import Database
 from bot.store.reviews import Reviews
+from bot.store.selfchecks import SelfChecks
 from bot.store.sessions import Sessions
 from bot.store.slack import SlackRecords
 from bot.store.tenancy import Tenancy
@@ -29,6 +30,7 @@ class Store:
     reviews: Reviews
     sessions: Sessions
     slack: SlackRecords
+    selfchecks: SelfChecks
 
     @classmethod
     def over(cls, db: Database) -> Store:
@@ -41,4 +43,5 @@ class Store:
             Reviews(db),
             Sessions(db),
             SlackRecords(db),
+            SelfChecks(db),
         )

@@ -363,7 +363,13 @@ class Answers:
         await move_cards(
             conn,
             [
-                (g.answer.workspace_id, g.answer.user_id, g.answer.question_id, g.detail["score"])
+                (
+                    g.answer.workspace_id,
+                    g.answer.user_id,
+                    g.answer.question_id,
+                    g.detail["score"],
+                    g.answer.id if g.answer.kind == "practice" else None,  # self-checkable
+                )
                 for g in kept
                 if g.status == "graded"
             ],

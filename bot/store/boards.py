@@ -21,6 +21,7 @@ from bot.store.tables import (
     mock_sessions,
     practice,
     reviews,
+    self_checks,
     users,
 )
 
@@ -173,6 +174,16 @@ class Boards:
                         )
                     )
                 ),
+                "self_checks": rows(
+                    await conn.execute(
+                        sa.select(self_checks)
+                        .where(
+                            self_checks.c.workspace_id == workspace_id,
+                            self_checks.c.user_id == user_id,
+                        )
+                        .order_by(self_checks.c.answer_id)
+                    )
+                ),
                 "mock_sessions": rows(
                     await conn.execute(
                         sa.select(mock_sessions).where(mock_sessions.c.id.in_(sessions))
@@ -195,6 +206,11 @@ class Boards:
         )
         async with self.db.write() as conn:
             await conn.execute(grades.delete().where(grades.c.answer_id.in_(answer_ids)))
+            await conn.execute(
+                self_checks.delete().where(
+                    self_checks.c.workspace_id == workspace_id, self_checks.c.user_id == user_id
+                )
+            )
             await conn.execute(mock_items.delete().where(mock_items.c.session_id.in_(sessions)))
             gone = await conn.execute(
                 answers.delete().where(
