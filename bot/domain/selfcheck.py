@@ -9,7 +9,7 @@ a flagged answer's) and misconceptions apply to the learner's marks exactly as t
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -159,3 +159,78 @@ def offer(answer_id: int, kind: str, rubric: Rubric, grade: Mapping[str, Any]) -
     ):
         return None
     return CheckView(answer_id, grader_marks(rubric, grade))
+
+
+@dataclass(frozen=True)
+class Overrule:
+    """How often learners of a workspace flipped one key point of one question."""
+
+    workspace_id: str
+    question_id: str
+    key_point: str
+    checks: int  # self-checked answers graded on this key point
+    to_covered: int  # the grader said missed or partly, the learner covered
+    to_missed: int  # the grader said covered, the learner missed
+
+    @property
+    def flipped(self) -> int:
+        return self.to_covered + self.to_missed
+
+
+@dataclass(frozen=True)
+class Overrules:
+    """Self-checked answers per workspace, and the overrules per key point."""
+
+    answers: dict[str, int]
+    points: list[Overrule]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "answers": self.answers,
+            "key_points": [{**vars(p), "flipped": p.flipped} for p in self.points],
+        }
+
+
+def tally(checks: Iterable[tuple[str, str, Sequence[Mapping[str, Any]]]]) -> Overrules:
+    """Count stored self-checks (workspace, question, marks) per workspace and key point."""
+    answers: dict[str, int] = {}
+    counts: dict[tuple[str, str, str], list[int]] = {}
+    for workspace_id, question_id, marks in checks:
+        answers[workspace_id] = answers.get(workspace_id, 0) + 1
+        for mark in marks:
+            row = counts.setdefault((workspace_id, question_id, str(mark["key_point"])), [0, 0, 0])
+            grader, learner = float(mark["grader"]), float(mark["learner"])
+            row[0] += 1
+            row[1] += int(learner > grader)
+            row[2] += int(learner < grader)
+    points = [Overrule(*key, *row) for key, row in counts.items()]
+    points.sort(key=lambda p: (p.workspace_id, -p.flipped / p.checks, -p.checks, p.question_id))
+    return Overrules(answers, points)
+
+
+def overrule_report(report: Overrules, top: int = 20) -> str:
+    """The text of `drillbot eval checks`: per workspace, how often learners overruled the
+    grader, and the key points they overruled most (where the grader looks weakest)."""
+    if not report.answers:
+        return "No self-checks yet: learners have not flipped any grader's mark."
+    lines = ["Self-checks: how often learners overrule the grader, per workspace and key point."]
+    for workspace_id, answered in sorted(report.answers.items()):
+        mine = [p for p in report.points if p.workspace_id == workspace_id]
+        marks = sum(p.checks for p in mine)
+        up = sum(p.to_covered for p in mine)
+        down = sum(p.to_missed for p in mine)
+        share = (up + down) / marks if marks else 0.0
+        lines.append(
+            f"{workspace_id}: {answered} self-checked answer(s), {up + down} of {marks} key point "
+            f"marks flipped ({share:.0%}): {up} to covered, {down} to missed"
+        )
+        flipped = [p for p in mine if p.flipped]
+        for p in flipped[:top]:
+            text = p.key_point if len(p.key_point) <= 70 else p.key_point[:69] + "…"
+            lines.append(
+                f"  {p.flipped}/{p.checks} ({p.flipped / p.checks:.0%})  {p.question_id}: {text}"
+                f"  [+{p.to_covered} -{p.to_missed}]"
+            )
+        if len(flipped) > top:
+            lines.append(f"  ... and {len(flipped) - top} more key point(s) (see --json)")
+    return "\n".join(lines)

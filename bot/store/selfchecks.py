@@ -9,6 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from bot.domain.selfcheck import Overrules, tally
 from bot.store.db import Database, upsert
 from bot.store.tables import answers, grades, reviews, self_checks
 
@@ -33,18 +34,6 @@ class Replay:
     card: dict[str, Any]
     due: datetime
     score: int
-
-
-@dataclass(frozen=True)
-class Overrule:
-    """How often learners of a workspace flipped one key point of one question."""
-
-    workspace_id: str
-    question_id: str
-    key_point: str
-    checks: int  # self-checks of answers graded on this key point
-    to_covered: int  # the grader said missed or partly, the learner covered
-    to_missed: int  # the grader said covered, the learner missed
 
 
 class SelfChecks:
@@ -130,7 +119,7 @@ class SelfChecks:
                     .values(card=replay.card, due=replay.due, last_score=replay.score)
                 )
 
-    async def overrules(self, workspace_id: str | None = None) -> list[Overrule]:
+    async def overrules(self, workspace_id: str | None = None) -> Overrules:
         """Per workspace, question and key point: how often learners overruled the grader
         (for `drillbot eval checks`)."""
         query = sa.select(
@@ -138,14 +127,7 @@ class SelfChecks:
         )
         if workspace_id is not None:
             query = query.where(self_checks.c.workspace_id == workspace_id)
-        counts: dict[tuple[str, str, str], list[int]] = {}
         async with self.db.read() as conn:
-            for row in await conn.execute(query):
-                for mark in row.marks:
-                    key = (row.workspace_id, row.question_id, str(mark["key_point"]))
-                    tally = counts.setdefault(key, [0, 0, 0])
-                    tally[0] += 1
-                    grader, learner = float(mark["grader"]), float(mark["learner"])
-                    tally[1] += int(learner > grader)
-                    tally[2] += int(learner < grader)
-        return [Overrule(*key, *tally) for key, tally in sorted(counts.items())]
+            return tally(
+                (r.workspace_id, r.question_id, r.marks) for r in await conn.execute(query)
+            )
