@@ -563,6 +563,15 @@ class FakeDiscord:
         await self.dispatch("INTERACTION_CREATE", interaction)
         return interaction
 
+    async def select(self, user: Json, message: Json, custom_id: str, values: list[str]) -> Json:
+        """A string select of a message the bot posted, with the values now chosen."""
+        data = {"custom_id": custom_id, "component_type": 3, "values": values}
+        interaction = self._interaction(
+            3, user, int(message["channel_id"]), data, 0, message=message
+        )
+        await self.dispatch("INTERACTION_CREATE", interaction)
+        return interaction
+
     async def submit(self, user: Json, message: Json, custom_id: str, text: str) -> Json:
         """A modal submitted (opened from a button of `message`), with its one text input."""
         data = {

@@ -131,3 +131,21 @@ def test_list_settings_accept_commas_and_json(value: str, monkeypatch: pytest.Mo
     assert settings.scheduler is False
     assert settings.grader_name == "llm"
     assert "sk-secret-value" not in repr(settings) + str(settings.model_dump())
+
+
+def test_console_self_check_flips_marks_by_number(tmp_path: Path) -> None:
+    result = run_console(
+        tmp_path,
+        "/drill practice console-test\n"
+        "Overfitting is when a model memorises noise and generalises badly to new data.\n"
+        "/drill check 2 3\n"
+        "/drill check 9\n"
+        "/drill check two\n",
+    )
+    out = result.stdout
+    assert result.returncode == 0, result.stderr
+    assert "The grader's marks:" in out and "  1. [" in out and "/drill check N" in out
+    assert "Self-checked answer #1 (`console-overfitting`)" in out
+    assert "does not exist: this answer has key points 1 to 3" in out
+    assert "Usage: /drill check [#ANSWER] N" in out
+    assert "Traceback" not in out + result.stderr
