@@ -19,6 +19,21 @@ from bot.packs import KeyPoint, Question
 VERSION = 1
 
 
+#: Fields of a question a stored rubric leaves out: nothing grades or shows them again.
+_UNUSED = frozenset({"tags", "source", "family"})
+#: The stored form of each question object, made once: every answer stores its question's, so
+#: dumping the same question again per answer would be most of intake's cost.
+_DUMPED: dict[int, tuple[Question, dict[str, Any]]] = {}
+
+
+def _question_json(question: Question) -> dict[str, Any]:
+    known = _DUMPED.get(id(question))
+    if known is None or known[0] is not question:  # ids are reused once an object is gone
+        known = (question, question.model_dump(mode="json", exclude=set(_UNUSED)))
+        _DUMPED[id(question)] = known
+    return known[1]
+
+
 @dataclass(frozen=True)
 class Rubric:
     """`question`: the question as it was asked; `key_points`: what this answer is graded on."""
@@ -39,7 +54,7 @@ class Rubric:
     def to_json(self) -> dict[str, Any]:
         return {
             "v": VERSION,
-            "question": self.question.model_dump(mode="json"),
+            "question": _question_json(self.question),
             "key_points": [kp.model_dump(mode="json") for kp in self.key_points],
         }
 

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.domain.rubric import Rubric
-from bot.grading.base import Judgment, compute_score
+from bot.grading.base import Grade, Judgment, compute_score
 
 #: How long after a final grade the learner may check it.
 WINDOW = timedelta(hours=24)
@@ -147,18 +147,20 @@ def marks_text(marks: Sequence[Mark]) -> list[str]:
     return lines
 
 
-def offer(answer_id: int, kind: str, rubric: Rubric, grade: Mapping[str, Any]) -> CheckView | None:
+def offer(answer_id: int, kind: str, rubric: Rubric, grade: Grade) -> CheckView | None:
     """The marks to show with a grade's feedback when the learner may check them: a final,
     non-floored grade of an open practice or mock answer; None otherwise."""
     if (
         kind != "practice"
         or rubric.question.type != "open"
         or not rubric.key_points
-        or grade.get("provisional")
-        or grade.get("floored")
+        or grade.provisional
+        or grade.floored
     ):
         return None
-    return CheckView(answer_id, grader_marks(rubric, grade))
+    return CheckView(
+        answer_id, grader_marks(rubric, {"covered": grade.covered, "partly": grade.partly})
+    )
 
 
 @dataclass(frozen=True)

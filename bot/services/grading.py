@@ -236,7 +236,7 @@ class GradingQueue:
         self-check."""
         grade = outcome.grade
         question = rubric.question
-        check = offer(answer.id, answer.kind, rubric, grade.model_dump())
+        check = offer(answer.id, answer.kind, rubric, grade)
         if outcome.previous is not None:
             if outcome.previous == grade.score:
                 return

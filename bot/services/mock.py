@@ -227,7 +227,7 @@ class MockInterviews:
             ]
         grade = taken.outcome.grade
         graded_on = stored_rubric(taken.answer.rubric, question) or Rubric.of(question)
-        check = offer(taken.answer.id, taken.answer.kind, graded_on, grade.model_dump())
+        check = offer(taken.answer.id, taken.answer.kind, graded_on, grade)
         feedback = Reply(
             render.feedback_text(question, grade, None, None, late=False, check=check), check
         )

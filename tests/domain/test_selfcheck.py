@@ -10,6 +10,7 @@ from bot.domain import selfcheck
 from bot.domain.commands import parse, usage
 from bot.domain.rubric import Rubric
 from bot.errors import UsageError
+from bot.grading.base import Grade
 from bot.packs import KeyPoint, Question
 
 QUESTION = Question(
@@ -96,10 +97,17 @@ def test_who_may_check() -> None:
 
 
 def test_only_final_non_floored_open_practice_grades_are_offered() -> None:
-    assert selfcheck.offer(1, "practice", RUBRIC, GRADE) is not None
-    assert selfcheck.offer(1, "daily", RUBRIC, GRADE) is None
-    assert selfcheck.offer(1, "practice", RUBRIC, {**GRADE, "provisional": True}) is None
-    assert selfcheck.offer(1, "practice", RUBRIC, {**GRADE, "floored": True}) is None
+    grade = Grade(score=6, grader="g", grader_version="1", covered=["central point"])
+    offered = selfcheck.offer(1, "practice", RUBRIC, grade)
+    assert offered is not None and offered.covered == [1]
+    assert selfcheck.offer(1, "daily", RUBRIC, grade) is None
+    assert (
+        selfcheck.offer(1, "practice", RUBRIC, grade.model_copy(update={"provisional": True}))
+        is None
+    )
+    assert (
+        selfcheck.offer(1, "practice", RUBRIC, grade.model_copy(update={"floored": True})) is None
+    )
 
 
 def test_tally_counts_overrules_per_workspace_and_key_point() -> None:
