@@ -9,6 +9,8 @@ ones a first answer missed, for a follow-up). Grading reads only this copy, neve
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,9 +23,12 @@ VERSION = 1
 
 #: Fields of a question a stored rubric leaves out: nothing grades or shows them again.
 _UNUSED = frozenset({"tags", "source", "family"})
-#: The stored form of each question object, made once: every answer stores its question's, so
-#: dumping the same question again per answer would be most of intake's cost.
+#: The stored form of each question object and of its whole rubric, made once: most answers
+#: are graded on their question's whole rubric, and dumping and hashing it again per answer
+#: would be most of intake's cost. (Keyed by object id, checked by identity.)
 _DUMPED: dict[int, tuple[Question, dict[str, Any]]] = {}
+_WHOLE: dict[int, tuple[Question, tuple[str, dict[str, Any]]]] = {}
+_PARSED: dict[int, tuple[Mapping[str, Any], Rubric]] = {}
 
 
 def _question_json(question: Question) -> dict[str, Any]:
@@ -58,6 +63,21 @@ class Rubric:
             "key_points": [kp.model_dump(mode="json") for kp in self.key_points],
         }
 
+    def stored(self) -> tuple[str, dict[str, Any]]:
+        """The stored form and its content key (the SHA-256 of its canonical JSON): equal
+        rubrics share one stored copy."""
+        whole = self.key_points == tuple(self.question.key_points)
+        known = _WHOLE.get(id(self.question)) if whole else None
+        if known is not None and known[0] is self.question:
+            return known[1]
+        body = self.to_json()
+        canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        result = hashlib.sha256(canonical.encode()).hexdigest(), body
+        if whole:
+            _WHOLE[id(self.question)] = (self.question, result)
+            _PARSED[id(body)] = (body, self)
+        return result
+
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Rubric:
         """The stored copy as it was written: not validated again, since a pack rule added
@@ -69,6 +89,9 @@ class Rubric:
                 for p in items
             ]
 
+        known = _PARSED.get(id(data))
+        if known is not None and known[0] is data:  # the form intake just stored
+            return known[1]
         fields = dict(data["question"])
         fields["key_points"] = points(fields.get("key_points") or [])
         return cls(Question.model_construct(**fields), tuple(points(data["key_points"])))

@@ -108,7 +108,7 @@ class Intake:
                 message_id=sub.message_id,
                 answered_at=at,
                 now=now,
-                rubric=(sub.rubric or Rubric.of(sub.question)).to_json(),
+                rubric=(sub.rubric or Rubric.of(sub.question)).stored(),
                 grade_cap=sub.grade_cap,
                 replaces=replaces,
                 practice=sub.kind == "practice",

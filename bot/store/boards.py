@@ -21,6 +21,7 @@ from bot.store.tables import (
     mock_sessions,
     practice,
     reviews,
+    rubrics,
     self_checks,
     users,
 )
@@ -165,6 +166,14 @@ class Boards:
                         .join(grades, grades.c.answer_id == answers.c.id, isouter=True)
                         .where(*mine)
                         .order_by(answers.c.id)
+                    )
+                ),
+                "rubrics": rows(
+                    await conn.execute(
+                        sa.select(rubrics).where(
+                            rubrics.c.workspace_id == workspace_id,
+                            rubrics.c.id.in_(sa.select(answers.c.rubric_id).where(*mine)),
+                        )
                     )
                 ),
                 "reviews": rows(

@@ -123,9 +123,8 @@ answers = sa.Table(
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("retry_at", UTCDateTime, nullable=True),  # failed grading: not before this
     # How this answer is graded, kept so a retry, re-grade or self-check grades it the same
-    # way whatever later happens to the bank: the rubric (a bot.domain.rubric.Rubric: the
-    # question as asked and the key points, with weights, it counts against) and a hint's cap.
-    sa.Column("rubric", sa.JSON, nullable=True),
+    # way whatever later happens to the bank: its rubric (in `rubrics`) and a hint's cap.
+    sa.Column("rubric_id", sa.String(64), nullable=True),
     sa.Column("grade_cap", sa.Integer, nullable=True),
     # A graded practice answer's review card as it was before this answer moved it
     # ({"card": null} for a new card), so a self-check can replay the review.
@@ -158,6 +157,17 @@ sa.Index(
 # No (workspace, user) index: SQLite's planner would take it for workspace boards and read the
 # whole workspace from the table; per-user lookups (history, forget-me) are rare and bounded.
 sa.Index("ix_answers_pending", answers.c.status)
+
+# The rubrics answers are graded against (a bot.domain.rubric.Rubric: the question as asked and
+# the key points, with weights, an answer counts against), stored once per workspace and content
+# (`id` is the SHA-256 of the canonical JSON), so an answer row stays small. Never updated.
+rubrics = sa.Table(
+    "rubrics",
+    metadata,
+    sa.Column("workspace_id", sa.String(64), primary_key=True),
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("body", sa.JSON, nullable=False),
+)
 
 grades = sa.Table(
     "grades",

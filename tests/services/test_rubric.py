@@ -12,7 +12,7 @@ from bot.clock import ManualClock
 from bot.domain.rubric import Rubric
 from bot.domain.types import Actor
 from bot.packs import KeyPoint, Question
-from bot.store.tables import answers, reviews
+from bot.store.tables import answers, reviews, rubrics
 from testing.fakes import FixedGrader, FlakyGrader, MarkingGrader, RecordingAdapter
 
 from .test_mock import ALICE, WS, Chat, session_row, start
@@ -43,7 +43,9 @@ async def test_every_answer_keeps_its_rubric_with_weights(core: Core) -> None:
     question = await practice_question(core, chat)
     await chat.say("an answer about the statistics question in a few words")
     async with core.db.read() as conn:
-        stored = await conn.scalar(sa.select(answers.c.rubric))
+        stored = await conn.scalar(
+            sa.select(rubrics.c.body).join(answers, answers.c.rubric_id == rubrics.c.id)
+        )
     kept = Rubric.from_json(stored)
     assert kept.question.prompt == question.prompt
     assert kept.question.reference_answer == question.reference_answer
@@ -149,7 +151,7 @@ async def test_a_pending_answer_without_rubric_to_a_removed_question_is_void(
     question = await practice_question(core, chat)
     await chat.say("an answer stored before rubrics were kept with answers")
     async with core.db.write() as conn:
-        await conn.execute(answers.update().values(rubric=None))
+        await conn.execute(answers.update().values(rubric_id=None))
     del core.bank.questions[question.id]
     clock.advance(timedelta(minutes=5))
     await core.grading.retry()
@@ -177,4 +179,3 @@ async def test_cards_of_removed_questions_are_never_due(core: Core, clock: Manua
     async with core.db.read() as conn:
         assert await conn.scalar(sa.select(sa.func.count()).select_from(reviews)) == 1
     assert "1 review card(s)" in await chat.cmd("export")
-

@@ -132,8 +132,9 @@ async def test_mock_answers_are_checked_with_the_hint_cap(core: Core) -> None:
     await chat.say("hint")
     out = await chat.say("an answer after the hint that covers nothing at all")
     assert "1. [ ]" in out and "/drill check N" in out
-    rubric = (await one(core, sa.select(answers.c.rubric))).rubric
-    every = " ".join(str(n) for n in range(1, len(rubric["key_points"]) + 1))
+    latest = await core.store.answers.latest(WS, "alice")
+    assert latest is not None and latest.rubric is not None
+    every = " ".join(str(n) for n in range(1, len(latest.rubric["key_points"]) + 1))
     out = await chat.cmd(f"check {every}")  # every point covered: 10, capped at 7
     row = await one(core, sa.select(self_checks))
     assert row.score == 7 and "7/10" in out

@@ -16,7 +16,7 @@ from bot.config import SHIPPED_PACKS
 from bot.domain.rubric import Rubric
 from bot.packs import load_bank
 from bot.store.db import Database
-from bot.store.tables import answers
+from bot.store.tables import answers, rubrics
 
 
 def test_the_migration_history_has_one_head() -> None:
@@ -50,10 +50,16 @@ async def test_0007_backfills_rubrics_from_the_current_bank(tmp_path: Path) -> N
         "answered_at": datetime(2026, 1, 1, tzinfo=UTC),
         "status": "pending",
     }
+    old_answers = sa.table(
+        "answers",
+        *(sa.column(c) for c in row),
+        sa.column("question_id"),
+        sa.column("rubric", sa.JSON),
+    )
     async with db.engine.begin() as conn:
         await conn.run_sync(_upgrade_to, "0004_one_head")
         await conn.execute(
-            answers.insert(),
+            old_answers.insert(),
             [
                 {**row, "question_id": q.id, "rubric": [central.text, "a reworded point"]},
                 {**row, "question_id": q.id, "rubric": None, "status": "graded"},
@@ -70,8 +76,14 @@ async def test_0007_backfills_rubrics_from_the_current_bank(tmp_path: Path) -> N
         )
     await db.migrate()
     async with db.read() as conn:
-        stored = (await conn.execute(sa.select(answers.c.rubric).order_by(answers.c.id))).scalars()
-        follow_up, graded, whole, gone = list(stored)
+        stored = await conn.execute(
+            sa.select(rubrics.c.body)
+            .select_from(answers)
+            .join(rubrics, rubrics.c.id == answers.c.rubric_id, isouter=True)
+            .order_by(answers.c.id)
+        )
+        follow_up, graded, whole, gone = list(stored.scalars())
+        assert await conn.scalar(sa.select(sa.func.count()).select_from(rubrics)) == 3
     await db.close()
     assert [(p.text, p.weight) for p in Rubric.from_json(follow_up).key_points] == [
         (central.text, 2.0),

@@ -3,8 +3,9 @@
 Revision ID: 0007_learn
 Revises: 0004_one_head
 
-Every answer keeps the rubric it is graded against (`answers.rubric`: the question as asked
-and the key points with weights; until now it held key point texts for follow-ups only), a
+Every answer keeps the rubric it is graded against (`answers.rubric_id` naming a row of
+`rubrics`, stored once per workspace and content: the question as asked and the key points with
+weights; until now `answers.rubric` held key point texts for follow-ups only), a
 follow-up keeps its narrowed rubric in its session, a graded practice answer keeps the review
 card as it was before it (`answers.card_before`, so a self-check can replay the review) and
 a card names the answer that last moved it. `self_checks` holds a learner's corrections of
@@ -43,22 +44,30 @@ def _bank() -> Any:
             return None
 
 
-def backfill_rubric(question: Any, named: list[str] | None) -> dict[str, Any]:
-    """The stored rubric of an answer to `question` that named these key point texts (None:
-    every key point of the question)."""
+def backfill_rubric(question: Any, named: list[str] | None) -> Any:
+    """The rubric of an answer to `question` that named these key point texts (None: every
+    key point of the question)."""
     from bot.domain.rubric import Rubric
     from bot.packs import KeyPoint
 
     if not named:
-        return Rubric.of(question).to_json()
+        return Rubric.of(question)
     by_text = {kp.text: kp for kp in question.key_points}
     order = {kp.text: i for i, kp in enumerate(question.key_points)}
     texts = sorted(dict.fromkeys(named), key=lambda t: order.get(t, len(order)))
     points = [by_text.get(t) or KeyPoint.model_construct(text=t, weight=1.0) for t in texts]
-    return Rubric.of(question, points).to_json()
+    return Rubric.of(question, points)
 
 
 def upgrade() -> None:
+    op.create_table(
+        "rubrics",
+        sa.Column("workspace_id", sa.String(length=64), nullable=False),
+        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("body", sa.JSON(), nullable=False),
+        sa.PrimaryKeyConstraint("workspace_id", "id"),
+    )
+    op.add_column("answers", sa.Column("rubric_id", sa.String(length=64), nullable=True))
     op.add_column("answers", sa.Column("card_before", sa.JSON(), nullable=True))
     op.add_column("mock_sessions", sa.Column("follow_up_rubric", sa.JSON(), nullable=True))
     op.add_column("reviews", sa.Column("answer_id", sa.Integer(), nullable=True))
@@ -77,6 +86,8 @@ def upgrade() -> None:
     )
     op.create_index("ix_self_checks_ws", "self_checks", ["workspace_id", "checked_at"])
     _backfill()
+    with op.batch_alter_table("answers") as batch:
+        batch.drop_column("rubric")
 
 
 def _backfill() -> None:
@@ -84,8 +95,13 @@ def _backfill() -> None:
     answers = sa.table(
         "answers",
         sa.column("id", sa.Integer),
+        sa.column("workspace_id", sa.String),
         sa.column("question_id", sa.String),
         sa.column("rubric", sa.JSON),
+        sa.column("rubric_id", sa.String),
+    )
+    rubrics = sa.table(
+        "rubrics", sa.column("workspace_id"), sa.column("id"), sa.column("body", sa.JSON)
     )
     grades = sa.table("grades", sa.column("answer_id", sa.Integer), sa.column("detail", sa.JSON))
     if not conn.scalar(sa.select(sa.func.count()).select_from(answers)):
@@ -94,10 +110,15 @@ def _backfill() -> None:
     if bank is None:
         return
     rows = conn.execute(
-        sa.select(answers.c.id, answers.c.question_id, answers.c.rubric, grades.c.detail).join(
-            grades, grades.c.answer_id == answers.c.id, isouter=True
-        )
+        sa.select(
+            answers.c.id,
+            answers.c.workspace_id,
+            answers.c.question_id,
+            answers.c.rubric,
+            grades.c.detail,
+        ).join(grades, grades.c.answer_id == answers.c.id, isouter=True)
     ).all()
+    stored: dict[tuple[str, str], Any] = {}
     updates = []
     for row in rows:
         question = bank.get(row.question_id)
@@ -110,8 +131,14 @@ def _backfill() -> None:
                 for part in ("covered", "partly", "missed")
                 for text in row.detail.get(part) or []
             ]
-        updates.append({"_id": row.id, "rubric": backfill_rubric(question, named)})
-    if updates:
+        key, body = backfill_rubric(question, named).stored()
+        stored[(row.workspace_id, key)] = body
+        updates.append({"_id": row.id, "rubric_id": key})
+    if stored:
+        conn.execute(
+            rubrics.insert(),
+            [{"workspace_id": w, "id": key, "body": body} for (w, key), body in stored.items()],
+        )
         conn.execute(answers.update().where(answers.c.id == sa.bindparam("_id")), updates)
 
 
@@ -124,3 +151,6 @@ def downgrade() -> None:
         batch.drop_column("follow_up_rubric")
     with op.batch_alter_table("answers") as batch:
         batch.drop_column("card_before")
+        batch.drop_column("rubric_id")
+        batch.add_column(sa.Column("rubric", sa.JSON(), nullable=True))
+    op.drop_table("rubrics")
