@@ -61,7 +61,14 @@ async def move_cards(conn: AsyncConnection, moves: Sequence[Move], now: datetime
         upsert(conn, reviews, {k: sa.bindparam(k) for k in values[0]}, CARD_KEY), values
     )
     if before:
-        await conn.execute(answers.update().where(answers.c.id == sa.bindparam("_id")), before)
+        # The first review of an answer keeps the card before it; a regrade's does not
+        # overwrite it, so a self-check replays from before the answer, not from between.
+        await conn.execute(
+            answers.update().where(
+                answers.c.id == sa.bindparam("_id"), answers.c.card_before.is_(None)
+            ),
+            before,
+        )
 
 
 class Reviews:

@@ -159,3 +159,17 @@ async def test_export_forget_me_and_the_eval_tally_cover_self_checks(
     await chat.cmd("forget-me confirm")
     async with core.db.read() as conn:
         assert await conn.scalar(sa.select(sa.func.count()).select_from(self_checks)) == 0
+
+
+async def test_after_a_regrade_the_replay_still_starts_before_the_answer(
+    core: Core, clock: ManualClock
+) -> None:
+    chat, _ = await practised(core, covered=0)
+    clock.advance(timedelta(minutes=10))
+    assert "Re-grading" in await chat.cmd("regrade")  # reviews the card a second time
+    await core.grading.drain()
+    regraded = await one(core, sa.select(reviews))
+    assert "Self-checked" in await chat.cmd("check 1 2 3")
+    check = await one(core, sa.select(self_checks))
+    expected, due = next_card(None, check.score, regraded.reviewed_at)
+    assert tuple(await one(core, sa.select(reviews.c.card, reviews.c.due))) == (expected, due)
