@@ -40,6 +40,7 @@ from bot.services.platforms import Platforms
 from bot.services.practice import Planner, Practice
 from bot.services.quota import Quota
 from bot.services.scheduler import Ticker
+from bot.services.selfcheck import SelfCheck
 from bot.services.tenants import Tenants
 from bot.store import Store
 from bot.store.db import Database
@@ -138,11 +139,11 @@ def build_core(
         intake=intake,
         quota=quota,
     )
+    selfcheck = SelfCheck(answers=store.answers, checks=store.selfchecks, bank=bank, clock=clock)
     dashboard = Dashboard(
         tenancy=store.tenancy,
         tenants=tenants,
         boards=store.boards,
-        reviews=store.reviews,
         answers=store.answers,
         planner=planner,
         clock=clock,
@@ -160,6 +161,7 @@ def build_core(
             practice=practice,
             mock=mock,
             dashboard=dashboard,
+            selfcheck=selfcheck,
         )
     )
     inbound = Gateway(
@@ -174,6 +176,7 @@ def build_core(
         commands=commands,
         dashboard=dashboard,
         grading=grading,
+        selfcheck=selfcheck,
     )
     chores = Housekeeping(store.tenancy, clock, db.optimize)
     settle = config.step_settle

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import stat
@@ -73,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
     injection = esub.add_parser(
         "injection", help="score gain from injected instructions, pre-filter recall, leaks"
     )
+    checks = esub.add_parser(
+        "checks", help="how often learners overrule the grader's marks, per key point"
+    )
+    checks.add_argument("--workspace", default=None, help="one workspace only")
+    checks.add_argument("--top", type=int, default=20, help="key points listed per workspace")
+    checks.add_argument("--json", type=Path, default=None, help="also write the figures here")
     for sub_parser in (grading, injection):
         sub_parser.add_argument(
             "--grader",
@@ -139,6 +146,29 @@ def cmd_stats(settings: Settings, paths: Sequence[Path], markdown: bool = False)
         f"{len(bank)} questions over {len(topics)} topics; "
         f"MCQs by difficulty: {', '.join(f'{mcq[d]} {d}' for d in levels)}"
     )
+    return 0
+
+
+def cmd_checks(settings: Settings, args: argparse.Namespace) -> int:
+    """`eval checks`: the learners' self-checks in the configured database, counted per
+    workspace and key point (evaluation of grades reads the grader's marks; this shows where
+    learners disagree with them)."""
+    from bot.domain.selfcheck import Overrules, overrule_report
+    from bot.store.db import Database
+    from bot.store.selfchecks import SelfChecks
+
+    async def read() -> Overrules:
+        db = Database(settings.database_url)
+        try:
+            await db.migrate()
+            return await SelfChecks(db).overrules(args.workspace)
+        finally:
+            await db.close()
+
+    report = asyncio.run(read())
+    print(overrule_report(report, args.top))
+    if args.json:
+        args.json.write_text(json.dumps(report.to_json(), indent=2), encoding="utf-8")
     return 0
 
 
@@ -254,4 +284,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.action == "lint":
             return cmd_lint(settings, args.paths)
         return cmd_stats(settings, args.paths, args.markdown)
+    if args.what == "checks":
+        return cmd_checks(settings, args)
     return cmd_eval(settings, args)

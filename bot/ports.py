@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.domain.selfcheck import CheckView
 from bot.domain.standing import Home
 from bot.domain.types import Actor, ChannelRef, DailyPost, Reply, Reveal, Stored
 from bot.packs import Question
@@ -36,9 +37,15 @@ class Adapter(Protocol):
     async def reply_in_thread(self, channel: ChannelRef, thread_id: str, text: str) -> None: ...
 
     async def send_private(
-        self, channel: ChannelRef, user_id: str, text: str, thread_id: str | None = None
+        self,
+        channel: ChannelRef,
+        user_id: str,
+        text: str,
+        thread_id: str | None = None,
+        check: CheckView | None = None,
     ) -> None:
-        """Show `text` to one user only: ephemeral where possible, else a DM."""
+        """Show `text` to one user only: ephemeral where possible, else a DM. `check`: key
+        point marks the user may flip, as checkboxes or a select under the text."""
         ...
 
     async def add_reaction(
@@ -158,6 +165,13 @@ class Inbound(Protocol):
         on_stored: Stored | None = None,
     ) -> list[Reply]:
         """A plain message outside a thread (the console, a DM)."""
+        ...
+
+    async def on_self_check(
+        self, *, event_key: str, actor: Actor, answer_id: int, covered: Sequence[int]
+    ) -> list[Reply]:
+        """The key point checkboxes (Slack) or select (Discord) under a practice or mock
+        grade: `covered` holds the numbers now marked covered."""
         ...
 
     async def daily_question(self, workspace_id: str, daily_id: int) -> Question | None:

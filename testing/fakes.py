@@ -6,11 +6,13 @@ under test is never replaced.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from bot.domain.selfcheck import CheckView
 from bot.domain.types import ChannelRef, DailyPost, Reveal
 from bot.errors import ChannelUnavailable
-from bot.grading.base import Grade, Grader, GradeRequest
+from bot.grading.base import Grade, Grader, GradeRequest, Judgment, graded
 
 
 @dataclass
@@ -19,6 +21,7 @@ class RecordingAdapter:
     posts: list[DailyPost] = field(default_factory=list)
     reveals: list[Reveal] = field(default_factory=list)
     private: list[tuple[str, str]] = field(default_factory=list)  # (user, text)
+    checks: list[tuple[str, CheckView]] = field(default_factory=list)  # self-check controls
     thread: list[tuple[str, str]] = field(default_factory=list)  # (thread, text)
     reactions: list[tuple[str, str]] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
@@ -48,9 +51,16 @@ class RecordingAdapter:
         self.thread.append((thread_id, text))
 
     async def send_private(
-        self, channel: ChannelRef, user_id: str, text: str, thread_id: str | None = None
+        self,
+        channel: ChannelRef,
+        user_id: str,
+        text: str,
+        thread_id: str | None = None,
+        check: CheckView | None = None,
     ) -> None:
         self.private.append((user_id, text))
+        if check is not None:
+            self.checks.append((user_id, check))
 
     async def add_reaction(
         self, channel: ChannelRef, message_id: str, band: str, thread_id: str | None = None
@@ -91,3 +101,29 @@ class FixedGrader:
 
     async def grade(self, request: GradeRequest) -> Grade:
         return Grade(score=self.score, grader=self.name, grader_version=self.version)
+
+
+class MarkingGrader:
+    """Marks the first `covered` key points of the rubric it is given covered and the rest
+    missed (the one formula scores them), and keeps every request it saw."""
+
+    name, version = "marking", "1"
+
+    def __init__(self, covered: int, misconceptions: Sequence[str] = ()) -> None:
+        self.covered = covered
+        self.misconceptions = list(misconceptions)
+        self.requests: list[GradeRequest] = []
+
+    async def grade(self, request: GradeRequest) -> Grade:
+        self.requests.append(request)
+        judgments = [
+            Judgment(key_point=kp.text, credit=1.0 if i < self.covered else 0.0)
+            for i, kp in enumerate(request.rubric)
+        ]
+        return graded(
+            judgments,
+            request.rubric,
+            misconceptions=self.misconceptions,
+            grader=self.name,
+            grader_version=self.version,
+        )

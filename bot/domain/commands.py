@@ -87,6 +87,23 @@ def _regrade(args: list[str]) -> dict[str, Any]:
     return {"answer": _answer_number(args[0])} if args else {}
 
 
+def _check(args: list[str]) -> dict[str, Any]:
+    """`check [#ANSWER] N ...`: key point numbers to flip, of the given or the latest answer;
+    with no number, the marks are shown."""
+    result: dict[str, Any] = {}
+    if args and args[0].startswith("#"):
+        result["answer"] = _answer_number(args[0])
+        args = args[1:]
+    numbers = []
+    for arg in args:
+        for part in filter(None, arg.split(",")):
+            if not part.isdecimal() or len(part) > 2:
+                raise UsageError(f"{part!r} is not a key point number (1, 2, 3...)")
+            numbers.append(int(part))
+    result["flips"] = sorted(set(numbers))
+    return result
+
+
 def _override(args: list[str]) -> dict[str, Any]:
     if len(args) != 2:
         raise UsageError("give an answer number and a score from 0 to 10")
@@ -97,8 +114,8 @@ def _override(args: list[str]) -> dict[str, Any]:
 
 ANSWER_DIGITS = 12
 #: Commands whose conversation continues in the user's DM, wherever they are run (their
-#: answers are plain messages there).
-DM_COMMANDS = frozenset({"practice", "mock"})
+#: answers are plain messages there; a self-check is of those answers).
+DM_COMMANDS = frozenset({"practice", "mock", "check"})
 MOCK_WORDS = ("hint", "skip", "stop", "resume", "again")
 MOCK_MAX = 10
 
@@ -238,6 +255,12 @@ SPECS: dict[str, Spec] = {
         "grade your latest (or a given) answer once more; once per answer",
         False,
         _regrade,
+    ),
+    "check": Spec(
+        "/drill check [#ANSWER] N ...",
+        "flip the grader's marks on key points of your latest (or a given) practice answer",
+        False,
+        _check,
     ),
     "privacy": Spec(
         "/drill privacy public|anonymous",

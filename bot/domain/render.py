@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from bot.domain import selfcheck
+from bot.domain.selfcheck import CheckView
 from bot.domain.streaks import Points, Streak
 from bot.domain.types import Reveal
 from bot.grading.base import Grade
@@ -43,14 +45,26 @@ def how_to_answer(question: Question, console: bool = False) -> str:
 
 
 def feedback_text(
-    question: Question, grade: Grade, points: Points | None, streak: Streak | None, late: bool
+    question: Question,
+    grade: Grade,
+    points: Points | None,
+    streak: Streak | None,
+    late: bool,
+    check: CheckView | None = None,
 ) -> str:
+    """The feedback on one grade. With `check` (a practice or mock grade the learner may
+    self-check) the key points are listed numbered with the grader's marks."""
     lines = [
         f"Your answer to `{question.id}`: {grade.score}/10 ({grade.band})"
         + (" [provisional]" if grade.provisional else "")
     ]
     if question.type == "mcq":
         lines.append(f"Correct answer: {question.answer}. {question.explanation}")
+    elif check is not None:
+        lines += ["The grader's marks:", *selfcheck.marks_text(check.marks)]
+        if grade.feedback:
+            lines.append(grade.feedback)
+        lines.append(selfcheck.HOW)
     else:
         if grade.covered:
             lines.append("Covered: " + "; ".join(grade.covered))

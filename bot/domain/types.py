@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from bot.domain.selfcheck import CheckView
 from bot.packs import Question
 
 #: Called once an answer is committed: the adapter acknowledges the platform's delivery then.
@@ -37,9 +38,12 @@ class Actor:
 
 @dataclass(frozen=True)
 class Reply:
-    """A message for the user who caused an event (ephemeral where the platform can)."""
+    """A message for the user who caused an event (ephemeral where the platform can).
+    `check`: key point marks the user may flip (platforms add checkboxes or a select; the
+    text already lists them, numbered, for `/drill check N ...`)."""
 
     text: str
+    check: CheckView | None = None
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,8 @@ class Grade(BaseModel):
     follow_up: str | None = None
     flagged: bool = False
     flags: list[str] = []
+    #: A non-answer (a floor: empty, "idk", a copy of the question...): it earns nothing.
+    floored: bool = False
     grader: str
     grader_version: str
     model: str | None = None

@@ -365,7 +365,8 @@ class LLMGrader:
         flags = scan(request.answer)
         floor = floor_of(request.question.prompt, request.answer)
         if floor is not None:
-            return self._grade(request, [], [], REASONS[floor], flags, None, None, Usage())
+            grade = self._grade(request, [], [], REASONS[floor], flags, None, None, Usage())
+            return grade.model_copy(update={"floored": True})
         seen = strip_flagged(request.answer)
         delimiter = new_delimiter(seen)
         prompt = self.prompts.render(

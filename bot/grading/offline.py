@@ -235,6 +235,7 @@ class OfflineGrader:
             misconceptions=[f"States the opposite of: {_short(t)}" for t in contradicted[:1]],
             flags=assessment.flags,
             feedback=_feedback(assessment, judgments, rubric_weights(request.rubric)),
+            floored=assessment.floor is not None,
             grader=self.name,
             grader_version=self.version,
         )

@@ -20,6 +20,7 @@ from bot.domain import render
 from bot.domain.commands import ADMIN, READ_ONLY, Command, parse, usage
 from bot.domain.costs import Over
 from bot.domain.periods import period
+from bot.domain.rubric import stored_rubric
 from bot.domain.types import Actor, ChannelRef, Reply
 from bot.errors import UsageError
 from bot.packs import Bank
@@ -30,6 +31,7 @@ from bot.services.mock import MockInterviews
 from bot.services.platforms import Platforms
 from bot.services.practice import Practice
 from bot.services.quota import Quota
+from bot.services.selfcheck import SelfCheck
 from bot.services.tenants import DEFAULT_CRON, Tenants
 from bot.store import Store
 
@@ -52,6 +54,7 @@ class Collaborators:
     practice: Practice
     mock: MockInterviews
     dashboard: Dashboard
+    selfcheck: SelfCheck
 
 
 class Commands:
@@ -224,8 +227,15 @@ class Commands:
             answer = await self.store.answers.latest(actor.workspace_id, actor.user_id)
         if answer is None or answer.user_id != actor.user_id:
             return [Reply("No such answer of yours; `/drill history` lists them with numbers.")]
-        question = self.use.bank.get(answer.question_id)
-        if question is None or question.type == "mcq":
+        rubric = stored_rubric(answer.rubric, self.use.bank.get(answer.question_id))
+        if rubric is None:
+            return [
+                Reply(
+                    f"Answer #{answer.id} cannot be re-graded: `{answer.question_id}` left the "
+                    "question bank before its rubric was kept with answers."
+                )
+            ]
+        if rubric.question.type == "mcq":
             return [Reply("Multiple-choice answers are exact; there is nothing to re-grade.")]
         if answer.override_by is not None:
             return [Reply(f"Answer #{answer.id} is final: an admin set its score.")]
@@ -237,6 +247,11 @@ class Commands:
         if done == "used":
             return [Reply(f"Answer #{answer.id} was already re-graded once.")]
         return [Reply(f"Re-grading answer #{answer.id}; the result comes to you privately.")]
+
+    async def check(self, actor: Actor, channel: ChannelRef, cmd: Command) -> list[Reply]:
+        return await self.use.selfcheck.check(
+            actor, cmd.args.get("answer"), flips=cmd.args["flips"]
+        )
 
     async def privacy(self, actor: Actor, channel: ChannelRef, cmd: Command) -> list[Reply]:
         await self.store.tenancy.set_privacy(actor.workspace_id, actor.user_id, cmd.args["mode"])
@@ -358,6 +373,7 @@ HANDLERS: dict[str, Handler] = {
     "pause": Commands.pause,
     "resume": Commands.resume,
     "regrade": Commands.regrade,
+    "check": Commands.check,
     "mock": Commands.mock,
     "stats": Commands.stats,
     "export": Commands.export,

@@ -18,7 +18,6 @@ from bot.services.practice import Planner
 from bot.services.tenants import Tenants
 from bot.store.answers import Answers
 from bot.store.boards import Boards
-from bot.store.reviews import Reviews
 from bot.store.rows import BoardRow
 from bot.store.tenancy import Tenancy
 
@@ -40,7 +39,6 @@ class Dashboard:
     tenancy: Tenancy
     tenants: Tenants
     boards: Boards
-    reviews: Reviews
     answers: Answers
     planner: Planner
     clock: Clock
@@ -54,7 +52,7 @@ class Dashboard:
         start, end = period("week", now, tz)
         week, _ = _standing(await self.boards.board(workspace_id, None, start, end), user_id)
         total, rank = _standing(await self.boards.board(workspace_id, None, None, None), user_id)
-        due = len(await self.reviews.due(workspace_id, user_id, now))
+        due = len(await self.planner.due(Actor(workspace_id, user_id), now))
         standings = []
         for chan in await self.tenancy.drill_channels(workspace_id, MAX_CHANNELS):
             c_start, c_end = period("week", now, ZoneInfo(chan.timezone))
@@ -68,7 +66,7 @@ class Dashboard:
     async def stats(self, actor: Actor) -> Stats:
         now = self.clock.now()
         mastery = await self.planner.mastery(actor)
-        due = len(await self.reviews.due(actor.workspace_id, actor.user_id, now))
+        due = len(await self.planner.due(actor, now))
         times = await self.answers.activity(
             actor.workspace_id, actor.user_id, now - timedelta(days=ACTIVITY_DAYS)
         )

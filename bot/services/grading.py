@@ -9,7 +9,8 @@ the fallback fails, the answer stays `pending`, its attempts counted, and is ret
 tick. Grades of concurrent answers are stored together (`Answers.save_grade` group-commits).
 
 Answer states: `pending` (no grade yet), `provisional` (fallback grade, primary still owed),
-`graded` (final).
+`graded` (final), `void` (its question left the bank and no rubric was kept with it: it can
+never be graded; only rows older than stored rubrics can end there).
 """
 
 from __future__ import annotations
@@ -21,13 +22,15 @@ from datetime import timedelta
 from typing import Any
 
 from bot.clock import Clock
-from bot.domain import render
+from bot.domain import render, selfcheck
 from bot.domain.costs import Charge
+from bot.domain.rubric import Rubric, stored_rubric
+from bot.domain.selfcheck import offer
 from bot.domain.streaks import Points
 from bot.domain.types import ChannelRef
 from bot.grading.base import Grade, Grader, GradeRequest
 from bot.grading.breaker import CircuitOpen
-from bot.packs import Bank, KeyPoint, Question
+from bot.packs import Bank, Question
 from bot.services.platforms import Platforms
 from bot.store.answers import FRESH_GRACE, Answers, Graded, NewGrade, Regrade
 from bot.store.dailies import Dailies
@@ -152,8 +155,9 @@ class GradingQueue:
     async def _grade(
         self, answer_id: int, *, tell: bool = True, known: Known | None = None
     ) -> Outcome | None:
-        """Grade one stored answer the way it asks to be graded (its narrowed rubric and score
-        cap are stored with it, so a retry or re-grade grades it the same way)."""
+        """Grade one stored answer the way it asks to be graded: against the rubric stored with
+        it (never today's bank) and under its score cap, so a retry, a re-grade or the final
+        grade after a provisional one grades it the same way."""
         if known is not None:
             answer, daily = known
         else:
@@ -166,14 +170,13 @@ class GradingQueue:
                 if answer.daily_id
                 else None
             )
-        if answer.status in ("graded", "floored"):
-            return None  # a floored answer is never graded
-        question = self.bank.get(answer.question_id)
-        if question is None:
-            _log.error("answer %s refers to unknown question %s", answer.id, answer.question_id)
+        if answer.status in ("graded", "floored", "void"):
+            return None  # graded, floored (never graded) or void
+        rubric = stored_rubric(answer.rubric, self.bank.get(answer.question_id))
+        if rubric is None:
+            await self._void(answer)
             return None
-        rubric = tuple(kp for kp in question.key_points if kp.text in (answer.rubric or ()))
-        grade = await self._run(question, answer, rubric)
+        grade = await self._run(rubric, answer)
         if grade is None:
             return None
         now = self.clock.now()
@@ -195,15 +198,32 @@ class GradingQueue:
         previous = answer.score if answer.status == "provisional" else None
         outcome = Outcome(grade, graded, previous)
         if tell:
-            await self._tell(answer, daily, question, outcome)
+            await self._tell(answer, daily, rubric, outcome)
         return outcome
 
-    async def _run(
-        self, question: Question, answer: AnswerRow, key_points: tuple[KeyPoint, ...]
-    ) -> Grade | None:
+    async def _void(self, answer: AnswerRow) -> None:
+        """An answer kept no rubric and its question left the bank: it can never be graded.
+        It stays in history (not graded), leaves the retry queue, and its owner is told."""
+        _log.warning("answer %s: question %s gone, no rubric kept", answer.id, answer.question_id)
+        if not await self.answers.void(answer.id):
+            return
+        try:
+            adapter = await self.platforms.adapter_for(answer.workspace_id)
+            await adapter.send_private(
+                ChannelRef(answer.workspace_id, answer.channel_id),
+                answer.user_id,
+                f"Your answer #{answer.id} to `{answer.question_id}` cannot be graded: that "
+                "question was removed from the bank before it was graded. It stays in your "
+                "history.",
+            )
+        except Exception:
+            _log.exception("could not tell the owner of answer %s", answer.id)
+
+    async def _run(self, rubric: Rubric, answer: AnswerRow) -> Grade | None:
+        question = rubric.question
         if question.type == "mcq":
             return grade_mcq(question, answer.text)
-        request = GradeRequest(question=question, answer=answer.text, key_points=key_points)
+        request = GradeRequest(question=question, answer=answer.text, key_points=rubric.key_points)
         try:
             async with self._limit:
                 return await self.grader.grade(request)
@@ -223,11 +243,14 @@ class GradingQueue:
         return None
 
     async def _tell(
-        self, answer: AnswerRow, daily: DailyRow | None, question: Question, outcome: Outcome
+        self, answer: AnswerRow, daily: DailyRow | None, rubric: Rubric, outcome: Outcome
     ) -> None:
         """Feedback per the channel's mode; a final grade replacing a provisional one is only
-        announced when the score changed."""
+        announced when the score changed. A practice grade comes with its key points to
+        self-check."""
         grade = outcome.grade
+        question = rubric.question
+        check = offer(answer.id, answer.kind, rubric, grade)
         if outcome.previous is not None:
             if outcome.previous == grade.score:
                 return
@@ -235,6 +258,8 @@ class GradingQueue:
                 f"Your provisional score {outcome.previous}/10 for `{question.id}` is now "
                 f"{grade.score}/10 ({grade.band}) from the {grade.grader} grader."
             )
+            if check is not None:
+                text += "\n" + "\n".join(selfcheck.marks_text(check.marks)) + "\n" + selfcheck.HOW
         else:
             text = render.feedback_text(
                 question,
@@ -242,6 +267,7 @@ class GradingQueue:
                 outcome.graded.points,
                 outcome.graded.streak,
                 late=answer.kind == "late",
+                check=check,
             )
         ref = ChannelRef(answer.workspace_id, answer.channel_id)
         mode = outcome.graded.feedback_mode
@@ -253,6 +279,6 @@ class GradingQueue:
             if mode == "thread" and thread and answer.kind == "daily" and answer.source == "thread":
                 await adapter.reply_in_thread(ref, thread, text)
             else:
-                await adapter.send_private(ref, answer.user_id, text, thread)
+                await adapter.send_private(ref, answer.user_id, text, thread, check=check)
         except Exception:
             _log.exception("feedback for answer %s could not be delivered", answer.id)

@@ -32,6 +32,7 @@ from bot.services.grading import GradingQueue
 from bot.services.intake import Intake, Submission, answer_stored
 from bot.services.mock import MockInterviews
 from bot.services.practice import Practice
+from bot.services.selfcheck import SelfCheck
 from bot.services.tenants import DEFAULT_CRON, Tenants
 from bot.store.dailies import Dailies
 from bot.store.db import is_storage_error, storage_trouble
@@ -108,6 +109,7 @@ class Gateway:
     commands: Commands
     dashboard: Dashboard
     grading: GradingQueue
+    selfcheck: SelfCheck
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -263,6 +265,13 @@ class Gateway:
             )
         )
         return taken.replies
+
+    async def on_self_check(
+        self, *, event_key: str, actor: Actor, answer_id: int, covered: Sequence[int]
+    ) -> list[Reply]:
+        """A platform's key point checkboxes or select: `covered` is the whole state (so a
+        redelivery changes nothing); the self-check replies with the new score."""
+        return await self.selfcheck.check(actor, answer_id, covered=covered)
 
     # -- lookups ----------------------------------------------------------------------------
 

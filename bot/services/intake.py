@@ -33,6 +33,7 @@ from bot.domain.answers import (
     may_replace,
     sent_time,
 )
+from bot.domain.rubric import Rubric
 from bot.domain.text import clean_text
 from bot.domain.types import Actor, Reply
 from bot.domain.types import Stored as OnStored
@@ -58,8 +59,10 @@ WAITS = "Your question still waits for your answer."
 class Submission:
     """One answer as it arrives. `daily`: the daily it answers (None for practice and mock
     answers, which need `channel_id`); `session_id`: the mock session it belongs to;
-    `rubric`/`grade_cap`: a follow-up is graded on what the first answer missed, a hint caps
-    the score; `on_stored`: told once the answer is committed (see `bot.ports.Inbound`)."""
+    `rubric`: what it is graded on (the question's whole rubric when None; a follow-up's is
+    what the first answer missed), stored with the answer so later edits of the bank never
+    change its grade; `grade_cap`: a hint caps the score; `on_stored`: told once the answer is
+    committed (see `bot.ports.Inbound`)."""
 
     kind: Kind
     event_key: str
@@ -71,7 +74,7 @@ class Submission:
     message_id: str | None = None
     sent_at: datetime | None = None
     session_id: int | None = None
-    rubric: list[str] | None = None
+    rubric: Rubric | None = None
     grade_cap: int | None = None
     on_stored: OnStored | None = None
 
@@ -139,7 +142,7 @@ class Intake:
                 message_id=sub.message_id,
                 answered_at=at,
                 now=now,
-                rubric=sub.rubric,
+                rubric=(sub.rubric or Rubric.of(sub.question)).stored(),
                 grade_cap=sub.grade_cap,
                 replaces=replaces,
                 practice=sub.kind == "practice",

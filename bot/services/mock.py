@@ -23,6 +23,8 @@ from bot.clock import Clock
 from bot.domain import render
 from bot.domain.costs import Unit
 from bot.domain.mock import HINT_CAP, PARTIAL, ask_text, scorecard
+from bot.domain.rubric import Rubric, stored_rubric
+from bot.domain.selfcheck import offer
 from bot.domain.types import Actor, ChannelRef, Reply, Stored
 from bot.packs import Bank, KeyPoint, Question
 from bot.services.coach import Coach, LLMCoach
@@ -147,6 +149,8 @@ class MockInterviews:
         if word == "resume" or session.state == "paused":
             return await self._resume(session)
         question = self._question(session)
+        if question is None:
+            return await self._removed(session)
         if word == "hint":
             return await self._hint(actor, session, question)
         if word == "skip":
@@ -161,15 +165,26 @@ class MockInterviews:
                 return [Reply("No mock interview in progress; `/drill mock` starts one.")]
             return await self.handle(event_key="", actor=actor, session=session, text=word)
 
-    def _question(self, session: SessionRow) -> Question:
-        question = self.bank.get(session.question_ids[session.position])
-        if question is None:  # a pack changed under a paused session
-            raise LookupError(session.question_ids[session.position])
-        return question
+    def _question(self, session: SessionRow) -> Question | None:
+        """The question in play: for a follow-up, the question as first asked (kept with the
+        follow-up's rubric); else the bank's, None when a pack dropped it meanwhile."""
+        if session.follow_up is not None and session.follow_up_rubric is not None:
+            return Rubric.from_json(session.follow_up_rubric).question
+        return self.bank.get(session.question_ids[session.position])
+
+    async def _removed(self, session: SessionRow) -> list[Reply]:
+        """The planned question left the bank while the session waited: pass over it."""
+        gone = session.question_ids[session.position]
+        return [
+            Reply(f"Question `{gone}` is no longer in the question bank; moving on."),
+            *await self._advance(session),
+        ]
 
     async def _resume(self, session: SessionRow) -> list[Reply]:
         await self.sessions.update(session.id, state="active", active_at=self.clock.now())
         question = self._question(session)
+        if question is None:
+            return [Reply("Resuming your mock interview."), *await self._removed(session)]
         total = len(session.question_ids)
         asked = (
             f"Follow-up: {session.follow_up}"
@@ -212,7 +227,7 @@ class MockInterviews:
         text: str,
         on_stored: Stored | None,
     ) -> list[Reply]:
-        missed = (await self._missed_so_far(session, question)) if session.follow_up else []
+        rubric = await self._follow_up_rubric(session, question) if session.follow_up else None
         taken = await self.intake.take(
             Submission(
                 kind="follow_up" if session.follow_up else "mock",
@@ -223,7 +238,7 @@ class MockInterviews:
                 channel_id=session.channel_id,
                 session_id=session.id,
                 # a follow-up is graded on what the first answer missed; a hint caps it
-                rubric=[kp.text for kp in missed] or None,
+                rubric=rubric,
                 grade_cap=HINT_CAP if session.hinted else None,
                 on_stored=on_stored,
             )
@@ -239,23 +254,28 @@ class MockInterviews:
                 *await self._record(session, question, None, []),
             ]
         grade = taken.outcome.grade
-        feedback = Reply(render.feedback_text(question, grade, None, None, late=False))
+        graded_on = stored_rubric(taken.answer.rubric, question) or Rubric.of(question)
+        check = offer(taken.answer.id, taken.answer.kind, graded_on, grade)
+        feedback = Reply(
+            render.feedback_text(question, grade, None, None, late=False, check=check), check
+        )
         missed_now = [
             kp
-            for kp in (missed or question.key_points)
+            for kp in graded_on.key_points
             if kp.text in grade.missed or kp.text in grade.partly
         ]
         if session.follow_up is None and grade.score in PARTIAL:
             coach = await self._coach(actor, "question")
             follow_up = await coach.follow_up(question, text, missed_now)
             if follow_up:
+                narrowed = graded_on.narrowed({kp.text for kp in missed_now})
                 await self.sessions.record_item(
                     session,
                     question.id,
                     "answered",
                     grade.score,
                     [kp.text for kp in missed_now],
-                    session_values={"follow_up": follow_up},
+                    session_values={"follow_up": follow_up, "follow_up_rubric": narrowed.to_json()},
                 )
                 return [feedback, Reply(f"Follow-up: {follow_up}")]
         return [feedback, *await self._record(session, question, grade.score, missed_now)]
@@ -273,21 +293,42 @@ class MockInterviews:
 
     async def _advance(self, session: SessionRow) -> list[Reply]:
         position = session.position + 1
+        ids = session.question_ids
+        gone: list[str] = []
+        while position < len(ids) and self.bank.get(ids[position]) is None:
+            gone.append(ids[position])  # a pack dropped it while the session waited
+            position += 1
         await self.sessions.update(
-            session.id, position=position, follow_up=None, hinted=False, active_at=self.clock.now()
+            session.id,
+            position=position,
+            follow_up=None,
+            follow_up_rubric=None,
+            hinted=False,
+            active_at=self.clock.now(),
         )
-        if position >= len(session.question_ids):
-            return await self._finish(session)
-        question = self.bank.get(session.question_ids[position])
-        assert question is not None
-        return [Reply(ask_text(question, position + 1, len(session.question_ids)))]
+        skipped = (
+            [Reply(f"No longer in the question bank, passed over: {', '.join(gone)}.")]
+            if gone
+            else []
+        )
+        question = self.bank.get(ids[position]) if position < len(ids) else None
+        if question is None:
+            return skipped + await self._finish(session)
+        return [*skipped, Reply(ask_text(question, position + 1, len(ids)))]
+
+    async def _follow_up_rubric(self, session: SessionRow, question: Question) -> Rubric:
+        """What a follow-up answer is graded on: the key points the first answer missed, as
+        kept when the follow-up was asked (older sessions: narrowed from the bank)."""
+        if session.follow_up_rubric is not None:
+            return Rubric.from_json(session.follow_up_rubric)
+        missed = await self.sessions.missed(session.id, session.position)
+        return Rubric.of(question).narrowed(missed or ())
 
     async def _missed_so_far(self, session: SessionRow, question: Question) -> list[KeyPoint]:
         """Key points the first answer to this question missed (all of them before it)."""
-        missed = await self.sessions.missed(session.id, session.position)
-        if missed is None:
-            return list(question.key_points)
-        return [kp for kp in question.key_points if kp.text in missed]
+        if session.follow_up is not None:
+            return list((await self._follow_up_rubric(session, question)).key_points)
+        return list(question.key_points)
 
     # -- the end ------------------------------------------------------------------------
 

@@ -42,7 +42,7 @@ class Planner:
         open_only: bool = True,
     ) -> list[Question]:
         record = Record(
-            due=await self.reviews.due(actor.workspace_id, actor.user_id, now),
+            due=await self.due(actor, now),
             recent=await self.answers.answered_questions(
                 actor.workspace_id, actor.user_id, now - FRESH_FOR
             ),
@@ -59,6 +59,12 @@ class Planner:
             difficulty=difficulty,
             open_only=open_only,
         )
+
+    async def due(self, actor: Actor, now: datetime) -> list[str]:
+        """Questions whose review is due, of those still in the bank: a card of a removed
+        question stays (history, export) but is never due."""
+        due = await self.reviews.due(actor.workspace_id, actor.user_id, now)
+        return [question_id for question_id in due if self.bank.get(question_id) is not None]
 
     async def mastery(self, actor: Actor) -> dict[str, tuple[float, int]]:
         scores = await self.reviews.latest_scores(actor.workspace_id, actor.user_id)

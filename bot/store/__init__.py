@@ -12,6 +12,7 @@ from bot.store.boards import Boards
 from bot.store.dailies import Dailies
 from bot.store.db import Database
 from bot.store.reviews import Reviews
+from bot.store.selfchecks import SelfChecks
 from bot.store.sessions import Sessions
 from bot.store.slack import SlackRecords
 from bot.store.tenancy import Tenancy
@@ -31,6 +32,7 @@ class Store:
     sessions: Sessions
     slack: SlackRecords
     units: Units
+    selfchecks: SelfChecks
 
     @classmethod
     def over(cls, db: Database) -> Store:
@@ -44,4 +46,5 @@ class Store:
             Sessions(db),
             SlackRecords(db),
             Units(db),
+            SelfChecks(db),
         )

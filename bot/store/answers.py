@@ -8,6 +8,8 @@ multi-row insert of the batch's event keys, one of its users, one of its daily a
 
 from __future__ import annotations
 
+import dataclasses
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -23,9 +25,20 @@ from bot.store.db import Database, upsert
 from bot.store.group import GroupCommit
 from bot.store.reviews import move_cards
 from bot.store.rows import AnswerRow, DailyRow, HistoryRow
-from bot.store.tables import answers, channels, events, grades, mock_sessions, practice, users
+from bot.store.tables import (
+    answers,
+    channels,
+    events,
+    grades,
+    mock_sessions,
+    practice,
+    rubrics,
+    users,
+)
 from bot.store.units import lock_budgets, spend
 
+#: How many stored rubrics (workspace, key) intake remembers, to skip writing them again.
+RUBRICS_REMEMBERED = 4096
 #: An answer never tried yet is being graded by whoever stored it: the retry leaves it a while.
 FRESH_GRACE = timedelta(minutes=2)
 
@@ -58,13 +71,17 @@ class NewAnswer:
     message_id: str | None
     answered_at: datetime
     now: datetime
-    rubric: list[str] | None = None
+    rubric: tuple[str, dict[str, Any]] | None = None  # (content key, stored form)
     grade_cap: int | None = None
     replaces: Callable[[AnswerRow], bool] | None = None
     practice: bool = False
     session_id: int | None = None
     floor: str | None = None
     charge: Charge | None = None
+
+    def with_rubric(self, row: AnswerRow) -> AnswerRow:
+        """The stored row with the rubric it was stored with (no need to read it back)."""
+        return dataclasses.replace(row, rubric=self.rubric[1] if self.rubric else None)
 
     def row(self) -> dict[str, Any]:
         return {
@@ -79,7 +96,7 @@ class NewAnswer:
             "message_id": self.message_id,
             "answered_at": self.answered_at,
             "status": "pending" if self.floor is None else "floored",
-            "rubric": self.rubric,
+            "rubric_id": self.rubric[0] if self.rubric else None,
             "grade_cap": self.grade_cap,
             "floor": self.floor,
             "counted_texts": 0 if self.floor else 1,
@@ -137,13 +154,22 @@ class Answers:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._ingest: GroupCommit[NewAnswer, Stored] = GroupCommit(db, self._ingest_batch)
+        #: Rubrics known to be stored (content-addressed and never deleted, so this can only
+        #: be stale by being short), most recent last.
+        self._rubrics: OrderedDict[tuple[str, str], None] = OrderedDict()
         self._grades: GroupCommit[NewGrade, Graded | None] = GroupCommit(db, self._grade_batch)
 
     # -- intake -----------------------------------------------------------------------------
 
     async def ingest(self, answer: NewAnswer) -> Stored:
         """Store an answer (its event key and user with it); returns once committed."""
-        return await self._ingest.submit(answer)
+        stored = await self._ingest.submit(answer)
+        if answer.rubric is not None and stored.answer is not None:
+            # Committed: later batches need not write this rubric again.
+            self._rubrics[(answer.workspace_id, answer.rubric[0])] = None
+            if len(self._rubrics) > RUBRICS_REMEMBERED:
+                self._rubrics.popitem(last=False)
+        return stored
 
     async def _ingest_batch(self, conn: AsyncConnection, items: list[NewAnswer]) -> list[Stored]:
         results: list[Stored | None] = [None] * len(items)
@@ -172,6 +198,16 @@ class Answers:
         live = [(i, a) for i, a in enumerate(items) if results[i] is None]
         if not live:
             return [r or Stored("seen") for r in results]
+        kept = {
+            (a.workspace_id, a.rubric[0]): a.rubric[1]
+            for _, a in live
+            if a.rubric and (a.workspace_id, a.rubric[0]) not in self._rubrics
+        }
+        if kept:  # one copy per workspace and content: most of a batch shares one
+            await conn.execute(
+                self.db.insert_ignore(rubrics),
+                [{"workspace_id": w, "id": key, "body": body} for (w, key), body in kept.items()],
+            )
         people = {(a.workspace_id, a.user_id): a.user_name or a.user_id for _, a in live}
         await conn.execute(
             self.db.insert_ignore(users),
@@ -189,7 +225,9 @@ class Answers:
             for i, a in daily:
                 # a daily's first counted text is free of the cost guard (its policy's `free`)
                 row = inserted.pop((a.daily_id, a.user_id), None)
-                results[i] = Stored("stored", row) if row else await self._replace(conn, a)
+                results[i] = (
+                    Stored("stored", a.with_rubric(row)) if row else await self._replace(conn, a)
+                )
         for i, a in live:
             if a.daily_id is None:
                 results[i] = await self._practice(conn, a)
@@ -249,7 +287,13 @@ class Answers:
                 .returning(*answers.c)
             )
         ).one()
-        return Stored("replaced", AnswerRow.of(row))
+        # The edit is graded on the rubric the first answer kept (the daily asked it so).
+        body = await conn.scalar(
+            sa.select(rubrics.c.body).where(
+                rubrics.c.workspace_id == a.workspace_id, rubrics.c.id == row.rubric_id
+            )
+        )
+        return Stored("replaced", dataclasses.replace(AnswerRow.of(row), rubric=body))
 
     async def _practice(self, conn: AsyncConnection, a: NewAnswer) -> Stored:
         """A practice or mock answer: it takes the waiting practice question and spends its unit
@@ -278,14 +322,14 @@ class Answers:
                 if waiting is not None:  # the question still waits
                     await conn.execute(practice.insert().values(dict(waiting._mapping)))
                 return Stored("over", over=over)
-        return Stored("stored", AnswerRow.of(row))
+        return Stored("stored", a.with_rubric(AnswerRow.of(row)))
 
     # -- lookups ----------------------------------------------------------------------------
 
     async def get(self, answer_id: int, workspace_id: str | None = None) -> AnswerRow | None:
         """An answer by id; with `workspace_id`, only if it belongs to that workspace (every id a
         user typed is looked up this way, so no workspace reaches another's answers)."""
-        query = sa.select(answers).where(answers.c.id == answer_id)
+        query = _with_rubric(sa.select(answers)).where(answers.c.id == answer_id)
         if workspace_id is not None:
             query = query.where(answers.c.workspace_id == workspace_id)
         async with self.db.read() as conn:
@@ -296,7 +340,7 @@ class Answers:
         async with self.db.read() as conn:
             row = (
                 await conn.execute(
-                    sa.select(answers)
+                    _with_rubric(sa.select(answers))
                     .where(answers.c.workspace_id == workspace_id, answers.c.user_id == user_id)
                     .order_by(answers.c.answered_at.desc(), answers.c.id.desc())
                     .limit(1)
@@ -423,7 +467,13 @@ class Answers:
         await move_cards(
             conn,
             [
-                (g.answer.workspace_id, g.answer.user_id, g.answer.question_id, g.detail["score"])
+                (
+                    g.answer.workspace_id,
+                    g.answer.user_id,
+                    g.answer.question_id,
+                    g.detail["score"],
+                    g.answer.id if g.answer.kind == "practice" else None,  # self-checkable
+                )
                 for g in kept
                 if g.status == "graded"
             ],
@@ -453,6 +503,18 @@ class Answers:
                 .where(answers.c.id == answer.id)
                 .values(attempts=answer.attempts + 1, retry_at=retry_at)
             )
+
+    async def void(self, answer_id: int) -> bool:
+        """Mark an answer that can never get a final grade (see `bot.services.grading`; a
+        provisional grade it has stays, labelled); False if it was graded, forgotten or already
+        void meanwhile."""
+        async with self.db.write() as conn:
+            done = await conn.execute(
+                answers.update()
+                .where(answers.c.id == answer_id, answers.c.status.in_(("pending", "provisional")))
+                .values(status="void")
+            )
+        return bool(done.rowcount)
 
     async def use_regrade(self, answer_id: int, charge: Charge) -> Regrade:
         """Mark the answer's one re-grade used (back to pending) and spend its unit; `used` if
@@ -497,6 +559,17 @@ class Answers:
                 grades.update().where(grades.c.answer_id == answer.id).values(score=score)
             )
         return points
+
+
+def _with_rubric(query: sa.Select[Any]) -> sa.Select[Any]:
+    """An answers query that also reads each answer's stored rubric (as `rubric`)."""
+    return query.add_columns(rubrics.c.body.label("rubric")).join(
+        rubrics,
+        sa.and_(
+            rubrics.c.workspace_id == answers.c.workspace_id, rubrics.c.id == answers.c.rubric_id
+        ),
+        isouter=True,
+    )
 
 
 def _upsert_many(conn: AsyncConnection, table: sa.Table, keys: list[str]) -> Any:

@@ -22,6 +22,8 @@ from bot.store.tables import (
     mock_sessions,
     practice,
     reviews,
+    rubrics,
+    self_checks,
     units,
     users,
 )
@@ -171,11 +173,29 @@ class Boards:
                         .order_by(answers.c.id)
                     )
                 ),
+                "rubrics": rows(
+                    await conn.execute(
+                        sa.select(rubrics).where(
+                            rubrics.c.workspace_id == workspace_id,
+                            rubrics.c.id.in_(sa.select(answers.c.rubric_id).where(*mine)),
+                        )
+                    )
+                ),
                 "reviews": rows(
                     await conn.execute(
                         sa.select(reviews).where(
                             reviews.c.workspace_id == workspace_id, reviews.c.user_id == user_id
                         )
+                    )
+                ),
+                "self_checks": rows(
+                    await conn.execute(
+                        sa.select(self_checks)
+                        .where(
+                            self_checks.c.workspace_id == workspace_id,
+                            self_checks.c.user_id == user_id,
+                        )
+                        .order_by(self_checks.c.answer_id)
                     )
                 ),
                 "mock_sessions": rows(
@@ -208,6 +228,11 @@ class Boards:
         )
         async with self.db.write() as conn:
             await conn.execute(grades.delete().where(grades.c.answer_id.in_(answer_ids)))
+            await conn.execute(
+                self_checks.delete().where(
+                    self_checks.c.workspace_id == workspace_id, self_checks.c.user_id == user_id
+                )
+            )
             await conn.execute(mock_items.delete().where(mock_items.c.session_id.in_(sessions)))
             gone = await conn.execute(
                 answers.delete().where(

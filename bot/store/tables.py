@@ -118,13 +118,18 @@ answers = sa.Table(
     sa.Column("message_id", sa.String(64), nullable=True),
     sa.Column("answered_at", UTCDateTime, nullable=False),
     sa.Column("edited_at", UTCDateTime, nullable=True),
-    sa.Column("status", sa.String(16), nullable=False),  # pending | provisional | graded | floored
+    # pending | provisional | graded | floored (a non-answer: never graded) | void (never
+    # gradable: see bot.services.grading)
+    sa.Column("status", sa.String(16), nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("retry_at", UTCDateTime, nullable=True),  # failed grading: not before this
-    # How this answer is graded, kept so a retry or re-grade grades it the same way: a
-    # follow-up's narrowed rubric (key point texts) and a score cap after a hint.
-    sa.Column("rubric", sa.JSON, nullable=True),
+    # How this answer is graded, kept so a retry, re-grade or self-check grades it the same
+    # way whatever later happens to the bank: its rubric (in `rubrics`) and a hint's cap.
+    sa.Column("rubric_id", sa.String(64), nullable=True),
     sa.Column("grade_cap", sa.Integer, nullable=True),
+    # A graded practice answer's review card as it was before this answer moved it
+    # ({"card": null} for a new card), so a self-check can replay the review.
+    sa.Column("card_before", sa.JSON, nullable=True),
     sa.Column("score", sa.Integer, nullable=True),
     sa.Column("points", sa.Integer, nullable=True),
     # One re-grade on request per answer; an admin override is recorded with who and when.
@@ -164,6 +169,17 @@ sa.Index(
 # No (workspace, user) index: SQLite's planner would take it for workspace boards and read the
 # whole workspace from the table; per-user lookups (history, forget-me) are rare and bounded.
 sa.Index("ix_answers_pending", answers.c.status)
+
+# The rubrics answers are graded against (a bot.domain.rubric.Rubric: the question as asked and
+# the key points, with weights, an answer counts against), stored once per workspace and content
+# (`id` is the SHA-256 of the canonical JSON), so an answer row stays small. Never updated.
+rubrics = sa.Table(
+    "rubrics",
+    metadata,
+    sa.Column("workspace_id", sa.String(64), primary_key=True),
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("body", sa.JSON, nullable=False),
+)
 
 grades = sa.Table(
     "grades",
@@ -234,6 +250,7 @@ reviews = sa.Table(
     sa.Column("due", UTCDateTime, nullable=False),
     sa.Column("last_score", sa.Integer, nullable=False),
     sa.Column("reviewed_at", UTCDateTime, nullable=False),
+    sa.Column("answer_id", sa.Integer, nullable=True),  # the answer that last moved it
 )
 sa.Index("ix_reviews_due", reviews.c.workspace_id, reviews.c.user_id, reviews.c.due)
 
@@ -249,6 +266,7 @@ mock_sessions = sa.Table(
     sa.Column("question_ids", sa.JSON, nullable=False),
     sa.Column("position", sa.Integer, nullable=False, server_default="0"),
     sa.Column("follow_up", sa.Text, nullable=True),  # asked and awaiting an answer
+    sa.Column("follow_up_rubric", sa.JSON, nullable=True),  # what the follow-up is graded on
     sa.Column("hinted", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("started_at", UTCDateTime, nullable=False),
     sa.Column("active_at", UTCDateTime, nullable=False),
@@ -289,6 +307,25 @@ units = sa.Table(
     sa.Column("at", UTCDateTime, nullable=False),
 )
 sa.Index("ix_units_budget", units.c.platform, units.c.user_id, units.c.at)
+
+# A learner's correction of the grader's marks on a practice or mock answer (docs/design.md
+# "Grades", Self-check): kept beside the grade, which stays as the grader gave it. `marks`:
+# per key point of the answer's rubric, its text, weight, the grader's credit and the learner's.
+self_checks = sa.Table(
+    "self_checks",
+    metadata,
+    sa.Column(
+        "answer_id", sa.Integer, sa.ForeignKey("answers.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("workspace_id", sa.String(64), nullable=False),
+    sa.Column("user_id", sa.String(64), nullable=False),
+    sa.Column("question_id", sa.String(80), nullable=False),
+    sa.Column("marks", sa.JSON, nullable=False),
+    sa.Column("score", sa.Integer, nullable=False),
+    sa.Column("grader_score", sa.Integer, nullable=False),
+    sa.Column("checked_at", UTCDateTime, nullable=False),
+)
+sa.Index("ix_self_checks_ws", self_checks.c.workspace_id, self_checks.c.checked_at)
 
 # -- Slack: installations (tokens encrypted by the platform), OAuth states, post attempts --
 

@@ -59,6 +59,11 @@ def error(status: int, code: int, message: str) -> web.Response:
     return respond({"message": message, "code": code}, status)
 
 
+def as_shown(content: str) -> str:
+    """Message content as Discord's client shows it: a backslash escape shows its character."""
+    return re.sub(r"\\(.)", r"\1", content)
+
+
 def now_iso() -> str:
     return datetime.now(UTC).isoformat()
 
@@ -562,6 +567,15 @@ class FakeDiscord:
     async def click(self, user: Json, message: Json, custom_id: str) -> Json:
         """A button of a message the bot posted."""
         data = {"custom_id": custom_id, "component_type": 2}
+        interaction = self._interaction(
+            3, user, int(message["channel_id"]), data, 0, message=message
+        )
+        await self.dispatch("INTERACTION_CREATE", interaction)
+        return interaction
+
+    async def select(self, user: Json, message: Json, custom_id: str, values: list[str]) -> Json:
+        """A string select of a message the bot posted, with the values now chosen."""
+        data = {"custom_id": custom_id, "component_type": 3, "values": values}
         interaction = self._interaction(
             3, user, int(message["channel_id"]), data, 0, message=message
         )

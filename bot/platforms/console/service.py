@@ -23,6 +23,7 @@ from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from bot.domain import render
+from bot.domain.selfcheck import CheckView
 from bot.domain.types import Actor, ChannelRef, DailyPost, Reply, Reveal
 from bot.platforms.common.files import safe_filename
 from bot.platforms.common.text import strip_masked_links, terminal_safe
@@ -72,8 +73,14 @@ class ConsoleAdapter:
         self.show(f"[thread {thread_id}] {text}")
 
     async def send_private(
-        self, channel: ChannelRef, user_id: str, text: str, thread_id: str | None = None
+        self,
+        channel: ChannelRef,
+        user_id: str,
+        text: str,
+        thread_id: str | None = None,
+        check: CheckView | None = None,
     ) -> None:
+        """The text lists the key points numbered; a terminal flips them with `/drill check`."""
         self.show(f"[to {user_id}] {text}")
 
     async def add_reaction(

@@ -30,8 +30,7 @@ from bot.domain.types import Actor, ChannelRef, Reply, Stored
 from bot.platforms.common.dm import DmRefused, dm_only, moved_to_dm
 from bot.platforms.common.replies import ReplyOnce
 from bot.platforms.common.storefirst import store_first
-from bot.platforms.discord import render as look
-from bot.platforms.discord.outbound import COMMAND, DiscordAdapter
+from bot.platforms.discord.outbound import COMMAND, DiscordAdapter, send_parts
 from bot.platforms.discord.views import form_submission
 from bot.ports import Inbound
 
@@ -166,6 +165,26 @@ class Bridge:
     async def on_choice(self, interaction: discord.Interaction, daily_id: int, letter: str) -> None:
         await self._private_answer(interaction, daily_id, letter, choice=True)
 
+    async def on_check(
+        self, interaction: discord.Interaction, answer_id: int, covered: list[int]
+    ) -> None:
+        """A self-check select changed: practice and mock answers live in the user's DM
+        workspace, wherever the select is shown."""
+        if not await _acknowledge(interaction, thinking=False):
+            return
+        actor, _ref, _dm = await self._dm(interaction.user)
+        try:
+            replies = await self.core.on_self_check(
+                event_key=f"discord-i-{interaction.id}",
+                actor=actor,
+                answer_id=answer_id,
+                covered=covered,
+            )
+        except Exception:
+            _log.exception("self-check of answer %s failed", answer_id)
+            replies = [Reply(FAILED)]
+        await _follow_up(interaction, replies)
+
     async def _private_answer(
         self, interaction: discord.Interaction, daily_id: int, text: str, choice: bool
     ) -> None:
@@ -238,8 +257,7 @@ class Bridge:
 
         async def deliver(shown: list[Reply]) -> None:
             for reply in shown:
-                for part in look.content_parts(reply.text):
-                    await message.channel.send(part)
+                await send_parts(message.channel.send, reply.text, reply.check)
 
         await self.reply_once.send(actor.workspace_id, key, replies, deliver)
 
@@ -332,8 +350,7 @@ async def _acknowledge(interaction: discord.Interaction, thinking: bool) -> bool
 async def _send_dm(dm: discord.DMChannel, replies: list[Reply]) -> None:
     try:
         for reply in replies:
-            for part in look.content_parts(reply.text):
-                await dm.send(part)
+            await send_parts(dm.send, reply.text, reply.check)
     except discord.HTTPException as exc:
         raise DmRefused(str(exc)) from exc
 
@@ -341,7 +358,6 @@ async def _send_dm(dm: discord.DMChannel, replies: list[Reply]) -> None:
 async def _follow_up(interaction: discord.Interaction, replies: list[Reply]) -> None:
     try:
         for reply in replies:
-            for part in look.content_parts(reply.text):
-                await interaction.followup.send(part, ephemeral=True)
+            await send_parts(interaction.followup.send, reply.text, reply.check, ephemeral=True)
     except discord.HTTPException as exc:
         _log.warning("follow-up of interaction %s failed: %s", interaction.id, exc)

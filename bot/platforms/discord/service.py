@@ -27,7 +27,7 @@ from bot.errors import StartupError
 from bot.platforms.discord.bridge import Bridge
 from bot.platforms.discord.commands import build_group
 from bot.platforms.discord.outbound import DiscordAdapter
-from bot.platforms.discord.views import AnswerButton, ChoiceButton
+from bot.platforms.discord.views import AnswerButton, CheckSelect, ChoiceButton
 from bot.ports import Host
 
 _log = logging.getLogger(__name__)
@@ -89,7 +89,7 @@ class DrillClient(discord.AutoShardedClient):
 
     async def setup_hook(self) -> None:
         bound_attempts(self.http, ATTEMPT_TIMEOUT)
-        self.add_dynamic_items(AnswerButton, ChoiceButton)
+        self.add_dynamic_items(AnswerButton, ChoiceButton, CheckSelect)
         self.tree.add_command(build_group(self.bridge))
         if self.shard_ids is None or 0 in self.shard_ids:  # one process syncs the commands
             await self._sync_commands()

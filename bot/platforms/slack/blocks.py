@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.domain import render
+from bot.domain.selfcheck import CheckView
 from bot.domain.types import DailyPost, Reveal
 from bot.packs import Question
 from bot.platforms.common.text import (
@@ -45,6 +46,11 @@ CHOICE_ACTION_PREFIX = "drill_choice_"
 ANSWER_MODAL = "drill_answer_modal"
 ANSWER_BLOCK = "answer"
 ANSWER_INPUT = "text"
+CHECK_ACTION = "drill_check"
+#: A self-check's checkbox group is in a block named after its answer: `drill_check_12`.
+CHECK_BLOCK_PREFIX = "drill_check_"
+#: Slack's cap on an option's text; the full key points are in the message above.
+MAX_OPTION = 75
 
 #: A reaction per grade band (names of Slack's standard emoji set).
 BAND_EMOJI = {
@@ -107,6 +113,29 @@ def text_message(text: str) -> Message:
     return Message(
         slack_escape_clipped(text, MAX_FALLBACK), sections(slack_escape(text), MAX_BLOCKS)
     )
+
+
+def check_message(text: str, check: CheckView) -> Message:
+    """Feedback with its key points as checkboxes, ticked where they count as covered now:
+    ticking or unticking one is a self-check (docs/design.md "Grades")."""
+    message = text_message(text)
+    options = [
+        {"text": _plain(f"{m.number}. {m.text}", MAX_OPTION), "value": str(m.number)}
+        for m in check.marks
+    ]
+    group: Block = {"type": "checkboxes", "action_id": CHECK_ACTION, "options": options}
+    ticked = [options[n - 1] for n in check.covered]
+    if ticked:
+        group["initial_options"] = ticked
+    actions = {"type": "actions", "block_id": f"{CHECK_BLOCK_PREFIX}{check.answer_id}"}
+    blocks = [*message.blocks[: MAX_BLOCKS - 1], {**actions, "elements": [group]}]
+    return Message(message.text, blocks)
+
+
+def checked(action: dict[str, Any]) -> tuple[int, list[int]]:
+    """(answer id, key point numbers ticked) of a checkbox group's action."""
+    answer_id = int(str(action["block_id"]).removeprefix(CHECK_BLOCK_PREFIX))
+    return answer_id, [int(o["value"]) for o in action.get("selected_options") or []]
 
 
 def _choices(question: Question) -> str:

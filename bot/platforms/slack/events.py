@@ -116,6 +116,7 @@ class SlackEvents:
         app.action(blocks.ANSWER_ACTION)(self.on_answer_button)
         app.action(re.compile(f"^{blocks.CHOICE_ACTION_PREFIX}[A-Z]$"))(self.on_choice)
         app.view(blocks.ANSWER_MODAL)(self.on_modal_submitted)
+        app.action(blocks.CHECK_ACTION)(self.on_check)
 
     async def drop_redeliveries(
         self, body: dict[str, Any], next: Callable[[], Awaitable[None]]
@@ -291,6 +292,24 @@ class SlackEvents:
         await self._store_first(clicked, self._replier(key, team, user, channel, thread_ts))
         await ack()
 
+    async def on_check(
+        self, ack: Any, body: dict[str, Any], action: dict[str, Any], context: Any
+    ) -> None:
+        """A tick or untick in a self-check's checkboxes: the group's whole state goes to the
+        core, so a redelivered click changes nothing."""
+        await ack()
+        if (task := asyncio.current_task()) is not None:
+            self.inflight.add(task)  # a stop lets it finish (bounded)
+        team: str = context.team_id
+        answer_id, ticked = blocks.checked(action)
+        actor = await self.users.actor(team, body["user"]["id"])
+        channel_id, thread_ts = _container(body)
+        key = f"slack:act:{body['trigger_id']}"
+        replies = await self.core.on_self_check(
+            event_key=key, actor=actor, answer_id=answer_id, covered=ticked
+        )
+        await self._reply_privately(key, actor, ChannelRef(team, channel_id), replies, thread_ts)
+
     # -- App Home and uninstall ---------------------------------------------------------------
 
     async def on_home_opened(self, event: dict[str, Any], context: Any) -> None:
@@ -343,7 +362,10 @@ class SlackEvents:
         """Show the core's replies to the user alone, once per event key."""
 
         async def deliver(shown: list[Reply]) -> None:
-            await self.adapter.send_private(channel, actor.user_id, _joined(shown), thread_ts)
+            check = next((r.check for r in shown if r.check), None)
+            await self.adapter.send_private(
+                channel, actor.user_id, _joined(shown), thread_ts, check=check
+            )
 
         await self.reply_once.send(actor.workspace_id, key, replies, deliver)
 

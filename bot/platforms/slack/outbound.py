@@ -15,6 +15,7 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
+from bot.domain.selfcheck import CheckView
 from bot.domain.types import ChannelRef, DailyPost, Reveal
 from bot.errors import ChannelUnavailable, WorkspaceGone
 from bot.platforms.common.cache import BoundedCache
@@ -40,9 +41,7 @@ _REMEMBERED_DMS = 50_000
 class SlackAdapter:
     platform = "slack"
 
-    def __init__(
-        self, *, api: SlackApi, attempts: PostAttempts, admins: Collection[str]
-    ) -> None:
+    def __init__(self, *, api: SlackApi, attempts: PostAttempts, admins: Collection[str]) -> None:
         self.api = api
         self.attempts = attempts
         self.admins = [a for a in admins if _SLACK_USER.match(a)]
@@ -97,9 +96,14 @@ class SlackAdapter:
         await self._post(channel, thread_ts=thread_id, **blocks.text_message(text).as_args())
 
     async def send_private(
-        self, channel: ChannelRef, user_id: str, text: str, thread_id: str | None = None
+        self,
+        channel: ChannelRef,
+        user_id: str,
+        text: str,
+        thread_id: str | None = None,
+        check: CheckView | None = None,
     ) -> None:
-        message = blocks.text_message(text)
+        message = blocks.check_message(text, check) if check else blocks.text_message(text)
         if channel.channel_id.startswith("D"):  # a DM is private already
             await self._post(channel, **message.as_args())
             return

@@ -183,3 +183,21 @@ def test_finding10_names_and_grader_text_reach_the_terminal_inert(tmp_path: Path
     assert "Read the docs again." in result.stdout
     assert "\x1b" not in result.stdout and "\u202e" not in result.stdout
     assert "evil.example" not in result.stdout
+
+
+def test_console_self_check_flips_marks_by_number(tmp_path: Path) -> None:
+    result = run_console(
+        tmp_path,
+        "/drill practice console-test\n"
+        "Overfitting is when a model memorises noise and generalises badly to new data.\n"
+        "/drill check 2 3\n"
+        "/drill check 9\n"
+        "/drill check two\n",
+    )
+    out = result.stdout
+    assert result.returncode == 0, result.stderr
+    assert "The grader's marks:" in out and "  1. [" in out and "/drill check N" in out
+    assert "Self-checked answer #1 (`console-overfitting`)" in out
+    assert "does not exist: this answer has key points 1 to 3" in out
+    assert "Usage: /drill check [#ANSWER] N" in out
+    assert "Traceback" not in out + result.stderr

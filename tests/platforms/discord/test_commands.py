@@ -15,6 +15,7 @@ async def test_drill_is_synced_with_every_subcommand(harness: Harness) -> None:
     (drill,) = harness.fake.synced["global"]
     assert drill["name"] == "drill"
     assert [o["name"] for o in drill["options"]] == list(SPECS)
+    assert "check" in SPECS and len(drill["options"]) <= 25  # Discord's cap on subcommands
     practice = next(o for o in drill["options"] if o["name"] == "practice")
     assert practice["options"][0]["autocomplete"] is True
     board = next(o for o in drill["options"] if o["name"] == "leaderboard")

@@ -127,6 +127,11 @@ async def test_grading_never_delays_the_ack(slack: Factory, core: Core) -> None:
     for sent in (reply, submitted, command):
         assert sent.status == 200 and sent.seconds < 2.5
     await eventually(lambda: h.fake.responses)
+
+    async def both() -> bool:
+        return len(await _rows(h.core)) == 2
+
+    await eventually(both)
     stored = await _rows(h.core)
     assert {r.status for r in stored} == {"pending"} and len(stored) == 2
     stuck.release.set()
