@@ -22,6 +22,8 @@ refuses them). Features (per key point; "recall" is BERTScore-style, rescaled as
     sentrec  best recall of the key point within one answer sentence
     cos_s    best cosine of the key point's vector and an answer sentence's mean piece vector
     kpoff    answer-vs-key-point cosine, question direction removed
+    idf      rec75 with each piece's weight times its IDF (smoothed, log), document frequency
+             counted over the key points of every question in the three pickles (no labels)
 
     python evaluation/compare_offline.py DIR [--public-weight 0.3]
 """
@@ -29,8 +31,10 @@ refuses them). Features (per key point; "recall" is BERTScore-style, rescaled as
 from __future__ import annotations
 
 import argparse
+import math
 import pickle
 import random
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -47,6 +51,7 @@ SETS = {
     "shipped": ("rec75", "lex", "refrec", "offq"),
     "+sentence recall, key-point cosine": ("rec75", "sentrec", "lex", "refrec", "offq", "kpoff"),
     "+best sentence cosine": ("rec75", "lex", "refrec", "offq", "cos_s"),
+    "IDF-weighted recall": ("idf", "lex", "refrec", "offq"),
 }
 
 
@@ -55,7 +60,24 @@ def _recall(weights: np.ndarray, sims: np.ndarray) -> float:
     return semantic.recall(semantic.Target(None, weights), sims, ENOUGH)  # type: ignore[arg-type]
 
 
-def features(row: Row) -> list[dict[str, float]] | None:
+def idf_table(sets: Sequence[Sequence[Row]]) -> dict[str, float]:
+    """Smoothed IDF of each word piece over the key points of the questions (one document per
+    key point, each question counted once)."""
+    frequency: Counter[str] = Counter()
+    documents = 0
+    seen: set[tuple[str, str]] = set()
+    for rows in sets:
+        for r in rows:
+            if r["rows"] is None or (r["set"], r["qid"]) in seen:
+                continue
+            seen.add((r["set"], r["qid"]))
+            for pieces in r["kp_pieces"]:
+                documents += 1
+                frequency.update(set(pieces))
+    return {p: math.log((documents + 1) / (n + 1)) + 1 for p, n in frequency.items()}
+
+
+def features(row: Row, idf: dict[str, float]) -> list[dict[str, float]] | None:
     """Every candidate feature of each key point of one answer (see the module docstring)."""
     if row["rows"] is None:
         return None
@@ -70,6 +92,7 @@ def features(row: Row) -> list[dict[str, float]] | None:
         best = sims[:, mask].max(axis=1) if mask.any() and len(sims) else np.zeros(len(sims))
         by_sentence = [_recall(weights, sims[:, mask & (sentence_of == s)].max(axis=1))
                        for s in range(n_sentences) if (mask & (sentence_of == s)).any()]
+        rare = weights * np.array([idf.get(p, 1.0) for p in row["kp_pieces"][k]], np.float32)
         point = row["kp_means"][k]
         means = row["sentence_means"]
         out.append({
@@ -78,6 +101,7 @@ def features(row: Row) -> list[dict[str, float]] | None:
             "sentrec": _rescale(max(by_sentence, default=0.0)),
             "cos_s": float((means @ point).max()) if means is not None else 0.0,
             "kpoff": float(answer_off @ semantic.without(point, question)),
+            "idf": _rescale(_recall(rare, best)),
         })
     return out
 
@@ -119,7 +143,10 @@ def main() -> None:
             r.setdefault("rows", None)  # a floored answer (pickles of an older offline_raw.py)
             r.setdefault("contradicted", [False] * len(r["weights"]))
             r.setdefault("stuffed", False)
-            r["all"] = features(r)
+    idf = idf_table(list(load.values()))
+    for rows in load.values():
+        for r in rows:
+            r["all"] = features(r, idf)
     pw, steps = args.public_weight, args.steps
     fitted = {n: random.Random(0).sample(load[n], min(args.public_sample, len(load[n])))
               for n in ("saf", "semeval")}
