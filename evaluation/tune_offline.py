@@ -63,7 +63,8 @@ def _design(rows: Sequence[Row]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.asarray(xs, float), np.asarray(owner), np.asarray(free, bool)
 
 
-def fit(judged: Sequence[Row], public: Sequence[Row]) -> np.ndarray:
+def fit(judged: Sequence[Row], public: Sequence[Row], public_weight: float = PUBLIC_WEIGHT,
+        steps: int = 3000) -> np.ndarray:
     """Gradient descent (Adam) on the two losses of the module docstring."""
     xj, _, fj = _design(judged)
     yj = np.asarray([c for r in judged if r["rows"] is not None for c in r["judgments"]])
@@ -74,7 +75,7 @@ def fit(judged: Sequence[Row], public: Sequence[Row]) -> np.ndarray:
     w = np.zeros(xj.shape[1] + 1)
     m = np.zeros_like(w)
     v = np.zeros_like(w)
-    for step in range(1, 3001):
+    for step in range(1, steps + 1):
         grad = np.zeros_like(w)
         if len(yj):
             p = _sigmoid(w[0] + xj @ w[1:])
@@ -85,7 +86,7 @@ def fit(judged: Sequence[Row], public: Sequence[Row]) -> np.ndarray:
             p = _sigmoid(w[0] + xp @ w[1:]) * fp
             counts = np.bincount(op, minlength=n_answers)
             mean = np.bincount(op, weights=p, minlength=n_answers) / np.maximum(counts, 1)
-            d_mean = 2 * (mean - yp) / n_answers * PUBLIC_WEIGHT
+            d_mean = 2 * (mean - yp) / n_answers * public_weight
             d_p = d_mean[op] / np.maximum(counts[op], 1) * p * (1 - p) * fp
             grad[0] += d_p.sum()
             grad[1:] += xp.T @ d_p
@@ -155,8 +156,10 @@ def profiles(rows: Sequence[Row], s: Sequence[int]) -> None:
               f"  >5 {sum(v > 5 for v in values) / len(values):4.0%}")
 
 
-def grouped_cv(judged: Sequence[Row], public: Sequence[Row]) -> list[int]:
-    """Interview dev scores predicted out of fold (folds of whole questions)."""
+def grouped_cv(judged: Sequence[Row], public: Sequence[Row], public_weight: float = PUBLIC_WEIGHT,
+               steps: int = 3000) -> list[int]:
+    """Interview dev scores predicted out of fold (folds of whole questions); marks chosen on
+    the training folds and the public rows."""
     questions = sorted({r["qid"] for r in judged})
     random.Random(0).shuffle(questions)
     fold = {q: i % FOLDS for i, q in enumerate(questions)}
@@ -164,7 +167,7 @@ def grouped_cv(judged: Sequence[Row], public: Sequence[Row]) -> list[int]:
     for f in range(FOLDS):
         train = [r for r in judged if fold[r["qid"]] != f]
         test = [r for r in judged if fold[r["qid"]] == f]
-        w = fit(train, public)
+        w = fit(train, public, public_weight, steps)
         marks = choose_marks(w, [*train, *public])
         for row, score in zip(test, scores(w, test, *marks), strict=True):
             predicted[row["id"]] = score
