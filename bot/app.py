@@ -39,6 +39,7 @@ from bot.services.platforms import Platforms
 from bot.services.practice import Planner, Practice
 from bot.services.quota import Quota
 from bot.services.scheduler import Ticker
+from bot.services.team import TeamPractice
 from bot.services.tenants import Tenants
 from bot.store import Store
 from bot.store.db import Database
@@ -85,6 +86,7 @@ class Core:
     practice: Practice
     mock: MockInterviews
     dashboard: Dashboard
+    team: TeamPractice
     commands: Commands
     inbound: Gateway
     tick: Tick
@@ -123,7 +125,19 @@ def build_core(
         clock=clock,
         platforms=platforms,
         config=config,
+        skips=store.skips,
     )
+    team = TeamPractice(
+        team=store.team,
+        boards=store.boards,
+        skips=store.skips,
+        tenancy=store.tenancy,
+        bank=bank,
+        clock=clock,
+        platforms=platforms,
+        grader=grader,
+    )
+    dailies.before_post.append(team.digest_before)
     planner = Planner(reviews=store.reviews, answers=store.answers, bank=bank)
     practice = Practice(
         sessions=store.sessions, planner=planner, bank=bank, clock=clock, quota=quota, intake=intake
@@ -144,6 +158,7 @@ def build_core(
         answers=store.answers,
         planner=planner,
         clock=clock,
+        team=team,
     )
     commands = Commands(
         Collaborators(
@@ -158,6 +173,7 @@ def build_core(
             practice=practice,
             mock=mock,
             dashboard=dashboard,
+            team=team,
         )
     )
     inbound = Gateway(
@@ -179,6 +195,7 @@ def build_core(
         [
             dailies.close_due,
             dailies.reveal_missed,
+            team.remind_due,
             grading.retry,
             chores.forget_old_events,
             chores.daily_maintenance,
@@ -199,6 +216,7 @@ def build_core(
         practice=practice,
         mock=mock,
         dashboard=dashboard,
+        team=team,
         commands=commands,
         inbound=inbound,
         tick=tick,

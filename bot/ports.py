@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from bot.clock import Clock
 from bot.config import Settings
 from bot.domain.standing import Home
-from bot.domain.types import Actor, ChannelRef, DailyPost, Reply, Reveal
+from bot.domain.types import Actor, ChannelRef, DailyPost, Digest, Reply, Reveal
 from bot.packs import Question
 
 
@@ -32,6 +32,16 @@ class Adapter(Protocol):
         ...
 
     async def post_reveal(self, reveal: Reveal) -> None: ...
+
+    async def post_digest(self, digest: Digest) -> str:
+        """Post a weekly digest in its channel (not in a thread); return its message id.
+        Names in it are plain text: never a mention."""
+        ...
+
+    async def send_dm(self, channel: ChannelRef, user_id: str, text: str) -> None:
+        """A direct message to one user (a reminder), whatever channel it concerns; raises
+        when it cannot be delivered."""
+        ...
 
     async def reply_in_thread(self, channel: ChannelRef, thread_id: str, text: str) -> None: ...
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.domain.types import ChannelRef, DailyPost, Reveal
+from bot.domain.types import ChannelRef, DailyPost, Digest, Reveal
 from bot.errors import ChannelUnavailable
 from bot.grading.base import Grade, Grader, GradeRequest
 
@@ -18,6 +18,9 @@ class RecordingAdapter:
     platform: str = "test"
     posts: list[DailyPost] = field(default_factory=list)
     reveals: list[Reveal] = field(default_factory=list)
+    digests: list[Digest] = field(default_factory=list)
+    dms: list[tuple[str, str]] = field(default_factory=list)  # (user, text)
+    dm_refused: set[str] = field(default_factory=set)  # users whose DMs fail
     private: list[tuple[str, str]] = field(default_factory=list)  # (user, text)
     thread: list[tuple[str, str]] = field(default_factory=list)  # (thread, text)
     reactions: list[tuple[str, str]] = field(default_factory=list)
@@ -43,6 +46,15 @@ class RecordingAdapter:
 
     async def post_reveal(self, reveal: Reveal) -> None:
         self.reveals.append(reveal)
+
+    async def post_digest(self, digest: Digest) -> str:
+        self.digests.append(digest)
+        return f"digest-{len(self.digests)}"
+
+    async def send_dm(self, channel: ChannelRef, user_id: str, text: str) -> None:
+        if user_id in self.dm_refused:
+            raise ConnectionError(f"{user_id} takes no DMs")
+        self.dms.append((user_id, text))
 
     async def reply_in_thread(self, channel: ChannelRef, thread_id: str, text: str) -> None:
         self.thread.append((thread_id, text))

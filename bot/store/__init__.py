@@ -13,7 +13,9 @@ from bot.store.dailies import Dailies
 from bot.store.db import Database
 from bot.store.reviews import Reviews
 from bot.store.sessions import Sessions
+from bot.store.skips import Skips
 from bot.store.slack import SlackRecords
+from bot.store.team import Team
 from bot.store.tenancy import Tenancy
 
 
@@ -29,6 +31,8 @@ class Store:
     reviews: Reviews
     sessions: Sessions
     slack: SlackRecords
+    skips: Skips
+    team: Team
 
     @classmethod
     def over(cls, db: Database) -> Store:
@@ -41,4 +45,6 @@ class Store:
             Reviews(db),
             Sessions(db),
             SlackRecords(db),
+            Skips(db),
+            Team(db),
         )

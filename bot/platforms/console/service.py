@@ -22,7 +22,7 @@ from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from bot.domain import render
-from bot.domain.types import Actor, ChannelRef, DailyPost, Reply, Reveal
+from bot.domain.types import Actor, ChannelRef, DailyPost, Digest, Reply, Reveal
 from bot.ports import Host, Inbound
 
 WORKSPACE = "local"
@@ -59,6 +59,13 @@ class ConsoleAdapter:
 
     async def post_reveal(self, reveal: Reveal) -> None:
         self.show(f"=== Reveal of daily #{reveal.daily_id} ===\n{render.reveal_text(reveal)}")
+
+    async def post_digest(self, digest: Digest) -> str:
+        self.show(f"=== {digest.text()}")
+        return digest.key
+
+    async def send_dm(self, channel: ChannelRef, user_id: str, text: str) -> None:
+        self.show(f"[DM to {user_id}] {text}")
 
     async def reply_in_thread(self, channel: ChannelRef, thread_id: str, text: str) -> None:
         self.show(f"[thread {thread_id}] {text}")

@@ -1,0 +1,103 @@
+"""The fair boards beside the points board (docs/design.md "Streaks and points"):
+**most improved** and **consistency**, as pure folds over rows the store reads.
+
+Both rank by value, ties to the earlier last counted answer, then the user id, and both
+leave out users below their minimum, so one lucky answer never tops a board.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+MIN_GRADES = 3
+MIN_DAYS = 3
+KINDS = ("points", "improved", "consistency")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One line of a board: the value it is ranked by and how it is shown."""
+
+    user_id: str
+    value: float
+    shown: str
+    last: datetime
+    name: str | None = None
+    privacy: str | None = None
+
+
+def ranked(entries: Iterable[Entry]) -> list[Entry]:
+    return sorted(entries, key=lambda e: (-e.value, e.last, e.user_id))
+
+
+@dataclass(frozen=True)
+class Scored:
+    user_id: str
+    score: int
+    answered_at: datetime
+
+
+def improved(before: Iterable[Scored], now: Iterable[Scored]) -> list[Entry]:
+    """Mean score now minus the mean over the same number of days just before, for users
+    with at least MIN_GRADES grades on each side."""
+    sides: dict[str, tuple[list[int], list[int]]] = {}
+    last: dict[str, datetime] = {}
+    for a in before:
+        sides.setdefault(a.user_id, ([], []))[0].append(a.score)
+    for a in now:
+        sides.setdefault(a.user_id, ([], []))[1].append(a.score)
+        last[a.user_id] = max(last.get(a.user_id, a.answered_at), a.answered_at)
+    entries = []
+    for user, (old, new) in sides.items():
+        if len(old) < MIN_GRADES or len(new) < MIN_GRADES:
+            continue
+        was, is_ = sum(old) / len(old), sum(new) / len(new)
+        delta = is_ - was
+        entries.append(
+            Entry(user, delta, f"{delta:+.1f} ({was:.1f} -> {is_:.1f} mean score)", last[user])
+        )
+    return ranked(entries)
+
+
+@dataclass(frozen=True)
+class AnsweredDay:
+    user_id: str
+    channel_id: str
+    local_date: str
+    last: datetime
+
+
+def consistency(
+    scheduled: Mapping[str, Mapping[str, bool]],
+    answered: Iterable[AnsweredDay],
+    first: Mapping[tuple[str, str], str],
+) -> list[Entry]:
+    """Share of the channels' scheduled days (per channel: local date -> still open) that each
+    user answered, counting a channel's days from the user's first answer there; summed over
+    channels; users with at least MIN_DAYS such days. A day still open counts only once
+    answered, so nobody drops for a daily they can still answer."""
+    mine: dict[str, set[tuple[str, str]]] = {}
+    last: dict[str, datetime] = {}
+    for a in answered:
+        if a.local_date in scheduled.get(a.channel_id, {}):
+            mine.setdefault(a.user_id, set()).add((a.channel_id, a.local_date))
+        last[a.user_id] = max(last.get(a.user_id, a.last), a.last)
+    entries = []
+    for user, days in mine.items():
+        total = 0
+        for channel, dates in scheduled.items():
+            since = first.get((user, channel))
+            if since is None:
+                continue
+            total += sum(
+                1
+                for day, still_open in dates.items()
+                if day >= since and (not still_open or (channel, day) in days)
+            )
+        if total < MIN_DAYS:
+            continue
+        share = len(days) / total
+        entries.append(Entry(user, share, f"{share:.0%} ({len(days)} of {total} days)", last[user]))
+    return ranked(entries)

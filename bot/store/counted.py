@@ -1,0 +1,18 @@
+"""The one definition of a **counted answer**: what boards, streaks, reminders and digests
+count (docs/design.md "Streaks and points").
+
+A counted answer is a daily answer given before its daily closed (late answers are stored as
+practice, kind `late`). The non-answer rule adds "and not floored" here, in this one place,
+so every board, reminder and digest query follows it.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from bot.store.tables import answers
+
+
+def counted() -> sa.ColumnElement[bool]:
+    """The condition every counting query puts on `answers`."""
+    return sa.and_(answers.c.kind == "daily")
