@@ -21,6 +21,7 @@ class RecordingAdapter:
     digests: list[Digest] = field(default_factory=list)
     dms: list[tuple[str, str]] = field(default_factory=list)  # (user, text)
     dm_refused: set[str] = field(default_factory=set)  # users whose DMs fail
+    order: list[str] = field(default_factory=list)  # "daily" / "digest", as posted
     private: list[tuple[str, str]] = field(default_factory=list)  # (user, text)
     thread: list[tuple[str, str]] = field(default_factory=list)  # (thread, text)
     reactions: list[tuple[str, str]] = field(default_factory=list)
@@ -35,6 +36,7 @@ class RecordingAdapter:
             raise ChannelUnavailable(post.channel, "not_in_channel")
         message_id = f"m{len(self.posts) + 1}"
         self.posts.append(post)
+        self.order.append("daily")
         self.sent_keys[post.key] = message_id
         if self.fail_next_post:  # sent, but the process "crashes" before confirming it
             self.fail_next_post = False
@@ -49,6 +51,7 @@ class RecordingAdapter:
 
     async def post_digest(self, digest: Digest) -> str:
         self.digests.append(digest)
+        self.order.append("digest")
         return f"digest-{len(self.digests)}"
 
     async def send_dm(self, channel: ChannelRef, user_id: str, text: str) -> None:
