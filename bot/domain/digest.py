@@ -98,7 +98,8 @@ def build_digest(
 
 
 def _participation(answers: Sequence[WeekAnswer], people: set[str], scheduled: set[str]) -> str:
-    text = f"{len(people)} people answered {len(answers)} time(s)"
+    who = "1 person" if len(people) == 1 else f"{len(people)} people"
+    text = f"{who} answered {len(answers)} time(s)"
     if not scheduled:
         return text + "."
     shares = [

@@ -113,12 +113,12 @@ async def put_answer(
         )
 
 
-async def name_users(core: Core, *names: tuple[str, str, str]) -> None:
+async def name_users(core: Core, *names: tuple[str, str, str], workspace: str = WS) -> None:
     async with core.db.write() as conn:
         for user_id, name, privacy in names:
             await conn.execute(
                 core.db.insert_ignore(users).values(
-                    workspace_id=WS, id=user_id, name=name, privacy=privacy
+                    workspace_id=workspace, id=user_id, name=name, privacy=privacy
                 )
             )
 
