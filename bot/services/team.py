@@ -40,8 +40,8 @@ def reminder_text(channel_name: str, closes_at: datetime, now: datetime) -> str:
     hours, rest = divmod(int(left.total_seconds()) // 60, 60)
     when = f"{hours} h {rest} min" if hours else f"{rest} min"
     return (
-        f"Reminder: today's drill question in #{channel_name} closes in {when}. Answer in its "
-        "thread or with Answer privately to keep your streak. (`/drill remind off` stops these.)"
+        f"Reminder: today's drill question in #{channel_name} closes in {when}; answer it "
+        "to keep your streak. (`/drill remind off` stops these.)"
     )
 
 
