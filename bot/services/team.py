@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
@@ -19,7 +20,6 @@ from bot.domain.digest import WeekAnswer, build_digest, iso_week
 from bot.domain.fairboards import AnsweredDay, Entry, Scored
 from bot.domain.periods import period
 from bot.domain.types import ChannelRef, Digest
-from bot.grading.base import Grader
 from bot.packs import Bank
 from bot.services.platforms import Platforms
 from bot.store.boards import Boards
@@ -45,6 +45,15 @@ def reminder_text(channel_name: str, closes_at: datetime, now: datetime) -> str:
     )
 
 
+class GraderIdentity(Protocol):
+    """Which grader version's grades the improved board compares (any `Grader` is one)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def version(self) -> str: ...
+
+
 @dataclass(eq=False, kw_only=True)
 class TeamPractice:
     team: Team
@@ -54,7 +63,7 @@ class TeamPractice:
     bank: Bank
     clock: Clock
     platforms: Platforms
-    grader: Grader
+    grader: GraderIdentity
 
     # -- boards -----------------------------------------------------------------------------
 
