@@ -7,6 +7,7 @@ leave out users below their minimum, so one lucky answer never tops a board.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -75,27 +76,34 @@ def consistency(
     first: Mapping[tuple[str, str], str],
 ) -> list[Entry]:
     """Share of the channels' scheduled days (per channel: local date -> still open) that each
-    user answered, counting a channel's days from the user's first answer there; summed over
-    channels; users with at least MIN_DAYS such days. A day still open counts only once
-    answered, so nobody drops for a daily they can still answer."""
+    user answered, counting a channel's days from the user's first answer there (`first`:
+    (user, channel) -> local date, "" when it came before the period; a channel the user never
+    answered in counts nothing); summed over channels; users with at least MIN_DAYS such days.
+    A day still open counts only once answered, so nobody drops for a daily they can still
+    answer."""
+    closed = {
+        c: sorted(d for d, is_open in dates.items() if not is_open)
+        for c, dates in scheduled.items()
+    }
     mine: dict[str, set[tuple[str, str]]] = {}
     last: dict[str, datetime] = {}
     for a in answered:
-        if a.local_date in scheduled.get(a.channel_id, {}):
+        since = first.get((a.user_id, a.channel_id))
+        if (
+            since is not None
+            and a.local_date >= since
+            and a.local_date in scheduled.get(a.channel_id, {})
+        ):
             mine.setdefault(a.user_id, set()).add((a.channel_id, a.local_date))
         last[a.user_id] = max(last.get(a.user_id, a.last), a.last)
     entries = []
     for user, days in mine.items():
         total = 0
-        for channel, dates in scheduled.items():
+        for channel, dates in closed.items():
             since = first.get((user, channel))
-            if since is None:
-                continue
-            total += sum(
-                1
-                for day, still_open in dates.items()
-                if day >= since and (not still_open or (channel, day) in days)
-            )
+            if since is not None:
+                total += len(dates) - bisect_left(dates, since)
+        total += sum(1 for channel, day in days if scheduled[channel][day])  # open, answered
         if total < MIN_DAYS:
             continue
         share = len(days) / total

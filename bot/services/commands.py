@@ -229,7 +229,8 @@ class Commands:
         where = [actor.workspace_id]
         if actor.workspace_id.startswith(DM_WORKSPACE_PREFIX):
             platform = await self.store.tenancy.platform_of(actor.workspace_id) or "discord"
-            where = await self.store.team.workspaces_of(platform, actor.user_id)
+            shared = await self.store.team.workspaces_of(platform, actor.user_id)
+            where = [w for w in shared if not w.startswith(DM_WORKSPACE_PREFIX)]
         await self.store.team.set_reminders(where, actor.user_id, enabled, self.use.clock.now())
         scope = (
             "here"

@@ -91,8 +91,7 @@ class TeamPractice:
             entries = await self._improved(workspace_id, channel_id, start, now, tz)
         else:
             today = now.astimezone(tz).date().isoformat()
-            first = start.date().isoformat() if start is not None else None
-            entries = await self._consistency(workspace_id, channel_id, first, today)
+            entries = await self._consistency(workspace_id, channel_id, start, today)
         return await self._named(workspace_id, entries)
 
     async def _improved(
@@ -117,9 +116,10 @@ class TeamPractice:
         )
 
     async def _consistency(
-        self, workspace_id: str, channel_id: str | None, first: str | None, last: str
+        self, workspace_id: str, channel_id: str | None, start: datetime | None, today: str
     ) -> list[Entry]:
-        scheduled = await self.team.scheduled_days(workspace_id, channel_id, first, last)
+        first = start.date().isoformat() if start is not None else None
+        scheduled = await self.team.scheduled_days(workspace_id, channel_id, first, today)
         if scheduled:
             all_days = [d for days in scheduled.values() for d in days]
             skipped = await self.skips.between(
@@ -130,9 +130,18 @@ class TeamPractice:
             for chan, days in scheduled.items():
                 for day in skipped[(workspace_id, chan)]:
                     days.pop(day.isoformat(), None)
-        answered = await self.team.answered_days(workspace_id, channel_id, first, last)
-        users = sorted({a.user_id for a in answered})
-        firsts = await self.team.first_days(workspace_id, channel_id, users)
+        answered = await self.team.answered_days(workspace_id, channel_id, first, today)
+        # Days count from the user's first answer in a channel: "" when it came before the
+        # period, else their first answered day in it.
+        earlier = (
+            await self.team.answered_before(workspace_id, channel_id, start)
+            if start is not None
+            else set()
+        )
+        firsts: dict[tuple[str, str], str] = {}
+        for a in answered:
+            key = (a.user_id, a.channel_id)
+            firsts[key] = "" if key in earlier else min(firsts.get(key, a.local_date), a.local_date)
         return fairboards.consistency(
             scheduled,
             [AnsweredDay(a.user_id, a.channel_id, a.local_date, a.last) for a in answered],

@@ -13,6 +13,6 @@ import sqlalchemy as sa
 from bot.store.tables import answers
 
 
-def counted() -> sa.ColumnElement[bool]:
-    """The condition every counting query puts on `answers`."""
-    return sa.and_(answers.c.kind == "daily")
+def counted(table: sa.FromClause = answers) -> sa.ColumnElement[bool]:
+    """The condition every counting query puts on `answers` (or an alias of it)."""
+    return sa.and_(table.c.kind == "daily")

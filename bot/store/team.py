@@ -375,52 +375,56 @@ class Team:
         self, workspace_id: str, channel_id: str | None, first: str | None, last: str
     ) -> list[DayAnswer]:
         """Per user, channel and local date in [first, last]: the latest counted answer."""
+        # Filtered on the dailies (their slot index) and joined to answers by daily id, so a
+        # week reads that week's dailies' answers, not the workspace's whole history.
         conditions = [
-            answers.c.workspace_id == workspace_id,
+            dailies.c.workspace_id == workspace_id,
             counted(),
             dailies.c.local_date <= last,
         ]
         if first is not None:
             conditions.append(dailies.c.local_date >= first)
         if channel_id is not None:
-            conditions.append(answers.c.channel_id == channel_id)
+            conditions.append(dailies.c.channel_id == channel_id)
         query = (
             sa.select(
                 answers.c.user_id,
-                answers.c.channel_id,
+                dailies.c.channel_id,
                 dailies.c.local_date,
                 sa.func.max(answers.c.answered_at).label("last"),
             )
             .join(dailies, dailies.c.id == answers.c.daily_id)
             .where(*conditions)
-            .group_by(answers.c.user_id, answers.c.channel_id, dailies.c.local_date)
+            .group_by(answers.c.user_id, dailies.c.channel_id, dailies.c.local_date)
         )
         async with self.db.read() as conn:
             return [DayAnswer.of(r) for r in await conn.execute(query)]
 
-    async def first_days(
-        self, workspace_id: str, channel_id: str | None, user_ids: Sequence[str]
-    ) -> dict[tuple[str, str], str]:
-        """Per (user, channel): the local date of the user's first counted answer there."""
-        conditions = [answers.c.workspace_id == workspace_id, counted()]
+    async def answered_before(
+        self, workspace_id: str, channel_id: str | None, before: datetime
+    ) -> set[tuple[str, str]]:
+        """(user, channel) pairs with a counted answer sent since `before` and one before it.
+        Each pair's earlier answer is looked up in the channel's board index (a correlated
+        EXISTS that stops at the first hit), so the history before is never read whole."""
+        now, then = answers.alias("now"), answers.alias("then")
+        earlier = sa.select(then.c.id).where(
+            then.c.workspace_id == now.c.workspace_id,
+            then.c.channel_id == now.c.channel_id,
+            counted(then),
+            then.c.answered_at < before,
+            then.c.user_id == now.c.user_id,
+        )
+        conditions = [
+            now.c.workspace_id == workspace_id,
+            counted(now),
+            now.c.answered_at >= before,
+            sa.exists(earlier),
+        ]
         if channel_id is not None:
-            conditions.append(answers.c.channel_id == channel_id)
-        out: dict[tuple[str, str], str] = {}
+            conditions.append(now.c.channel_id == channel_id)
+        query = sa.select(now.c.user_id, now.c.channel_id).distinct().where(*conditions)
         async with self.db.read() as conn:
-            for chunk in _chunks(list(user_ids), 500):
-                query = (
-                    sa.select(
-                        answers.c.user_id,
-                        answers.c.channel_id,
-                        sa.func.min(dailies.c.local_date).label("first"),
-                    )
-                    .join(dailies, dailies.c.id == answers.c.daily_id)
-                    .where(*conditions, answers.c.user_id.in_(chunk))
-                    .group_by(answers.c.user_id, answers.c.channel_id)
-                )
-                for r in await conn.execute(query):
-                    out[(r.user_id, r.channel_id)] = r.first
-        return out
+            return {(r.user_id, r.channel_id) for r in await conn.execute(query)}
 
     async def names(
         self, workspace_id: str, user_ids: Sequence[str]

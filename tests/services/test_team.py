@@ -187,6 +187,11 @@ async def test_consistency_board_counts_scheduled_days_since_the_first_answer(
         for day in days:
             await put_answer(core, user, ids[day], at(day, 10, minute), 7)
     await put_answer(core, "bob", extra, at(date(2026, 11, 28)), 7)  # extra: not a scheduled day
+    # erin first answered the Friday before: every day of this week counts for her.
+    earlier = await put_daily(core, date(2026, 11, 20))
+    await put_answer(core, "erin", earlier, at(date(2026, 11, 20)), 7)
+    for day in week[:3]:
+        await put_answer(core, "erin", ids[day], at(day, 11), 7)
     clock.set(datetime(2026, 11, 29, 12, 0, tzinfo=UTC))  # Sunday of that week
 
     board = await core.team.board("consistency", "week", WS, CH.channel_id, ZoneInfo("UTC"))
@@ -194,6 +199,7 @@ async def test_consistency_board_counts_scheduled_days_since_the_first_answer(
         ("carol", "100% (3 of 3 days)"),  # last answer Friday 10:00, before alice's 10:05
         ("alice", "100% (5 of 5 days)"),
         ("bob", "80% (4 of 5 days)"),
+        ("erin", "60% (3 of 5 days)"),
     ]
     # A skipped day leaves the count: skipping Friday is for the future, so store it directly.
     await core.store.skips.add(WS, CH.channel_id, [week[4]], "boss", clock.now())
@@ -214,6 +220,36 @@ async def test_floored_or_late_answers_never_count_on_boards(
     clock.set(datetime(2026, 11, 24, 12, 0, tzinfo=UTC))
     assert await core.team.board("points", "week", WS, None, ZoneInfo("UTC")) == []
     assert await core.team.board("consistency", "all", WS, None, ZoneInfo("UTC")) == []
+
+
+async def test_personal_bests_on_stats(core: Core, clock: ManualClock) -> None:
+    await setup_channel(core)
+    week = [date(2026, 11, 16) + timedelta(days=i) for i in range(5)]
+    ids = {d: await put_daily(core, d) for d in week}
+    monday = await put_daily(core, date(2026, 11, 23))
+    for day, points in zip(week[:3], (10, 12, 4), strict=True):  # Thursday missed: streak ends
+        await put_answer(core, "alice", ids[day], at(day), 5, points)
+    await put_answer(core, "alice", monday, at(date(2026, 11, 23)), 5, 7)
+    clock.set(datetime(2026, 11, 23, 12, tzinfo=UTC))
+    stats = await command(core, Actor(WS, "alice", "Alice"), "stats", "st1")
+    assert "Personal bests: streak 3, best week 26 points." in stats
+    bests = await core.dashboard.bests(WS, "alice")
+    assert (bests.streak, bests.week_points) == (3, 26)
+
+
+async def test_remind_off_in_a_discord_dm_covers_every_shared_server(core: Core) -> None:
+    for guild in ("G1", "G2", "G3"):
+        await core.tenants.ensure_workspace(guild, "discord")
+    await core.tenants.ensure_workspace("discord-dm-bob", "discord")
+    await name_users(core, ("bob", "Bob", "public"), workspace="G1")
+    await name_users(core, ("bob", "Bob", "public"), workspace="G2")
+    dm = ChannelRef("discord-dm-bob", "D1")
+    reply = await command(core, Actor("discord-dm-bob", "bob", "Bob"), "remind off", "r1", dm)
+    assert "off in 2 server(s)" in reply  # G1 and G2: bob is not known in G3
+    for guild, expected in (("G1", False), ("G2", False), ("G3", None)):
+        data = await core.store.team.export(guild, "bob")
+        prefs = [p["enabled"] for p in data["reminder_preferences"]]
+        assert prefs == ([] if expected is None else [expected])
 
 
 # -- reminders ------------------------------------------------------------------------------
