@@ -35,29 +35,35 @@ def ranked(entries: Iterable[Entry]) -> list[Entry]:
 
 @dataclass(frozen=True)
 class Scored:
+    """One user's final grades over a stretch of days: how many, their sum, the last time."""
+
     user_id: str
-    score: int
-    answered_at: datetime
+    count: int
+    total: int
+    last: datetime
+
+    @property
+    def mean(self) -> float:
+        return self.total / self.count
 
 
 def improved(before: Iterable[Scored], now: Iterable[Scored]) -> list[Entry]:
     """Mean score now minus the mean over the same number of days just before, for users
     with at least MIN_GRADES grades on each side."""
-    sides: dict[str, tuple[list[int], list[int]]] = {}
-    last: dict[str, datetime] = {}
-    for a in before:
-        sides.setdefault(a.user_id, ([], []))[0].append(a.score)
-    for a in now:
-        sides.setdefault(a.user_id, ([], []))[1].append(a.score)
-        last[a.user_id] = max(last.get(a.user_id, a.answered_at), a.answered_at)
+    earlier = {s.user_id: s for s in before if s.count >= MIN_GRADES}
     entries = []
-    for user, (old, new) in sides.items():
-        if len(old) < MIN_GRADES or len(new) < MIN_GRADES:
+    for s in now:
+        was = earlier.get(s.user_id)
+        if was is None or s.count < MIN_GRADES:
             continue
-        was, is_ = sum(old) / len(old), sum(new) / len(new)
-        delta = is_ - was
+        delta = s.mean - was.mean
         entries.append(
-            Entry(user, delta, f"{delta:+.1f} ({was:.1f} -> {is_:.1f} mean score)", last[user])
+            Entry(
+                s.user_id,
+                delta,
+                f"{delta:+.1f} ({was.mean:.1f} -> {s.mean:.1f} mean score)",
+                s.last,
+            )
         )
     return ranked(entries)
 

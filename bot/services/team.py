@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from bot.clock import Clock
 from bot.domain import fairboards
 from bot.domain.digest import WeekAnswer, build_digest, iso_week
-from bot.domain.fairboards import AnsweredDay, Entry, Scored
+from bot.domain.fairboards import AnsweredDay, Entry
 from bot.domain.periods import period
 from bot.domain.types import ChannelRef, Digest
 from bot.packs import Bank
@@ -105,14 +105,23 @@ class TeamPractice:
         """The period so far against the same number of days just before it."""
         days = (now.astimezone(tz).date() - start.date()).days + 1
         before = start - timedelta(days=days)  # wall-clock arithmetic: a local midnight
-        who = (self.grader.name, self.grader.version)
-        old = await self.team.scored(workspace_id, channel_id, before, start, who)
-        new = await self.team.scored(
-            workspace_id, channel_id, start, now + timedelta(seconds=1), who
+        return await self._improved_between(
+            workspace_id, channel_id, before, start, now + timedelta(seconds=1)
         )
+
+    async def _improved_between(
+        self,
+        workspace_id: str,
+        channel_id: str | None,
+        before: datetime,
+        start: datetime,
+        end: datetime,
+    ) -> list[Entry]:
+        """Grades in [start, end) against those in [before, start)."""
+        who = (self.grader.name, self.grader.version)
         return fairboards.improved(
-            [Scored(a.user_id, a.score, a.answered_at) for a in old],
-            [Scored(a.user_id, a.score, a.answered_at) for a in new],
+            await self.team.scored(workspace_id, channel_id, before, start, who),
+            await self.team.scored(workspace_id, channel_id, start, end, who),
         )
 
     async def _consistency(
@@ -231,17 +240,7 @@ class TeamPractice:
         skipped = (await self.skips.between([(ws, ch)], monday, sunday))[(ws, ch)]
         scheduled -= {d.isoformat() for d in skipped}
         top = [(r.user_id, int(r.points)) for r in (await self.boards.board(ws, ch, start, end))]
-        who = (self.grader.name, self.grader.version)
-        improved = fairboards.improved(
-            [
-                Scored(a.user_id, a.score, a.answered_at)
-                for a in await self.team.scored(ws, ch, start - WEEK, start, who)
-            ],
-            [
-                Scored(a.user_id, a.score, a.answered_at)
-                for a in await self.team.scored(ws, ch, start, end, who)
-            ],
-        )
+        improved = await self._improved_between(ws, ch, start - WEEK, start, end)
         users = {r.user_id for r in rows} | {u for u, _ in top[:3]}
         names = await self.team.names(ws, sorted(users | {e.user_id for e in improved[:1]}))
 

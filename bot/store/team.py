@@ -16,6 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from bot.domain.fairboards import Scored
 from bot.store.counted import counted
 from bot.store.db import Database
 from bot.store.reserve import Work
@@ -78,15 +79,6 @@ class DueRound(FromRow):
 
     daily: DailyRow
     remind_minutes: int
-
-
-@dataclass(frozen=True)
-class ScoredAnswer(FromRow):
-    """One counted, graded answer with its grader, for the improved board."""
-
-    user_id: str
-    score: int
-    answered_at: datetime
 
 
 @dataclass(frozen=True)
@@ -317,9 +309,9 @@ class Team:
         start: datetime,
         end: datetime,
         grader: tuple[str, str],
-    ) -> list[ScoredAnswer]:
-        """Counted answers in [start, end) with a final grade of the current grader version
-        (not provisional)."""
+    ) -> list[Scored]:
+        """Per user: the counted answers in [start, end) with a final grade of the current
+        grader version (not provisional): how many, the sum of scores, the last time."""
         conditions = [
             answers.c.workspace_id == workspace_id,
             counted(),
@@ -334,12 +326,21 @@ class Team:
         if channel_id is not None:
             conditions.append(answers.c.channel_id == channel_id)
         query = (
-            sa.select(answers.c.user_id, answers.c.score, answers.c.answered_at)
+            sa.select(
+                answers.c.user_id,
+                sa.func.count().label("graded"),
+                sa.func.sum(answers.c.score).label("total"),
+                sa.func.max(answers.c.answered_at).label("last"),
+            )
             .join(grades, grades.c.answer_id == answers.c.id)
             .where(*conditions)
+            .group_by(answers.c.user_id)
         )
         async with self.db.read() as conn:
-            return [ScoredAnswer.of(r) for r in await conn.execute(query)]
+            return [
+                Scored(r.user_id, int(r.graded), int(r.total), r.last)
+                for r in await conn.execute(query)
+            ]
 
     async def scheduled_days(
         self, workspace_id: str, channel_id: str | None, first: str | None, last: str
