@@ -1,6 +1,7 @@
 """The README's team-practice demo, run as a user would: `drillbot run --speed` in a terminal
 (a pseudo-terminal, so the console ticks as it does interactively). Whatever the weekday it
-starts on, a simulated week shows the Monday digest and a private reminder."""
+starts on, a simulated week or two shows a Monday digest of the answer and a private
+reminder."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ SCRIPT = [
     "/drill post-now",
     "A hash index gives constant time point lookups; a B-tree keeps keys sorted for ranges.",
 ]
+#: What each line's answer starts with (the next line is typed once it is shown).
+REPLIES = [b"remind: 720 min", b"=== Extra question", b"[to you] Your answer"]
 #: 20,000x: a simulated week in about 30 s; one tick (1 s real) is 5.6 simulated hours, less
 #: than the 12 h reminder lead and the catch-up window set below.
 SPEED = "20000"
@@ -55,14 +58,19 @@ def test_a_simulated_week_shows_a_digest_and_a_reminder(tmp_path: Path) -> None:
                 except OSError:
                     return
 
+    def wait_for(marker: bytes, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while marker not in seen and time.monotonic() < end:
+            read_for(0.2)
+
     try:
-        read_for(3)
-        for line in SCRIPT:
+        wait_for(b"drillbot console", 30)
+        for line, reply in zip(SCRIPT, REPLIES, strict=True):
             os.write(controller, (line + "\n").encode())
-            read_for(1)
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and not (
-            b"Weekly digest" in seen and b"[DM to you] Reminder" in seen
+            wait_for(reply, 30)
+        end = time.monotonic() + 120
+        while time.monotonic() < end and not (
+            b"Participation: 1 person" in seen and b"[DM to you] Reminder" in seen
         ):
             read_for(1)
         os.write(controller, b"/quit\n")
