@@ -348,15 +348,10 @@ class Team:
         """Per channel: its local dates with a posted scheduled daily in [first, last], and
         whether one of them is still open."""
         conditions = [
-            dailies.c.workspace_id == workspace_id,
+            *_dailies_between(workspace_id, channel_id, first, last),
             dailies.c.kind == "scheduled",
             dailies.c.status.in_(("posted", "closed")),
-            dailies.c.local_date <= last,
         ]
-        if first is not None:
-            conditions.append(dailies.c.local_date >= first)
-        if channel_id is not None:
-            conditions.append(dailies.c.channel_id == channel_id)
         query = (
             sa.select(
                 dailies.c.channel_id,
@@ -378,15 +373,7 @@ class Team:
         """Per user, channel and local date in [first, last]: the latest counted answer."""
         # Filtered on the dailies (their slot index) and joined to answers by daily id, so a
         # week reads that week's dailies' answers, not the workspace's whole history.
-        conditions = [
-            dailies.c.workspace_id == workspace_id,
-            counted(),
-            dailies.c.local_date <= last,
-        ]
-        if first is not None:
-            conditions.append(dailies.c.local_date >= first)
-        if channel_id is not None:
-            conditions.append(dailies.c.channel_id == channel_id)
+        conditions = [*_dailies_between(workspace_id, channel_id, first, last), counted()]
         query = (
             sa.select(
                 answers.c.user_id,
@@ -503,6 +490,18 @@ class Team:
         async with self.db.write() as conn:
             for table in (reminder_prefs, reminders):
                 await conn.execute(table.delete().where(*_mine(table, workspace_id, user_id)))
+
+
+def _dailies_between(
+    workspace_id: str, channel_id: str | None, first: str | None, last: str
+) -> list[sa.ColumnElement[bool]]:
+    """Dailies of the workspace (or one channel) whose local date is in [first, last]."""
+    conditions = [dailies.c.workspace_id == workspace_id, dailies.c.local_date <= last]
+    if first is not None:
+        conditions.append(dailies.c.local_date >= first)
+    if channel_id is not None:
+        conditions.append(dailies.c.channel_id == channel_id)
+    return conditions
 
 
 def _chunks(items: list[str], size: int) -> list[list[str]]:
