@@ -41,6 +41,7 @@ from bot.services.practice import Planner, Practice
 from bot.services.quota import Quota
 from bot.services.scheduler import Ticker
 from bot.services.selfcheck import SelfCheck
+from bot.services.team import TeamPractice
 from bot.services.tenants import Tenants
 from bot.store import Store
 from bot.store.db import Database
@@ -87,6 +88,7 @@ class Core:
     practice: Practice
     mock: MockInterviews
     dashboard: Dashboard
+    team: TeamPractice
     commands: Commands
     inbound: Gateway
     tick: Tick
@@ -125,7 +127,19 @@ def build_core(
         clock=clock,
         platforms=platforms,
         config=config,
+        skips=store.skips,
     )
+    team = TeamPractice(
+        team=store.team,
+        boards=store.boards,
+        skips=store.skips,
+        tenancy=store.tenancy,
+        bank=bank,
+        clock=clock,
+        platforms=platforms,
+        grader=grader,
+    )
+    dailies.before_post.append(team.digest_before)
     planner = Planner(reviews=store.reviews, answers=store.answers, bank=bank)
     practice = Practice(
         sessions=store.sessions, planner=planner, bank=bank, clock=clock, quota=quota, intake=intake
@@ -147,6 +161,7 @@ def build_core(
         answers=store.answers,
         planner=planner,
         clock=clock,
+        team=team,
     )
     commands = Commands(
         Collaborators(
@@ -162,6 +177,7 @@ def build_core(
             mock=mock,
             dashboard=dashboard,
             selfcheck=selfcheck,
+            team=team,
         )
     )
     inbound = Gateway(
@@ -185,6 +201,7 @@ def build_core(
         [
             partial(dailies.close_due, settle=settle),
             partial(dailies.reveal_missed, settle=settle),
+            team.remind_due,
             grading.retry,
             chores.forget_old_events,
             quota.forget_old,
@@ -206,6 +223,7 @@ def build_core(
         practice=practice,
         mock=mock,
         dashboard=dashboard,
+        team=team,
         commands=commands,
         inbound=inbound,
         tick=tick,

@@ -17,7 +17,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.domain.selfcheck import CheckView
 from bot.domain.standing import Home
-from bot.domain.types import Actor, ChannelRef, DailyPost, Reply, Reveal, Stored
+from bot.domain.types import Actor, ChannelRef, DailyPost, Digest, Reply, Reveal, Stored
 from bot.packs import Question
 
 
@@ -33,6 +33,16 @@ class Adapter(Protocol):
         ...
 
     async def post_reveal(self, reveal: Reveal) -> None: ...
+
+    async def post_digest(self, digest: Digest) -> str:
+        """Post a weekly digest in its channel (not in a thread); return its message id.
+        Names in it are plain text: never a mention."""
+        ...
+
+    async def send_dm(self, channel: ChannelRef, user_id: str, text: str) -> None:
+        """A direct message to one user (a reminder), whatever channel it concerns; raises
+        when it cannot be delivered."""
+        ...
 
     async def reply_in_thread(self, channel: ChannelRef, thread_id: str, text: str) -> None: ...
 

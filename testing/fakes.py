@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bot.domain.selfcheck import CheckView
-from bot.domain.types import ChannelRef, DailyPost, Reveal
+from bot.domain.types import ChannelRef, DailyPost, Digest, Reveal
 from bot.errors import ChannelUnavailable
 from bot.grading.base import Grade, Grader, GradeRequest, Judgment, graded
 
@@ -20,6 +20,10 @@ class RecordingAdapter:
     platform: str = "test"
     posts: list[DailyPost] = field(default_factory=list)
     reveals: list[Reveal] = field(default_factory=list)
+    digests: list[Digest] = field(default_factory=list)
+    dms: list[tuple[str, str]] = field(default_factory=list)  # (user, text)
+    dm_refused: set[str] = field(default_factory=set)  # users whose DMs fail
+    order: list[str] = field(default_factory=list)  # "daily" / "digest", as posted
     private: list[tuple[str, str]] = field(default_factory=list)  # (user, text)
     checks: list[tuple[str, CheckView]] = field(default_factory=list)  # self-check controls
     thread: list[tuple[str, str]] = field(default_factory=list)  # (thread, text)
@@ -35,6 +39,7 @@ class RecordingAdapter:
             raise ChannelUnavailable(post.channel, "not_in_channel")
         message_id = f"m{len(self.posts) + 1}"
         self.posts.append(post)
+        self.order.append("daily")
         self.sent_keys[post.key] = message_id
         if self.fail_next_post:  # sent, but the process "crashes" before confirming it
             self.fail_next_post = False
@@ -46,6 +51,16 @@ class RecordingAdapter:
 
     async def post_reveal(self, reveal: Reveal) -> None:
         self.reveals.append(reveal)
+
+    async def post_digest(self, digest: Digest) -> str:
+        self.digests.append(digest)
+        self.order.append("digest")
+        return f"digest-{len(self.digests)}"
+
+    async def send_dm(self, channel: ChannelRef, user_id: str, text: str) -> None:
+        if user_id in self.dm_refused:
+            raise ConnectionError(f"{user_id} takes no DMs")
+        self.dms.append((user_id, text))
 
     async def reply_in_thread(self, channel: ChannelRef, thread_id: str, text: str) -> None:
         self.thread.append((thread_id, text))

@@ -118,18 +118,26 @@ def streak_text(channel_name: str, streak: Streak) -> str:
     )
 
 
-def board_text(title: str, rows: Sequence[Any], caller: str, top: int = 10) -> str:
+def board_text(
+    title: str,
+    rows: Sequence[Any],
+    caller: str,
+    top: int = 10,
+    empty: str = "No graded answers yet.",
+) -> str:
+    """Top `top` lines of a board (rows with `user_id`, `name`, `privacy` and `shown`) and
+    the caller's own rank and value."""
     if not rows:
-        return f"{title}\nNo graded answers yet."
+        return f"{title}\n{empty}"
     lines = [title]
     for rank, row in enumerate(rows[:top], 1):
         name = display_name(row.name, row.privacy, row.user_id)
-        lines.append(f"{rank:>2}. {name}: {row.points} pts ({row.answers} answers)")
+        lines.append(f"{rank:>2}. {name}: {row.shown}")
     mine = next((i for i, r in enumerate(rows, 1) if r.user_id == caller), None)
     if mine is None:
         lines.append("You are not on this board yet.")
-    elif mine > top:
-        lines.append(f"You: #{mine} with {rows[mine - 1].points} pts")
+    else:
+        lines.append(f"You: #{mine} with {rows[mine - 1].shown}")
     return "\n".join(lines)
 
 

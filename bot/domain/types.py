@@ -82,3 +82,23 @@ class Reveal:
     answered: int
     top: list[TopAnswer] = field(default_factory=list)
     pending: int = 0
+
+
+@dataclass(frozen=True)
+class Digest:
+    """A channel's weekly digest: a title and labelled facts, each platform laying them out
+    natively (Block Kit sections, embed fields, lines). `sections` is empty for a week with
+    no answers: the title alone says so."""
+
+    channel: ChannelRef
+    week: str
+    title: str
+    sections: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        return f"drillbot-digest-{self.channel.workspace_id}-{self.channel.channel_id}-{self.week}"
+
+    def text(self) -> str:
+        """The plain-text form (the console, and notification fallbacks)."""
+        return "\n".join([self.title, *(f"{label}: {body}" for label, body in self.sections)])

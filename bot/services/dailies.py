@@ -19,7 +19,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -35,6 +35,7 @@ from bot.services.platforms import Platforms
 from bot.services.tenants import DEFAULT_CRON, spec
 from bot.store.dailies import Dailies
 from bot.store.rows import ChannelRow, DailyRow, ResultRow
+from bot.store.skips import Skips
 from bot.store.tenancy import Tenancy
 
 _log = logging.getLogger(__name__)
@@ -104,6 +105,9 @@ class DailyLifecycle:
     clock: Clock
     platforms: Platforms
     config: CoreConfig
+    skips: Skips
+    #: Called with each daily just before it is posted (the weekly digest goes first).
+    before_post: list[Callable[[DailyRow], Awaitable[None]]] = field(default_factory=list)
     _logged_misses: set[tuple[str, str, str, str]] = field(default_factory=set)
     _sending: dict[str, asyncio.Semaphore] = field(default_factory=dict)
     #: Posts and reveals in flight in this process, by (what, daily id).
@@ -152,14 +156,20 @@ class DailyLifecycle:
             if await self.dailies.take_post(daily.id, now, lease_before):
                 sends.append(self._launch("post", daily.id, self._send_limited(daily, owed=True)))
         by_workspace: dict[str, list[tuple[ChannelRow, Slot]]] = {}
+        skipped = await self.skips.between(
+            [(c.workspace_id, c.id) for c in chans],
+            lookback.date() - timedelta(days=2),
+            now.date() + timedelta(days=2),
+        )
         for chan in chans:
             start = max(chan.schedule_since, lookback)
+            no_slot: set[date] = skipped.get((chan.workspace_id, chan.id), set())
             for slot in slots_between(
                 spec(chan.cron or DEFAULT_CRON), ZoneInfo(chan.timezone), start, now
             ):
                 key = (chan.workspace_id, chan.id, slot.local_date.isoformat(), slot.label)
-                if key in taken:
-                    continue
+                if key in taken or slot.local_date in no_slot:
+                    continue  # a skipped date has no slot
                 if now - slot.at > self.config.catchup:
                     if key not in self._logged_misses:
                         self._logged_misses.add(key)
@@ -250,6 +260,11 @@ class DailyLifecycle:
             daily.kind == "extra",
             render.how_to_answer(question, adapter.platform == "console"),
         )
+        for hook in self.before_post:
+            try:
+                await hook(daily)
+            except Exception:
+                _log.exception("before posting daily %s: a hook failed; posting anyway", daily.id)
         try:
             found = await adapter.find_daily(post) if owed else None
             message_id = found or await adapter.post_daily(post)

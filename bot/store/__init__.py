@@ -14,7 +14,9 @@ from bot.store.db import Database
 from bot.store.reviews import Reviews
 from bot.store.selfchecks import SelfChecks
 from bot.store.sessions import Sessions
+from bot.store.skips import Skips
 from bot.store.slack import SlackRecords
+from bot.store.team import Team
 from bot.store.tenancy import Tenancy
 from bot.store.units import Units
 
@@ -33,6 +35,8 @@ class Store:
     slack: SlackRecords
     units: Units
     selfchecks: SelfChecks
+    skips: Skips
+    team: Team
 
     @classmethod
     def over(cls, db: Database) -> Store:
@@ -47,4 +51,6 @@ class Store:
             SlackRecords(db),
             Units(db),
             SelfChecks(db),
+            Skips(db),
+            Team(db),
         )

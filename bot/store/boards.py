@@ -11,11 +11,12 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.streaks import Day
+from bot.store.counted import counted
 from bot.store.db import Database
 from bot.store.rows import BoardRow
+from bot.store.skips import skipped_dates
 from bot.store.tables import (
     answers,
-    counted,
     dailies,
     grades,
     mock_items,
@@ -64,12 +65,27 @@ async def streak_days(
         sa.select(answers.c.user_id, dailies.c.local_date)
         .distinct()
         .join(dailies, dailies.c.id == answers.c.daily_id)
-        .where(*conditions, answers.c.user_id.in_(wanted), answers.c.kind == "daily", counted)
+        .where(*conditions, answers.c.user_id.in_(wanted), counted())
     ):
         answered[r.user_id].add(r.local_date)
+    skips: set[date] = set()
+    if days:
+        first, last = (
+            date.fromisoformat(days[0].local_date),
+            date.fromisoformat(days[-1].local_date),
+        )
+        key = (workspace_id, channel_id)
+        skips = (await skipped_dates(conn, [key], first, last))[key]
+    # A daily posted on a date skipped afterwards (skipping today) counts like an extra: it
+    # extends a streak when answered and never breaks one.
     return {
         user: [
-            Day(date.fromisoformat(d.local_date), bool(d.sched), d.local_date in mine, bool(d.open))
+            Day(
+                date.fromisoformat(d.local_date),
+                bool(d.sched) and date.fromisoformat(d.local_date) not in skips,
+                d.local_date in mine,
+                bool(d.open),
+            )
             for d in days
         ]
         for user, mine in answered.items()
@@ -87,9 +103,8 @@ async def board(
     reached it first."""
     conditions = [
         answers.c.workspace_id == workspace_id,
-        answers.c.kind == "daily",
+        counted(),
         answers.c.points.is_not(None),
-        counted,
     ]
     if channel_id is not None:
         conditions.append(answers.c.channel_id == channel_id)

@@ -10,11 +10,12 @@ import sqlalchemy as sa
 
 from bot.domain.picker import Asked
 from bot.store.coalesce import SingleFlight
+from bot.store.counted import counted
 from bot.store.db import Database
 from bot.store.group import GroupWriter
 from bot.store.reserve import Work
 from bot.store.rows import DailyRow, ResultRow
-from bot.store.tables import answers, channels, counted, dailies, users, workspaces
+from bot.store.tables import answers, channels, dailies, users, workspaces
 from bot.store.tenancy import live
 
 #: A post: reserved under (workspace, channel, local date, slot) as a `reserved` daily, its
@@ -235,7 +236,7 @@ async def _results(conn: Any, daily_id: int) -> list[ResultRow]:
             ),
             isouter=True,
         )
-        .where(answers.c.daily_id == daily_id, counted)
+        .where(answers.c.daily_id == daily_id, counted())
         .order_by(answers.c.score.desc().nulls_last(), answers.c.answered_at)
     )
     return [ResultRow.of(r) for r in await conn.execute(query)]

@@ -40,6 +40,10 @@ class ChannelRow(FromRow):
     paused: bool
     active: bool
     schedule_since: datetime
+    created_at: datetime
+    remind_minutes: int | None
+    digest: bool
+    holidays: str | None
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,11 @@ channels = sa.Table(
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("schedule_since", UTCDateTime, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    # Team practice (docs/design.md "Team practice"): minutes before close a reminder goes
+    # (None: off), the weekly digest, and the country whose public holidays are skipped.
+    sa.Column("remind_minutes", sa.Integer, nullable=True),
+    sa.Column("digest", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("holidays", sa.String(16), nullable=True),
 )
 
 dailies = sa.Table(
@@ -93,6 +98,8 @@ dailies = sa.Table(
     # post in flight (post-now in another task or process) is never sent twice.
     sa.Column("send_started_at", UTCDateTime, nullable=True),
     sa.Column("revealed_at", UTCDateTime, nullable=True),
+    # When this daily's reminders were reserved (the recipients chosen): once per daily.
+    sa.Column("reminded_at", UTCDateTime, nullable=True),
     sa.UniqueConstraint("workspace_id", "channel_id", "local_date", "slot", name="uq_daily_slot"),
     sa.ForeignKeyConstraint(
         ["workspace_id", "channel_id"], ["channels.workspace_id", "channels.id"], ondelete="CASCADE"
@@ -145,9 +152,6 @@ answers = sa.Table(
     sa.Column("held_text", sa.Text, nullable=True),
     sa.UniqueConstraint("daily_id", "user_id", name="uq_answer_per_daily"),
 )
-#: The answers that count as answered (streaks, boards, reveals and, as they come, reminders and
-#: digests): every one but a floored one (docs/design.md "A non-answer earns nothing").
-counted = answers.c.floor.is_(None)
 
 sa.Index(
     "ix_answers_board",
@@ -326,6 +330,62 @@ self_checks = sa.Table(
     sa.Column("checked_at", UTCDateTime, nullable=False),
 )
 sa.Index("ix_self_checks_ws", self_checks.c.workspace_id, self_checks.c.checked_at)
+
+# -- Team practice: skipped dates, reminder opt-outs, reminders and weekly digests --------
+
+skip_dates = sa.Table(
+    "skip_dates",
+    metadata,
+    sa.Column("workspace_id", sa.String(64), primary_key=True),
+    sa.Column("channel_id", sa.String(64), primary_key=True),
+    sa.Column("local_date", sa.String(10), primary_key=True),
+    sa.Column("created_by", sa.String(64), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+# A row only for a user who turned reminders off (or back on): the default is on.
+reminder_prefs = sa.Table(
+    "reminder_prefs",
+    metadata,
+    sa.Column("workspace_id", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.String(64), primary_key=True),
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# One reminder per user per daily: `reserved` (chosen), `sending` (intent recorded, the DM
+# under way), then `sent` or `failed`.
+reminders = sa.Table(
+    "reminders",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("workspace_id", sa.String(64), nullable=False),
+    sa.Column("channel_id", sa.String(64), nullable=False),
+    sa.Column(
+        "daily_id", sa.Integer, sa.ForeignKey("dailies.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("user_id", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("reserved_at", UTCDateTime, nullable=False),
+    sa.Column("sent_at", UTCDateTime, nullable=True),
+    sa.UniqueConstraint("daily_id", "user_id", name="uq_reminder_per_daily"),
+)
+sa.Index("ix_reminders_status", reminders.c.status)
+
+# One digest per channel per ISO week (`2026-W48`), reserved like a post.
+digests = sa.Table(
+    "digests",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("workspace_id", sa.String(64), nullable=False),
+    sa.Column("channel_id", sa.String(64), nullable=False),
+    sa.Column("iso_week", sa.String(10), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # reserved | sending | posted | failed
+    sa.Column("reserved_at", UTCDateTime, nullable=False),
+    sa.Column("posted_at", UTCDateTime, nullable=True),
+    sa.Column("message_id", sa.String(64), nullable=True),
+    sa.UniqueConstraint("workspace_id", "channel_id", "iso_week", name="uq_digest_week"),
+)
 
 # -- Slack: installations (tokens encrypted by the platform), OAuth states, post attempts --
 

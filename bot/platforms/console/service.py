@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain import render
 from bot.domain.selfcheck import CheckView
-from bot.domain.types import Actor, ChannelRef, DailyPost, Reply, Reveal
+from bot.domain.types import Actor, ChannelRef, DailyPost, Digest, Reply, Reveal
 from bot.platforms.common.files import safe_filename
 from bot.platforms.common.text import strip_masked_links, terminal_safe
 from bot.ports import Host, Inbound
@@ -68,6 +68,13 @@ class ConsoleAdapter:
 
     async def post_reveal(self, reveal: Reveal) -> None:
         self.show(f"=== Reveal of daily #{reveal.daily_id} ===\n{render.reveal_text(reveal)}")
+
+    async def post_digest(self, digest: Digest) -> str:
+        self.show(f"=== {digest.text()}")
+        return digest.key
+
+    async def send_dm(self, channel: ChannelRef, user_id: str, text: str) -> None:
+        self.show(f"[DM to {user_id}] {text}")
 
     async def reply_in_thread(self, channel: ChannelRef, thread_id: str, text: str) -> None:
         self.show(f"[thread {thread_id}] {text}")

@@ -21,7 +21,7 @@ from typing import Any
 import discord
 
 from bot.domain.selfcheck import CheckView
-from bot.domain.types import ChannelRef, DailyPost, Reveal
+from bot.domain.types import ChannelRef, DailyPost, Digest, Reveal
 from bot.errors import ChannelUnavailable
 from bot.platforms.common.cache import BoundedCache
 from bot.platforms.common.files import safe_filename
@@ -156,6 +156,18 @@ class DiscordAdapter:
                     fail_if_not_exists=False,
                 ),
             )
+
+    async def post_digest(self, digest: Digest) -> str:
+        channel = await self._text_channel(digest.channel)
+        with refused_as_unavailable(digest.channel):
+            message = await channel.send(
+                embed=look.digest_embed(digest), nonce=look.nonce(digest.key)
+            )
+        return str(message.id)
+
+    async def send_dm(self, channel: ChannelRef, user_id: str, text: str) -> None:
+        if not await self.direct_message(int(user_id), text):
+            raise ConnectionError(f"user {user_id} takes no DMs from drillbot")
 
     async def reply_in_thread(self, channel: ChannelRef, thread_id: str, text: str) -> None:
         thread = self.client.get_partial_messageable(int(thread_id))

@@ -16,7 +16,7 @@ from typing import Final
 import discord
 
 from bot.domain import render
-from bot.domain.types import DailyPost, Reveal
+from bot.domain.types import DailyPost, Digest, Reveal
 from bot.platforms.common.text import chunks, clip, discord_escape, strip_masked_links
 
 CONTENT_LIMIT = 2000
@@ -100,3 +100,19 @@ def reveal_embed(reveal: Reveal) -> discord.Embed:
         title=clip(f"Reveal · {reveal.question.topic} · {reveal.question.id}", TITLE_LIMIT),
         description=clip(render.reveal_text(shown), DESCRIPTION_LIMIT),
     )
+
+
+#: Discord allows 25 fields in an embed.
+MAX_FIELDS = 25
+
+
+def digest_embed(digest: Digest) -> discord.Embed:
+    """The weekly digest as an embed: one field per fact, names escaped (never a mention)."""
+    embed = discord.Embed(title=clip(digest.title, TITLE_LIMIT))
+    for label, text in digest.sections[:MAX_FIELDS]:
+        embed.add_field(
+            name=clip(label, TITLE_LIMIT),
+            value=clip(discord_escape(text), FIELD_LIMIT),
+            inline=False,
+        )
+    return embed

@@ -17,7 +17,7 @@ from typing import Any
 
 from bot.domain import render
 from bot.domain.selfcheck import CheckView
-from bot.domain.types import DailyPost, Reveal
+from bot.domain.types import DailyPost, Digest, Reveal
 from bot.packs import Question
 from bot.platforms.common.text import (
     chunks,
@@ -178,6 +178,26 @@ def reveal_message(reveal: Reveal) -> Message:
         slack_escape_clipped(text.splitlines()[0], MAX_FALLBACK),
         sections(slack_escape(text), MAX_BLOCKS),
     )
+
+
+def digest_message(digest: Digest) -> Message:
+    """The weekly digest: a header and one section per fact, every name escaped (so never a
+    mention)."""
+    header: Block = {"type": "header", "text": _plain(digest.title, MAX_HEADER)}
+    if not digest.sections:
+        body = sections(slack_escape(digest.title), 1)
+        return Message(slack_escape_clipped(digest.title, MAX_FALLBACK), body)
+    body = [
+        {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": clip(f"*{slack_escape(label)}*\n{slack_escape(text)}", MAX_SECTION),
+            },
+        }
+        for label, text in digest.sections[: MAX_BLOCKS - 1]
+    ]
+    return Message(slack_escape_clipped(digest.title, MAX_FALLBACK), [header, *body])
 
 
 @dataclass(frozen=True)

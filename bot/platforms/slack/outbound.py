@@ -16,7 +16,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bot.domain.selfcheck import CheckView
-from bot.domain.types import ChannelRef, DailyPost, Reveal
+from bot.domain.types import ChannelRef, DailyPost, Digest, Reveal
 from bot.errors import ChannelUnavailable, WorkspaceGone
 from bot.platforms.common.cache import BoundedCache
 from bot.platforms.common.files import safe_filename
@@ -91,6 +91,13 @@ class SlackAdapter:
     async def post_reveal(self, reveal: Reveal) -> None:
         message = blocks.reveal_message(reveal)
         await self._post(reveal.channel, thread_ts=reveal.thread_id, **message.as_args())
+
+    async def post_digest(self, digest: Digest) -> str:
+        response = await self._post(digest.channel, **blocks.digest_message(digest).as_args())
+        return str(response["ts"])
+
+    async def send_dm(self, channel: ChannelRef, user_id: str, text: str) -> None:
+        await self.direct_message(channel.workspace_id, user_id, blocks.text_message(text))
 
     async def reply_in_thread(self, channel: ChannelRef, thread_id: str, text: str) -> None:
         await self._post(channel, thread_ts=thread_id, **blocks.text_message(text).as_args())

@@ -50,7 +50,7 @@ def test_options_turn_back_into_the_text_the_core_parses() -> None:
     assert text == "schedule 0 9 * * MON-FRI tz=Europe/Berlin topics=ml,stats"
     assert parse(text).args["timezone"] == "Europe/Berlin"
     board = command_text("leaderboard", OPTIONS["leaderboard"], {"period": "all"})
-    assert parse(board).args == {"scope": "all", "board": "channel"}
+    assert parse(board).args == {"kind": "points", "scope": "all", "board": "channel"}
 
 
 def test_every_spec_gets_options_and_new_ones_a_free_text_option() -> None:
