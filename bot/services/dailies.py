@@ -124,9 +124,14 @@ class DailyLifecycle:
         by_workspace: dict[str, list[tuple[ChannelRow, Slot]]] = {}
         for chan in chans:
             start = max(chan.schedule_since, lookback)
-            for slot in slots_between(
-                spec(chan.cron or DEFAULT_CRON), ZoneInfo(chan.timezone), start, now
-            ):
+            try:
+                slots = slots_between(
+                    spec(chan.cron or DEFAULT_CRON), ZoneInfo(chan.timezone), start, now
+                )
+            except (ValueError, KeyError) as exc:  # CronError, ZoneInfoNotFoundError
+                await self._unusable_schedule(chan, exc)
+                continue
+            for slot in slots:
                 key = (chan.workspace_id, chan.id, slot.local_date.isoformat(), slot.label)
                 if key in taken:
                     continue
@@ -142,6 +147,28 @@ class DailyLifecycle:
             for daily in await self._reserve(due, now):
                 sends.append(asyncio.ensure_future(self._send_limited(daily)))
         await asyncio.gather(*sends, return_exceptions=True)
+
+    async def _unusable_schedule(self, chan: ChannelRow, exc: Exception) -> None:
+        """A stored schedule that no longer loads (a timezone the installed tzdata dropped, a
+        cron spec a newer release refuses): only this channel stops, paused, and an admin is
+        told once; every other channel keeps posting."""
+        ref = ChannelRef(chan.workspace_id, chan.id)
+        _log.warning(
+            "channel %s/%s: schedule unusable (%s); paused", chan.workspace_id, chan.id, exc
+        )
+        try:
+            await self.tenancy.update_channel(chan.workspace_id, chan.id, paused=True)
+            await self.platforms.notify_once(
+                ref,
+                "unusable-schedule",
+                f"drillbot paused channel {chan.name or chan.id}: its stored schedule "
+                f"({chan.cron or DEFAULT_CRON}, tz {chan.timezone}) cannot be used: {exc}. "
+                "Set it again with `/drill schedule CRON tz=ZONE`, then `/drill resume`.",
+            )
+        except Exception:
+            _log.exception(
+                "pausing channel %s/%s failed; tried again next tick", chan.workspace_id, chan.id
+            )
 
     async def _reserve(
         self, due: list[tuple[ChannelRow, Slot]], now: datetime, extra: bool = False
