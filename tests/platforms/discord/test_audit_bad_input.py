@@ -80,10 +80,12 @@ async def test_B7_a_forged_manage_server_claim_and_another_guild_see_nothing(
     forged = await harness.fake.slash(harness.bob, harness.channel, "pause", permissions=0)
     [refused] = await eventually(lambda: harness.fake.replies(forged), within=30)
     assert "is for workspace admins" in refused
-    channel = await harness.core.store.tenancy.channel(*harness.ref.__dict__.values())
+    channel = await harness.core.store.tenancy.channel(
+        harness.ref.workspace_id, harness.ref.channel_id
+    )
     assert channel is not None and not channel.paused
     # Another guild's board holds nothing of the first one.
-    other_guild, other_channel = harness.fake.add_guild("Other server", harness.bob)
+    _, other_channel = harness.fake.add_guild("Other server", harness.bob)
     board = await harness.fake.slash(
         harness.bob, other_channel, "leaderboard", period="all", board="workspace"
     )
@@ -93,5 +95,7 @@ async def test_B7_a_forged_manage_server_claim_and_another_guild_see_nothing(
         harness.owner, harness.channel, "pause", permissions=MANAGE_GUILD
     )
     await eventually(lambda: harness.fake.replies(admin), within=30)
-    paused = await harness.core.store.tenancy.channel(*harness.ref.__dict__.values())
+    paused = await harness.core.store.tenancy.channel(
+        harness.ref.workspace_id, harness.ref.channel_id
+    )
     assert paused is not None and paused.paused  # the genuine admin can
