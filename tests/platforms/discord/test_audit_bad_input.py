@@ -99,3 +99,19 @@ async def test_B7_a_forged_manage_server_claim_and_another_guild_see_nothing(
         harness.ref.workspace_id, harness.ref.channel_id
     )
     assert paused is not None and paused.paused  # the genuine admin can
+
+
+async def test_B4_a_reply_echoing_user_text_is_escaped(harness: Harness) -> None:
+    """Replies the bridge sends itself (command follow-ups, DMs) go through the same escaping
+    as the adapter's messages: an unknown topic is echoed without a live link or mention."""
+    await harness.start()
+    topic = "[free nitro](https://evil.example) @everyone"
+    practice = await harness.fake.slash(harness.alice, harness.channel, "practice", topic=topic)
+    await eventually(lambda: harness.fake.replies(practice), within=30)
+    dm = harness.fake.dm_channel(harness.alice)
+    shown = [*harness.fake.replies(practice)]
+    if dm is not None:
+        shown += [m.get("content") or "" for m in harness.fake.bot_messages(dm)]
+    text = "\n".join(shown)
+    assert "Unknown topic" in text and "free nitro" in text, text
+    assert "@everyone" not in text and _no_live_link(text), text
