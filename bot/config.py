@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -34,6 +34,9 @@ SHIPPED_PACKS = data_dir("questions")
 PROMPTS_DIR = data_dir("prompts")
 
 Platform = Literal["console", "slack", "discord"]
+#: How the LLM grader asks for structured output; the README says which fits which server.
+JsonMode = Literal["schema", "json_object_schema", "json_object"]
+JSON_MODES: tuple[str, ...] = get_args(JsonMode)
 
 
 def _env(name: str) -> AliasChoices:
@@ -62,8 +65,10 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = Field(None, validation_alias=_env("OPENAI_API_KEY"))
     openai_base_url: str | None = Field(None, validation_alias=_env("OPENAI_BASE_URL"))
     llm_model: str = Field("gpt-4o-mini", validation_alias=_env("DRILLBOT_LLM_MODEL"))
-    llm_json_mode: Literal["schema", "json_object"] = Field(
-        "schema", validation_alias=_env("DRILLBOT_LLM_JSON_MODE")
+    llm_json_mode: JsonMode = Field("schema", validation_alias=_env("DRILLBOT_LLM_JSON_MODE"))
+    #: Unset: not sent at all, since reasoning models reject any temperature.
+    llm_temperature: float | None = Field(
+        None, ge=0, le=2, validation_alias=_env("DRILLBOT_LLM_TEMPERATURE")
     )
     llm_timeout: float = Field(30, gt=0, le=600, validation_alias=_env("DRILLBOT_LLM_TIMEOUT"))
     llm_max_retries: int = Field(2, ge=0, le=5, validation_alias=_env("DRILLBOT_LLM_MAX_RETRIES"))
@@ -126,6 +131,20 @@ class Settings(BaseSettings):
     def _strong_keys(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None:
             parse_secret_keys(value.get_secret_value())
+        return value
+
+    @field_validator("llm_json_mode", mode="before")
+    @classmethod
+    def _json_mode(cls, value: object) -> object:
+        """A mode the grader does not know stops start-up with the choices, not a 500 later."""
+        if isinstance(value, str):
+            value = value.strip().lower()
+            if value not in JSON_MODES:
+                raise ValueError(
+                    f"DRILLBOT_LLM_JSON_MODE must be one of {', '.join(JSON_MODES)} (got "
+                    f"{value!r}): schema for OpenAI, Azure, Ollama >= 0.5 and vLLM; "
+                    "json_object_schema for llama.cpp and llama-cpp-python"
+                )
         return value
 
     @field_validator("timezone")

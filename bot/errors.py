@@ -46,6 +46,11 @@ class GraderUnavailable(DrillbotError):
     """The grader could not grade now (outage, timeout); the answer stays stored for a retry."""
 
 
+class ModelUnavailable(DrillbotError, RuntimeError):
+    """The offline grader's packaged model is missing or is not the file this version was
+    measured with (its sha256 differs): a broken install, reported as such."""
+
+
 class ChannelUnavailable(DrillbotError):
     """The platform refuses posts to this channel (not in channel, deleted, forbidden).
 
