@@ -112,7 +112,8 @@ async def test_B5_long_model_feedback_stays_within_slack_limits(
 ) -> None:
     model = FakeModel()
     model.feedback = " ".join(f"sentence{n} of a very long feedback." for n in range(300))
-    core = build_core(db=db, bank=bank, grader=model.grader(), clock=clock)
+    open_bank = Bank({q.id: q for q in bank.open_questions()}, bank.topics)  # MCQ: no feedback
+    core = build_core(db=db, bank=open_bank, grader=model.grader(), clock=clock)
     h = await slack(core=core)
     daily = await h.daily("T1", "C1")
     await h.event(
