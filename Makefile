@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-llm lint bench install-size clean
+.PHONY: run test test-llm audit lint bench install-size clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,11 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/python -m pytest
+
+# The issue-12 audit alone: the bad-input suite (matrix §5.3) and every finding's regression
+# test; `make test` runs them too. Set DRILLBOT_TEST_POSTGRES_URL to include PostgreSQL.
+audit: $(STAMP)
+	$(BIN)/python -m pytest -m audit
 
 # The LLM grader against a real local server (llama-cpp-python + Gemma 3 270M from PyPI); not
 # part of `make test`. The first run compiles llama.cpp (about 5 minutes); --no-cache-dir keeps

@@ -163,10 +163,15 @@ class DailyLifecycle:
         )
         for chan in chans:
             start = max(chan.schedule_since, lookback)
+            try:
+                slots = slots_between(
+                    spec(chan.cron or DEFAULT_CRON), ZoneInfo(chan.timezone), start, now
+                )
+            except (ValueError, KeyError) as exc:  # CronError, ZoneInfoNotFoundError
+                await self._unusable_schedule(chan, exc)
+                continue
             no_slot: set[date] = skipped.get((chan.workspace_id, chan.id), set())
-            for slot in slots_between(
-                spec(chan.cron or DEFAULT_CRON), ZoneInfo(chan.timezone), start, now
-            ):
+            for slot in slots:
                 key = (chan.workspace_id, chan.id, slot.local_date.isoformat(), slot.label)
                 if key in taken or slot.local_date in no_slot:
                     continue  # a skipped date has no slot
@@ -183,6 +188,28 @@ class DailyLifecycle:
                 sends.append(self._launch("post", daily.id, self._send_limited(daily)))
         if sends:
             await asyncio.wait(sends, timeout=settle)
+
+    async def _unusable_schedule(self, chan: ChannelRow, exc: Exception) -> None:
+        """A stored schedule that no longer loads (a timezone the installed tzdata dropped, a
+        cron spec a newer release refuses): only this channel stops, paused, and an admin is
+        told once; every other channel keeps posting."""
+        ref = ChannelRef(chan.workspace_id, chan.id)
+        _log.warning(
+            "channel %s/%s: schedule unusable (%s); paused", chan.workspace_id, chan.id, exc
+        )
+        try:
+            await self.tenancy.update_channel(chan.workspace_id, chan.id, paused=True)
+            await self.platforms.notify_once(
+                ref,
+                "unusable-schedule",
+                f"drillbot paused channel {chan.name or chan.id}: its stored schedule "
+                f"({chan.cron or DEFAULT_CRON}, tz {chan.timezone}) cannot be used: {exc}. "
+                "Set it again with `/drill schedule CRON tz=ZONE`, then `/drill resume`.",
+            )
+        except Exception:
+            _log.exception(
+                "pausing channel %s/%s failed; tried again next tick", chan.workspace_id, chan.id
+            )
 
     async def _reserve(
         self, due: list[tuple[ChannelRow, Slot]], now: datetime, extra: bool = False

@@ -27,6 +27,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.redaction import MASK, install, redact
 from testing.slack.fake_slack import FakeSlack, Team
 
+pytestmark = pytest.mark.audit  # matrix §5.3 B10
+
 SLACK_BOT = "xoxb-17653672481-19874698323-pdFZKVeTuE8sk7oOcBrzbqgy"
 SLACK_USER = "xoxp-23984754863-2348975623103-4f9s8a7d6f5g4h3j2k1l0"
 SLACK_APP = "xapp-1-A0123456789-4627357645123-0ad1b2c3d4e5f60718293a4b5c6d7e8f9"
