@@ -32,7 +32,7 @@ audit: $(STAMP)
 # pip from reusing a wheel built without GGML_NATIVE=OFF, which crashes on these machines.
 test-llm: $(STAMP)
 	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/pip install --quiet --no-cache-dir -r tests/llm_server/requirements.txt
-	$(BIN)/python -m pytest -s -v tests/llm_server/check_real_server.py
+	$(BIN)/python -m pytest -s -v --timeout=0 tests/llm_server/check_real_server.py
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

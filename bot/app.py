@@ -335,7 +335,7 @@ async def run(settings: Settings, platforms: Sequence[Platform], speed: float = 
             ticker.start()
         await _until_done(dict(zip(platforms, services, strict=True)), stop)
     finally:
-        ticker.stop()
+        await ticker.stop()
         for service in services:
             await service.stop()
         await app.close()

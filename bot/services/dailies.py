@@ -403,9 +403,17 @@ class Tick:
         """Start the steps and wait for those started."""
         await asyncio.gather(*self.start())
 
-    def cancel(self) -> None:
-        for task in self._running.values():
+    async def finish(self, grace: float) -> None:
+        """Wait for the steps in flight, at most `grace` seconds; cancel what is left and wait
+        for it to unwind, so nothing runs on once this returns."""
+        running = [task for task in self._running.values() if not task.done()]
+        if not running:
+            return
+        _, left = await asyncio.wait(running, timeout=grace)
+        for task in left:
             task.cancel()
+        if left:
+            await asyncio.wait(left)
 
     @staticmethod
     async def _guarded(step: Step) -> None:

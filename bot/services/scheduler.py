@@ -4,6 +4,14 @@ APScheduler 3.11's `AsyncIOScheduler` with its in-memory job store runs one inte
 cron triggers are not used: slot times, DST and catch-up follow docs/design.md in
 `bot.domain.cronspec` and `DailyLifecycle.post_due`, and a post is reserved in the database,
 so a tick that runs twice or late posts nothing twice.
+
+Stopping waits for the tick in flight. APScheduler 3's asyncio executor cannot: its shutdown
+(itself deferred to the next turn of the loop) cancels a running job and returns. A tick
+cancelled in the middle of a database call leaves SQLAlchemy closing the aiosqlite connection
+in a task of its own while the caller goes on to close the database; that close never finished
+and the event loop hung at exit (seen in `make test`, in the teardown of the ticker's test).
+So the tick's steps run in tasks of their own (`Tick`), which the scheduler never cancels, and
+`stop()` waits for them (bounded) before anything is closed.
 """
 
 from __future__ import annotations
@@ -17,17 +25,23 @@ from bot.services.dailies import Tick
 
 _log = logging.getLogger(__name__)
 
+#: How long stopping waits for the steps in flight before it cancels what is left.
+STOP_GRACE = 30.0
+
 
 class Ticker:
     def __init__(self, tick: Tick, interval_seconds: float) -> None:
         self.tick = tick
         self.interval = interval_seconds
         self._scheduler = AsyncIOScheduler(timezone=UTC)
+        self._stopping = False
 
     async def _tick(self) -> None:
         """Start the tick's steps and return: a step that hangs holds back only itself, and
-        APScheduler's next run (one instance at a time) is never skipped for it."""
-        self.tick.start()
+        APScheduler's next run (one instance at a time) is never skipped for it. Once stopping
+        has begun, no step starts."""
+        if not self._stopping:
+            self.tick.start()
 
     def start(self) -> None:
         """Start ticking at once (the first tick is the restart catch-up)."""
@@ -43,7 +57,11 @@ class Ticker:
         )
         self._scheduler.start()
 
-    def stop(self) -> None:
+    async def stop(self, grace: float = STOP_GRACE) -> None:
+        """Start no more steps and let those in flight finish (a hung platform call is
+        cancelled after `grace` seconds and unwound), so that what the steps use (the
+        database, the platforms) can be closed after this returns."""
+        self._stopping = True
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
-        self.tick.cancel()
+        await self.tick.finish(grace)

