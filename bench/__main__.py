@@ -19,10 +19,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import board, ingest, memory, scale, slack
+from bench import board, grader, ingest, memory, scale, slack
 from bench.common import DATA_DIR, ROOT, Section, table
 
-BENCHES = ("ingest", "board", "memory", "slack", "scale")
+BENCHES = ("ingest", "grader", "board", "memory", "slack", "scale")
 
 
 def _args() -> argparse.Namespace:
@@ -60,6 +60,10 @@ def main() -> None:
     if "ingest" in chosen:
         print("(a) ingest", flush=True)
         sections.append(ingest.run(args.answers or (300 if quick else 2_000), args.reps))
+    if "grader" in chosen:
+        print("(e) offline grader on one core", flush=True)
+        raw = next((s.details["raw_per_s"] for s in sections if s.name == "ingest"), None)
+        sections.append(grader.run(100 if quick else 500, args.reps, raw))
     if "board" in chosen:
         print("(b) leaderboard", flush=True)
         sections.append(board.run(params, args.queries or (100 if quick else 200), args.reps))

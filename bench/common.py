@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import SHIPPED_PACKS
+from bot.domain.selfcheck import CheckView
 from bot.domain.types import ChannelRef, DailyPost, Reveal
 from bot.packs import Bank, Question, load_bank
 from bot.store.db import Database
@@ -168,7 +169,7 @@ class NullAdapter:
         return None
 
     async def send_private(self, channel: ChannelRef, user_id: str, text: str,
-                           thread_id: str | None = None) -> None:
+                           thread_id: str | None = None, check: CheckView | None = None) -> None:
         return None
 
     async def add_reaction(self, channel: ChannelRef, message_id: str, band: str,

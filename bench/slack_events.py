@@ -42,7 +42,7 @@ from bot.platforms.slack.service import build_service
 from bot.store.db import Database
 from bot.store.tables import answers, dailies
 from testing.slack import payloads
-from testing.slack.installs import install
+from testing.slack.installs import TEST_SECRET_KEY, install
 
 SECRET = "bench-signing-secret"
 RATE = 200  # events per second
@@ -107,7 +107,7 @@ async def _run(workdir: Path, seconds: float, bank: Bank) -> dict[str, Any]:
             slack_signing_secret=SECRET,
             slack_client_id="111.222",
             slack_client_secret="client-secret",
-            secret_key="bench secret key",
+            secret_key=TEST_SECRET_KEY,
             slack_api_url=fake.api_url,
             http_host="127.0.0.1",
             http_port=0,

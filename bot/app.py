@@ -20,11 +20,12 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from bot.clock import Clock, ScaledClock, SystemClock
 from bot.config import Platform, Settings
-from bot.errors import StartupError
+from bot.errors import ServiceFailed, StartupError
 from bot.grading.base import Grader
 from bot.grading.offline import OfflineGrader
 from bot.packs import Bank, load_bank
@@ -43,6 +44,8 @@ from bot.services.platforms import Platforms
 from bot.services.practice import Planner, Practice
 from bot.services.quota import Quota
 from bot.services.scheduler import Ticker
+from bot.services.selfcheck import SelfCheck
+from bot.services.team import TeamPractice
 from bot.services.tenants import Tenants
 from bot.store import Store
 from bot.store.db import Database
@@ -100,6 +103,7 @@ class Core:
     practice: Practice
     mock: MockInterviews
     dashboard: Dashboard
+    team: TeamPractice
     commands: Commands
     inbound: Gateway
     tick: Tick
@@ -136,7 +140,7 @@ def build_core(
         concurrency=config.grading_concurrency,
         jobs=None if db.is_sqlite else GradingJobs(db, holder),
     )
-    quota = Quota(store.answers, clock, config.practice_limit)
+    quota = Quota(units=store.units, clock=clock, limit=config.practice_limit)
     intake = Intake(answers=store.answers, clock=clock, quota=quota, grading=grading)
     dailies = DailyLifecycle(
         tenancy=store.tenancy,
@@ -147,7 +151,19 @@ def build_core(
         config=config,
         claims=claims,
         holder=holder,
+        skips=store.skips,
     )
+    team = TeamPractice(
+        team=store.team,
+        boards=store.boards,
+        skips=store.skips,
+        tenancy=store.tenancy,
+        bank=bank,
+        clock=clock,
+        platforms=platforms,
+        grader=grader,
+    )
+    dailies.before_post.append(team.digest_before)
     planner = Planner(reviews=store.reviews, answers=store.answers, bank=bank)
     practice = Practice(
         sessions=store.sessions, planner=planner, bank=bank, clock=clock, quota=quota, intake=intake
@@ -159,15 +175,17 @@ def build_core(
         clock=clock,
         coach=coach or OfflineCoach(),
         intake=intake,
+        quota=quota,
     )
+    selfcheck = SelfCheck(answers=store.answers, checks=store.selfchecks, bank=bank, clock=clock)
     dashboard = Dashboard(
         tenancy=store.tenancy,
         tenants=tenants,
         boards=store.boards,
-        reviews=store.reviews,
         answers=store.answers,
         planner=planner,
         clock=clock,
+        team=team,
     )
     commands = Commands(
         Collaborators(
@@ -182,6 +200,8 @@ def build_core(
             practice=practice,
             mock=mock,
             dashboard=dashboard,
+            selfcheck=selfcheck,
+            team=team,
         )
     )
     inbound = Gateway(
@@ -196,19 +216,26 @@ def build_core(
         commands=commands,
         dashboard=dashboard,
         grading=grading,
+        selfcheck=selfcheck,
     )
     chores = Housekeeping(store.tenancy, clock, db.optimize)
+    settle = config.step_settle
 
     def chore(name: str, step: Step) -> Chore:
         return Chore(name, step, claims, holder, clock)
 
     tick = Tick(
-        dailies.post_due,
+        # Posting waits at most one tick interval for its fan-outs: it must come round every
+        # tick to take over workspaces whose claim lapsed (the fan-outs still running here are
+        # left alone), so takeover after a dead process stays within two lease lengths.
+        partial(dailies.post_due, settle=min(settle, config.lease.total_seconds() / LEASE_TICKS)),
         [
-            chore("close", dailies.close_due),
-            chore("reveal", dailies.reveal_missed),
+            chore("close", partial(dailies.close_due, settle=settle)),
+            chore("reveal", partial(dailies.reveal_missed, settle=settle)),
+            team.remind_due,  # each reminder is reserved and taken on its own (bot.store.team)
             grading.retry,  # each job is claimed on its own (bot.store.jobs)
             chore("forget-events", chores.forget_old_events),
+            chore("forget-units", quota.forget_old),
             chores.daily_maintenance,  # SQLite's statistics: per process, none on PostgreSQL
         ],
     )
@@ -231,6 +258,7 @@ def build_core(
         practice=practice,
         mock=mock,
         dashboard=dashboard,
+        team=team,
         commands=commands,
         inbound=inbound,
         tick=tick,
@@ -268,8 +296,11 @@ class App:
         bank = await asyncio.to_thread(load_bank, settings.pack_paths)
         grader = make_grader(settings)
         db = Database(settings.database_url)
-        await db.migrate()
-        await db.optimize()
+        try:
+            await db.open()
+        except BaseException:
+            await db.close()
+            raise
         core = build_core(
             db=db,
             bank=bank,
@@ -283,9 +314,14 @@ class App:
                 admins=frozenset(settings.admins),
                 practice_limit=settings.practice_limit,
                 lease=timedelta(seconds=LEASE_TICKS * settings.tick_seconds),
+                single_process=db.is_sqlite,
             ),
         )
         return cls(settings, db, core)
+
+    async def check_database(self) -> None:
+        """One round-trip to the database (what `/healthz` reports); raises when it fails."""
+        await self.db.ping()
 
     async def close(self) -> None:
         try:
@@ -346,16 +382,36 @@ async def run(settings: Settings, platforms: Sequence[Platform], speed: float = 
         time_driven = settings.scheduler and all(s.wants_scheduler for s in services)
         if time_driven or not app.db.is_sqlite:  # a shared database: leases to renew
             ticker.start(time_driven)
-        finished = asyncio.gather(*(s.wait() for s in services))
-        stopper = asyncio.ensure_future(stop.wait())
-        either: list[asyncio.Future[Any]] = [finished, stopper]
-        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
-        for future in (finished, stopper):
-            future.cancel()
-        await asyncio.gather(finished, stopper, return_exceptions=True)
+        await _until_done(dict(zip(platforms, services, strict=True)), stop)
     finally:
-        ticker.stop()
-        await ticker.drain()
+        await ticker.stop()
         for service in services:
             await service.stop()
         await app.close()
+
+
+async def _until_done(services: dict[str, Service], stop: asyncio.Event) -> None:
+    """Wait until every service has finished on its own (the console at end of input) or a
+    signal asks to stop; a service that fails stops the run with `ServiceFailed`, so the
+    process exits non-zero with the reason instead of going on without it (or exiting 0)."""
+    waits: dict[asyncio.Future[Any], str] = {
+        asyncio.ensure_future(service.wait()): name for name, service in services.items()
+    }
+    stopper = asyncio.ensure_future(stop.wait())
+    pending: set[asyncio.Future[Any]] = set(waits)
+    failure: tuple[str, BaseException] | None = None
+    try:
+        while pending and failure is None and not stopper.done():
+            done, _ = await asyncio.wait(pending | {stopper}, return_when=asyncio.FIRST_COMPLETED)
+            for future in done & pending:
+                pending.discard(future)
+                exc = None if future.cancelled() else future.exception()
+                if exc is not None:
+                    failure = (waits[future], exc)
+    finally:
+        for future in (*pending, stopper):
+            future.cancel()
+        await asyncio.gather(*pending, stopper, return_exceptions=True)
+    if failure is not None:
+        name, exc = failure
+        raise ServiceFailed(f"the {name} service failed: {type(exc).__name__}: {exc}") from exc

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
+import os
+import stat
 import sys
 from collections import Counter
 from collections.abc import Sequence
@@ -15,6 +18,7 @@ from pydantic import ValidationError
 from bot.config import Settings
 from bot.errors import PackError
 from bot.packs import load_bank, pack_json_schema
+from bot.redaction import configure_logging, secret_values
 
 PLATFORMS = ("console", "slack", "discord")
 
@@ -44,7 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=1.0,
         help="console demo: run the clock this many times faster (e.g. 600)",
     )
-    run.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
+    run.add_argument(
+        "-v", "--verbose", action="store_true", help="drillbot's own logs at debug level"
+    )
 
     questions = sub.add_parser("questions", help="check and describe question packs")
     qsub = questions.add_subparsers(dest="action", required=True)
@@ -60,11 +66,20 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser("eval", help="measure a grader")
     esub = evaluate.add_subparsers(dest="what", required=True)
     grading = esub.add_parser("grading", help="correlate a grader with human grades")
-    grading.add_argument("--data", type=Path, required=True, help="CSV in the shared/data format")
+    grading.add_argument("--data", type=Path, required=True,
+                         help="CSV of graded answers (see bot/grading/evaluate.py)")
     grading.add_argument("--limit", type=int, default=None, help="a seeded sample of N answers")
+    grading.add_argument("--split", default=None,
+                         help="only the rows whose split column is this (e.g. holdout)")
     injection = esub.add_parser(
         "injection", help="score gain from injected instructions, pre-filter recall, leaks"
     )
+    checks = esub.add_parser(
+        "checks", help="how often learners overrule the grader's marks, per key point"
+    )
+    checks.add_argument("--workspace", default=None, help="one workspace only")
+    checks.add_argument("--top", type=int, default=20, help="key points listed per workspace")
+    checks.add_argument("--json", type=Path, default=None, help="also write the figures here")
     for sub_parser in (grading, injection):
         sub_parser.add_argument(
             "--grader",
@@ -134,10 +149,33 @@ def cmd_stats(settings: Settings, paths: Sequence[Path], markdown: bool = False)
     return 0
 
 
+def cmd_checks(settings: Settings, args: argparse.Namespace) -> int:
+    """`eval checks`: the learners' self-checks in the configured database, counted per
+    workspace and key point (evaluation of grades reads the grader's marks; this shows where
+    learners disagree with them)."""
+    from bot.domain.selfcheck import Overrules, overrule_report
+    from bot.store.db import Database
+    from bot.store.selfchecks import SelfChecks
+
+    async def read() -> Overrules:
+        db = Database(settings.database_url)
+        try:
+            await db.migrate()
+            return await SelfChecks(db).overrules(args.workspace)
+        finally:
+            await db.close()
+
+    report = asyncio.run(read())
+    print(overrule_report(report, args.top))
+    if args.json:
+        args.json.write_text(json.dumps(report.to_json(), indent=2), encoding="utf-8")
+    return 0
+
+
 def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     """`eval grading` and `eval injection` with the chosen (or configured) grader."""
     from bot.app import make_grader
-    from bot.errors import GraderUnavailable, StartupError
+    from bot.errors import GraderUnavailable, ModelUnavailable, StartupError
     from bot.grading.evaluate import evaluate, format_report
     from bot.grading.injection import format_injection_report, run_injection_eval
 
@@ -155,7 +193,8 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
         try:
             if args.what == "grading":
                 report = await evaluate(
-                    grader, args.data, limit=args.limit, concurrency=concurrency
+                    grader, args.data, limit=args.limit, concurrency=concurrency,
+                    bank=load_bank(settings.pack_paths), split=args.split,
                 )
                 return format_report(report), report.to_json()
             bank = load_bank(settings.pack_paths)
@@ -171,22 +210,45 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     except GraderUnavailable as exc:
         print(f"drillbot: the {grader.name} grader failed: {exc}", file=sys.stderr)
         return 1
+    except (ValueError, OSError, ModelUnavailable) as exc:
+        print(f"drillbot: {exc}", file=sys.stderr)
+        return 2
     print(text)
     if args.json:
         args.json.write_text(figures, encoding="utf-8")
     return 0
 
 
+NO_PLATFORM = """\
+drillbot: no chat platform is configured, and standard input is neither a terminal nor a
+script (a container started without -it?), so the console has nothing to read. Either
+  - set SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Slack, docs/slack.md), or DISCORD_TOKEN
+    (Discord, docs/discord.md), e.g. docker run -e DISCORD_TOKEN=... drillbot;
+  - or run the console in a terminal: docker run -it drillbot;
+  - or pipe a script to it: drillbot run --platform console < script.txt"""
+
+
+def _stdin_is_a_device() -> bool:
+    """Standard input is a character device that is no terminal (`/dev/null`: what `docker
+    run` without `-i` gives): the console would read nothing, for ever. A pipe or a file is
+    a script."""
+    try:
+        mode = os.fstat(sys.stdin.fileno()).st_mode
+    except (AttributeError, OSError, ValueError):
+        return False
+    return stat.S_ISCHR(mode) and not sys.stdin.isatty()
+
+
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app import run
-    from bot.errors import StartupError
+    from bot.errors import ServiceFailed, StartupError
 
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    platforms = args.platform or settings.configured_platforms()
+    if not args.platform and platforms == ["console"] and _stdin_is_a_device():
+        print(NO_PLATFORM, file=sys.stderr)
+        return 2
     try:
-        asyncio.run(run(settings, args.platform or settings.configured_platforms(), args.speed))
+        asyncio.run(run(settings, platforms, args.speed))
     except PackError as exc:
         print("drillbot cannot start: a question pack is broken:", file=sys.stderr)
         for problem in exc.problems:
@@ -195,6 +257,9 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     except StartupError as exc:
         print(f"drillbot cannot start: {exc}", file=sys.stderr)
         return 2
+    except ServiceFailed as exc:
+        print(f"drillbot stopped: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -203,8 +268,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings()
     except ValidationError as exc:
-        print(f"drillbot: bad setting:\n{exc}", file=sys.stderr)
+        # Without the values: a refused setting may be a secret (DRILLBOT_SECRET_KEY).
+        problems = exc.errors(include_url=False, include_input=False)
+        print("drillbot: bad setting:", file=sys.stderr)
+        for problem in problems:
+            print(f"  {'.'.join(map(str, problem['loc']))}: {problem['msg']}", file=sys.stderr)
         return 2
+    configure_logging(getattr(args, "verbose", False), secret_values(settings))
     if args.command == "run":
         return cmd_run(settings, args)
     if args.command == "questions":
@@ -214,4 +284,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.action == "lint":
             return cmd_lint(settings, args.paths)
         return cmd_stats(settings, args.paths, args.markdown)
+    if args.what == "checks":
+        return cmd_checks(settings, args)
     return cmd_eval(settings, args)

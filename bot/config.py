@@ -1,6 +1,6 @@
 """Settings, read from the environment and `.env` with pydantic-settings.
 
-Names are the canonical ones of DESIGN.md ("Settings"). Secrets are `SecretStr`, so they never
+Names are the canonical ones of docs/design.md ("Settings"). Secrets are `SecretStr`, so they never
 appear in a repr, a log line or an error message. List-valued settings take comma-separated
 values (`DRILLBOT_ADMINS=U1,U2`) or a JSON list.
 """
@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.clock import zone
+from bot.secret_keys import parse_secret_keys
 
 
 def data_dir(name: str) -> Path:
@@ -33,6 +34,9 @@ SHIPPED_PACKS = data_dir("questions")
 PROMPTS_DIR = data_dir("prompts")
 
 Platform = Literal["console", "slack", "discord"]
+#: How the LLM grader asks for structured output; the README says which fits which server.
+JsonMode = Literal["schema", "json_object_schema", "json_object"]
+JSON_MODES: tuple[str, ...] = get_args(JsonMode)
 
 
 def _env(name: str) -> AliasChoices:
@@ -61,8 +65,10 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = Field(None, validation_alias=_env("OPENAI_API_KEY"))
     openai_base_url: str | None = Field(None, validation_alias=_env("OPENAI_BASE_URL"))
     llm_model: str = Field("gpt-4o-mini", validation_alias=_env("DRILLBOT_LLM_MODEL"))
-    llm_json_mode: Literal["schema", "json_object"] = Field(
-        "schema", validation_alias=_env("DRILLBOT_LLM_JSON_MODE")
+    llm_json_mode: JsonMode = Field("schema", validation_alias=_env("DRILLBOT_LLM_JSON_MODE"))
+    #: Unset: not sent at all, since reasoning models reject any temperature.
+    llm_temperature: float | None = Field(
+        None, ge=0, le=2, validation_alias=_env("DRILLBOT_LLM_TEMPERATURE")
     )
     llm_timeout: float = Field(30, gt=0, le=600, validation_alias=_env("DRILLBOT_LLM_TIMEOUT"))
     llm_max_retries: int = Field(2, ge=0, le=5, validation_alias=_env("DRILLBOT_LLM_MAX_RETRIES"))
@@ -72,6 +78,9 @@ class Settings(BaseSettings):
     catchup_hours: float = Field(3, ge=0, le=48, validation_alias=_env("DRILLBOT_CATCHUP_HOURS"))
     admins: Annotated[list[str], NoDecode] = Field([], validation_alias=_env("DRILLBOT_ADMINS"))
     secret_key: SecretStr | None = Field(None, validation_alias=_env("DRILLBOT_SECRET_KEY"))
+    legacy_secret_key: SecretStr | None = Field(
+        None, validation_alias=_env("DRILLBOT_LEGACY_SECRET_KEY")
+    )
     practice_limit: int = Field(30, ge=1, validation_alias=_env("DRILLBOT_PRACTICE_LIMIT"))
     scheduler: bool = Field(True, validation_alias=_env("DRILLBOT_SCHEDULER"))
     tick_seconds: float = Field(30, gt=0, validation_alias=_env("DRILLBOT_TICK_SECONDS"))
@@ -88,6 +97,13 @@ class Settings(BaseSettings):
         None, validation_alias=_env("SLACK_CLIENT_SECRET")
     )
     slack_api_url: str = Field("https://slack.com/api/", validation_alias=_env("SLACK_API_URL"))
+    slack_cache_seconds: float = Field(
+        60, ge=0, le=3600, validation_alias=_env("SLACK_CACHE_SECONDS")
+    )
+    #: Messages a second per workspace the limiter allows (Slack publishes no number).
+    slack_messages_per_second: int = Field(
+        10, ge=1, le=1000, validation_alias=_env("SLACK_MESSAGES_PER_SECOND")
+    )
     discord_token: SecretStr | None = Field(None, validation_alias=_env("DISCORD_TOKEN"))
     discord_message_content: bool = Field(False, validation_alias=_env("DISCORD_MESSAGE_CONTENT"))
     discord_command_guilds: Annotated[list[int], NoDecode] = Field(
@@ -114,6 +130,27 @@ class Settings(BaseSettings):
             return value.strip().lower() == "on"
         return value
 
+    @field_validator("secret_key")
+    @classmethod
+    def _strong_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parse_secret_keys(value.get_secret_value())
+        return value
+
+    @field_validator("llm_json_mode", mode="before")
+    @classmethod
+    def _json_mode(cls, value: object) -> object:
+        """A mode the grader does not know stops start-up with the choices, not a 500 later."""
+        if isinstance(value, str):
+            value = value.strip().lower()
+            if value not in JSON_MODES:
+                raise ValueError(
+                    f"DRILLBOT_LLM_JSON_MODE must be one of {', '.join(JSON_MODES)} (got "
+                    f"{value!r}): schema for OpenAI, Azure, Ollama >= 0.5 and vLLM; "
+                    "json_object_schema for llama.cpp and llama-cpp-python"
+                )
+        return value
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -122,7 +159,8 @@ class Settings(BaseSettings):
 
     @property
     def grader_name(self) -> Literal["offline", "llm"]:
-        """`llm` when an OpenAI key or base URL is set, else `offline` (DESIGN.md)."""
+        """`llm` when an OpenAI key or base URL is set, else `offline` (docs/design.md,
+        "Settings")."""
         if self.grader:
             return self.grader
         return "llm" if (self.openai_api_key or self.openai_base_url) else "offline"

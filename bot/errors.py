@@ -46,6 +46,11 @@ class GraderUnavailable(DrillbotError):
     """The grader could not grade now (outage, timeout); the answer stays stored for a retry."""
 
 
+class ModelUnavailable(DrillbotError, RuntimeError):
+    """The offline grader's packaged model is missing or is not the file this version was
+    measured with (its sha256 differs): a broken install, reported as such."""
+
+
 class ChannelUnavailable(DrillbotError):
     """The platform refuses posts to this channel (not in channel, deleted, forbidden).
 
@@ -55,6 +60,19 @@ class ChannelUnavailable(DrillbotError):
         self.channel = channel
         self.reason = reason
         super().__init__(f"{channel.channel_id}: {reason}")
+
+
+class AnswerNotSaved(DrillbotError):
+    """The database refused an answer (full, read-only, gone): nothing of it was stored.
+    `trouble` says why in a user's words; the inbound gateway tells the user."""
+
+    def __init__(self, trouble: str) -> None:
+        self.trouble = trouble
+        super().__init__(trouble)
+
+
+class ServiceFailed(DrillbotError):
+    """A running platform service stopped with an error; `drillbot run` exits non-zero."""
 
 
 class RateLimited(DrillbotError):

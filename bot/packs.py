@@ -4,6 +4,10 @@ A pack is a YAML file with an optional `topics` list (slugs a team pack declares
 and a `questions` list. The rules are those of docs/design.md ("Question packs"). The loader
 collects *every* problem of every file before failing, and each problem names the file, the
 question id and the field, so a pack author fixes a broken pack in one pass.
+
+A pack file is capped at `MAX_PACK_BYTES` (the shipped ones are about 100 kB; a 50 MB pack
+took 56 s and 1.4 GB of memory to load) and parsed by libyaml's safe loader where PyYAML was
+built with it (pure-Python parsing is several times slower).
 """
 
 from __future__ import annotations
@@ -19,6 +23,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from bot.config import SHIPPED_PACKS
 from bot.errors import PackError
+
+#: The largest pack file the loader reads.
+MAX_PACK_BYTES = 5 * 1024 * 1024
+#: libyaml's safe loader when PyYAML has it, else the pure-Python one (same documents).
+YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 Difficulty = Literal["easy", "medium", "hard"]
 SLUG = r"^[a-z0-9][a-z0-9-]*$"
@@ -181,8 +190,16 @@ def _field_path(loc: tuple[int | str, ...]) -> str:
 
 def _parse_file(path: Path, problems: list[str]) -> Pack | None:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+        with path.open("rb") as stream:
+            data = stream.read(MAX_PACK_BYTES + 1)  # never more, whatever the file claims
+        if len(data) > MAX_PACK_BYTES:
+            problems.append(
+                f"{path}: the file is larger than {MAX_PACK_BYTES // (1024 * 1024)} MB, the "
+                "limit for a pack; split it into several files"
+            )
+            return None
+        raw = yaml.load(data.decode("utf-8"), Loader=YAML_LOADER)  # a safe loader (YAML_LOADER)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         problems.append(f"{path}: cannot read YAML: {exc}")
         return None
     if not isinstance(raw, dict):

@@ -15,8 +15,9 @@ from typing import Any, Protocol
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.domain.selfcheck import CheckView
 from bot.domain.standing import Home
-from bot.domain.types import Actor, ChannelRef, DailyPost, Reply, Reveal
+from bot.domain.types import Actor, ChannelRef, DailyPost, Digest, Reply, Reveal, Stored
 from bot.packs import Question
 
 
@@ -33,12 +34,28 @@ class Adapter(Protocol):
 
     async def post_reveal(self, reveal: Reveal) -> None: ...
 
+    async def post_digest(self, digest: Digest) -> str:
+        """Post a weekly digest in its channel (not in a thread); return its message id.
+        Names in it are plain text: never a mention."""
+        ...
+
+    async def send_dm(self, channel: ChannelRef, user_id: str, text: str) -> None:
+        """A direct message to one user (a reminder), whatever channel it concerns; raises
+        when it cannot be delivered."""
+        ...
+
     async def reply_in_thread(self, channel: ChannelRef, thread_id: str, text: str) -> None: ...
 
     async def send_private(
-        self, channel: ChannelRef, user_id: str, text: str, thread_id: str | None = None
+        self,
+        channel: ChannelRef,
+        user_id: str,
+        text: str,
+        thread_id: str | None = None,
+        check: CheckView | None = None,
     ) -> None:
-        """Show `text` to one user only: ephemeral where possible, else a DM."""
+        """Show `text` to one user only: ephemeral where possible, else a DM. `check`: key
+        point marks the user may flip, as checkboxes or a select under the text."""
         ...
 
     async def add_reaction(
@@ -125,20 +142,46 @@ class Inbound(Protocol):
         message_id: str | None = None,
         edited: bool = False,
         sent_at: datetime | None = None,
+        on_stored: Stored | None = None,
     ) -> list[Reply]:
-        """A message in a thread: the first one of a user under a daily is their answer."""
+        """A message in a thread: the first one of a user under a daily is their answer.
+
+        `on_stored` (on every answer entry point) is called as soon as the answer is
+        committed, before grading: an adapter acknowledges the delivery then, not before, so
+        an acknowledged answer is never lost (docs/design.md, lifecycle step 4). It is not
+        called when nothing is stored (a refusal, a duplicate): the call then just returns."""
         ...
 
     async def on_private_answer(
-        self, *, event_key: str, actor: Actor, daily_id: int, text: str, choice: bool = False
+        self,
+        *,
+        event_key: str,
+        actor: Actor,
+        daily_id: int,
+        text: str,
+        choice: bool = False,
+        on_stored: Stored | None = None,
     ) -> list[Reply]:
         """The Answer privately form, or a click on an MCQ choice."""
         ...
 
     async def on_loose_message(
-        self, *, event_key: str, actor: Actor, channel: ChannelRef, text: str
+        self,
+        *,
+        event_key: str,
+        actor: Actor,
+        channel: ChannelRef,
+        text: str,
+        on_stored: Stored | None = None,
     ) -> list[Reply]:
         """A plain message outside a thread (the console, a DM)."""
+        ...
+
+    async def on_self_check(
+        self, *, event_key: str, actor: Actor, answer_id: int, covered: Sequence[int]
+    ) -> list[Reply]:
+        """The key point checkboxes (Slack) or select (Discord) under a practice or mock
+        grade: `covered` holds the numbers now marked covered."""
         ...
 
     async def daily_question(self, workspace_id: str, daily_id: int) -> Question | None:
@@ -182,7 +225,7 @@ class SlackInstallation(Protocol):
 
 class SlackStorage(Protocol):
     """What the Slack platform keeps in the core's database (`bot.store.slack` implements it):
-    installations, OAuth states, and the keys of posts that may have reached Slack."""
+    installations and the keys of posts that may have reached Slack."""
 
     async def save_installation(self, team_id: str, values: Mapping[str, Any]) -> None: ...
 
@@ -190,9 +233,11 @@ class SlackStorage(Protocol):
 
     async def delete_installation(self, team_id: str) -> None: ...
 
-    async def issue_state(self, state: str, now: datetime, expires_at: datetime) -> None: ...
+    async def installations(self) -> Sequence[SlackInstallation]: ...
 
-    async def consume_state(self, state: str, now: datetime) -> bool: ...
+    async def replace_token(self, team_id: str, old: str, new: str) -> bool:
+        """Re-encrypted token: store `new` unless the row no longer holds `old`."""
+        ...
 
     async def record_attempt(self, workspace_id: str, key: str, now: datetime) -> None: ...
 
@@ -214,3 +259,7 @@ class Host(Protocol):
     def admins(self) -> frozenset[str]: ...
     @property
     def slack_storage(self) -> SlackStorage: ...
+
+    async def check_database(self) -> None:
+        """One round-trip to the database (`/healthz`); raises when it fails."""
+        ...

@@ -38,7 +38,8 @@ from bot.store.tables import channels, claims, workspaces
 from testing.slack import payloads
 
 ROOT = Path(__file__).resolve().parent.parent
-SECRET_KEY = "cluster secret key"
+#: A fixed Fernet key (32 bytes, urlsafe base64), shared by every process of the cluster.
+SECRET_KEY = "ZHJpbGxib3Qgc2NhbGUtb3V0IGNsdXN0ZXIga2V5ISE="
 SIGNING_SECRET = "cluster-signing-secret"
 READY_SECONDS = 60.0
 
@@ -186,7 +187,7 @@ async def seed(database_url: str, teams: list[str], per_team: int) -> float:
     db = Database(database_url)
     try:
         await db.migrate()
-        store = InstallationStore(SlackRecords(db), TokenCipher(SECRET_KEY), ManualClock(since))
+        store = InstallationStore(SlackRecords(db), TokenCipher([SECRET_KEY]), ManualClock(since))
         for team in teams:
             await store.async_save(
                 Installation(

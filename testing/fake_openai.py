@@ -12,8 +12,11 @@ in the system message, and the answer between the random markers of the user mes
   whole system prompt (canary included) echoed in the feedback. Follow-up and hint requests
   with an instruction get the system prompt echoed too.
 - `canned`: replies with `canned` (a dict) as the grading output, for exact unit tests.
+  With `feedback` set, every grading reply carries that feedback instead of its own.
 - `429` (with retry-after-ms), `500`, `slow` (answers after `slow_seconds`; over MockTransport a
-  read timeout), `malformed` (not JSON), `refusal`, `length` (cut off at the token limit).
+  read timeout), `malformed` (not JSON), `refusal`, `length` (cut off at the token limit),
+  `empty` (no content), `prose` (the grading JSON wrapped in chatter), `out-of-range` (a
+  judgment of a key point that does not exist, with a verdict that does not exist).
 
 `script` holds modes for the next requests, in order, before `mode` applies again; every request
 body is kept in `requests`, so tests count LLM calls exactly, and shown to `on_request` (a test's
@@ -34,6 +37,9 @@ from typing import Any
 import httpx2
 import openai
 from aiohttp import web
+
+from bot.config import Settings
+from bot.grading.llm import LLMGrader
 
 KEY_POINT = re.compile(r"^(\d+)\. (.+?)(?: \(weight [\d.]+\))?$", re.MULTILINE)
 MARKER = re.compile(r"<(answer-[0-9a-f]+)>\n(.*?)\n</\1>", re.DOTALL)
@@ -106,6 +112,8 @@ class FakeModel:
         self.script: list[str] = []
         self.slow_seconds = slow_seconds
         self.canned: dict[str, Any] = {}
+        #: When set, the feedback of every grading reply (what a steered model might write).
+        self.feedback: str | None = None
         self.requests: list[dict[str, Any]] = []
         self.on_request: Callable[[dict[str, Any]], None] | None = None
 
@@ -131,6 +139,16 @@ class FakeModel:
         prompt_chars = len(system) + len(user)
         if mode == "malformed":
             return 200, {}, _completion('{"judgments": [', prompt_chars=prompt_chars)
+        if mode == "empty":
+            return 200, {}, _completion("", prompt_chars=prompt_chars)
+        if mode in ("prose", "out-of-range") and "response_format" in body:
+            graded = self._grade(system, answer, obey=False)
+            if mode == "out-of-range":  # a key point that does not exist, a verdict unknown
+                graded["judgments"] += [{"key_point": 99, "verdict": "perfect", "evidence": ""}]
+                text = json.dumps(graded)
+            else:
+                text = f"Sure! Here is my assessment:\n{json.dumps(graded)}\nHope this helps."
+            return 200, {}, _completion(text, prompt_chars=prompt_chars)
         if mode == "refusal":
             return (
                 200,
@@ -156,6 +174,8 @@ class FakeModel:
             )
             return 200, {}, _completion(text, prompt_chars=prompt_chars)
         content = self.canned if mode == "canned" else self._grade(system, answer, obey)
+        if self.feedback is not None:
+            content = {**content, "feedback": self.feedback}
         return 200, {}, _completion(json.dumps(content), prompt_chars=prompt_chars)
 
     def _grade(self, system: str, answer: str, obey: bool) -> dict[str, Any]:
@@ -202,6 +222,13 @@ class FakeModel:
     def http_client(self) -> httpx2.AsyncClient:
         """An SDK-default client whose transport is this fake."""
         return openai.DefaultAsyncHttpxClient(transport=httpx2.MockTransport(self.handle))
+
+    def grader(self) -> LLMGrader:
+        """drillbot's LLM grader talking to this fake (no retries)."""
+        settings = Settings(  # type: ignore[call-arg]
+            _env_file=None, openai_base_url="http://fake.local/v1", llm_max_retries=0
+        )
+        return LLMGrader.from_settings(settings, http_client=self.http_client())
 
 
 class FakeOpenAIServer:

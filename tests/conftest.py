@@ -97,3 +97,11 @@ async def core(
 @pytest.fixture
 def commands(core: Core) -> Commands:
     return core.commands
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every regression test of an audit finding (`test_finding…`, issue 12) belongs to the
+    audit too: `make audit` runs them with the bad-input suite (modules marked `audit`)."""
+    for item in items:
+        if item.name.startswith("test_finding"):
+            item.add_marker(pytest.mark.audit)

@@ -25,8 +25,16 @@ PACKAGE = ROOT / "bot"
 
 #: What the pure domain may import of ours. `bot.packs` is the question model (its loader runs
 #: at start-up, never from the domain); `bot.grading.base` is the grade model and score bands;
+#: `bot.grading.floors` the floors, the pure text check intake and the graders share;
 #: `bot.clock` the timezone-name check (the domain reads no clock: times are handed in).
-DOMAIN_MAY_IMPORT = ("bot.domain", "bot.errors", "bot.packs", "bot.grading.base", "bot.clock")
+DOMAIN_MAY_IMPORT = (
+    "bot.domain",
+    "bot.errors",
+    "bot.packs",
+    "bot.grading.base",
+    "bot.grading.floors",
+    "bot.clock",
+)
 STORE_MUST_NOT = ("bot.services", "bot.platforms", "bot.app", "bot.cli")
 PLATFORM_MUST_NOT = ("bot.store", "bot.services", "bot.app", "bot.cli")
 PLATFORMS = ("bot.platforms",)

@@ -22,6 +22,7 @@ from bot.grading.evaluate import (
     sample,
     spearman,
 )
+from bot.packs import Bank, Question
 
 FIELDS = ["id", "question_id", "question", "reference_answer", "answer", "score", "score_max",
           "feedback", "all_reference_answers", "placeholder_answer"]
@@ -184,3 +185,78 @@ async def test_a_grader_without_coverage_reports_the_score_only(data: Path) -> N
     report = await evaluate(ScoreOnly(), data, progress=False)
     assert report.coverage is None
     assert "coverage" not in format_report(report)
+
+
+def _write(path: Path, fields: list[str], rows: list[dict[str, object]]) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def _bank_question() -> Question:
+    return Question(
+        id="cache-basics", topic="backend", difficulty="easy", type="open",
+        prompt="What does a cache do and what is its main risk?",
+        reference_answer="A cache keeps hot data in fast memory; stale data is the main risk.",
+        key_points=["keeps hot data in fast memory", "reads get faster",
+                    "stale data is the main risk"],
+    )
+
+
+@pytest.mark.asyncio
+async def test_rows_name_a_bank_question_or_carry_their_key_points(tmp_path: Path) -> None:
+    bank = Bank({"cache-basics": _bank_question()}, {"backend": "Backend"})
+    inline = json.dumps(["first point here", {"text": "second point here", "weight": 3}])
+    data = _write(tmp_path / "own.csv",
+                  ["id", "question_id", "question", "answer", "score", "key_points", "profile",
+                   "split"],
+                  [{"id": "a", "question_id": "cache-basics", "answer": "grade 9", "score": 9,
+                    "profile": "strong", "split": "dev"},
+                   {"id": "b", "question_id": "cache-basics", "answer": "grade 2", "score": 3,
+                    "profile": "vague", "split": "holdout"},
+                   {"id": "c", "question_id": "own-q", "question": "Why is the sky blue today?",
+                    "answer": "grade 6", "score": 5, "key_points": inline, "profile": "strong",
+                    "split": "dev"}])
+    grader = ScoreFromText()
+    report = await evaluate(grader, data, bank=bank, progress=False)
+    by_answer = {r.answer: r.question for r in grader.seen}
+    assert by_answer["grade 9"] == bank.get("cache-basics")
+    own = by_answer["grade 6"]
+    assert own.prompt == "Why is the sky blue today?"
+    assert [(k.text, k.weight) for k in own.key_points] == [
+        ("first point here", 1.0), ("second point here", 3.0)]
+    assert [r.target for r in load_rows(data)] == [0.9, 0.3, 0.5]  # score_max defaults to 10
+    assert report.n_questions == 2
+    strong, vague = report.profiles["strong"], report.profiles["vague"]
+    assert (strong.n, strong.mean_score, strong.share_good, strong.share_above_5) == (
+        2, 7.5, 0.5, 1.0)
+    assert (vague.n, vague.mean_score) == (1, 2.0)
+    text = format_report(report)
+    assert "strong" in text and "7.50" in text
+    listed = json.loads(report.to_json())["rows"]
+    assert [(r["id"], r["score"], r["profile"]) for r in listed] == [
+        ("a", 9, "strong"), ("b", 2, "vague"), ("c", 6, "strong")]
+    held = await evaluate(ScoreFromText(), data, bank=bank, split="holdout", progress=False)
+    assert [r.id for r in held.rows] == ["b"]
+
+
+@pytest.mark.parametrize(
+    ("cell", "says"),
+    [("not json", "not JSON"), ("[]", "non-empty"), ('[{"weight": 2}]', "a key point must")],
+)
+def test_bad_key_points_name_the_line(tmp_path: Path, cell: str, says: str) -> None:
+    data = _write(tmp_path / "bad.csv", ["id", "question_id", "answer", "score", "key_points"],
+                  [{"id": "a", "question_id": "q", "answer": "x", "score": 1, "key_points": cell}])
+    with pytest.raises(ValueError, match=says) as caught:
+        load_rows(data)
+    assert "bad.csv line" in str(caught.value)
+
+
+@pytest.mark.asyncio
+async def test_a_row_with_no_rubric_is_refused(tmp_path: Path) -> None:
+    data = _write(tmp_path / "none.csv", ["id", "question_id", "answer", "score"],
+                  [{"id": "a", "question_id": "unknown", "answer": "grade 1", "score": 1}])
+    with pytest.raises(ValueError, match="not in the bank"):
+        await evaluate(ScoreFromText(), data, bank=Bank({}, {}), progress=False)

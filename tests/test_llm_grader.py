@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from bot.app import Core, make_grader
+from bot.cli import main as cli_main
 from bot.clock import ManualClock
 from bot.config import SHIPPED_PACKS, Settings
 from bot.errors import GraderUnavailable, PromptError, StartupError
@@ -26,7 +27,7 @@ from bot.grading.offline import OfflineGrader
 from bot.grading.prompts import Prompts
 from bot.packs import Question, load_bank
 from bot.store.tables import answers, grades
-from testing.fake_openai import FakeModel, FakeOpenAIServer, serve_in_thread
+from testing.fake_openai import FakeModel, FakeOpenAIServer, _completion, serve_in_thread
 from testing.fakes import RecordingAdapter
 from tests.platforms.console.test_console import run_console
 from tests.services.test_core import ALICE, answer, first_daily, setup_channel
@@ -66,7 +67,7 @@ async def test_one_call_per_answer_with_usage_versions_and_model() -> None:
     grade = await llm(fake).grade(request(STRONG))
     assert len(fake.requests) == 1
     assert grade.score >= 7 and grade.grader == "llm" and grade.model == "fake-model"
-    assert grade.prompt_version == "grade-v1" and not grade.provisional
+    assert grade.prompt_version == "grade-v2" and not grade.provisional
     assert grade.tokens_in > 100 and grade.tokens_out > 10
     assert grade.covered and not grade.flagged
 
@@ -90,12 +91,160 @@ async def test_prompt_layout_rubric_in_system_answer_in_random_delimiter() -> No
     assert body["max_tokens"] > 0 and body["model"] == "gpt-4o-mini"
 
 
-async def test_json_object_mode_for_endpoints_without_schemas() -> None:
+# --- JSON modes and temperature: the exact request body --------------------------------------
+
+#: What every output object of the schema must look like to a grammar: closed, all keys required.
+OUTPUT_KEYS = {
+    "GradingOutput": ["judgments", "misconceptions", "feedback"],
+    "KeyPointJudgment": ["key_point", "verdict", "evidence"],
+    "Misconception": ["quote", "correction"],
+}
+
+
+#: Every key of a grading request's body, when no temperature is set.
+BODY_KEYS = {"model", "messages", "max_tokens", "response_format", "stream"}
+
+
+def objects(schema: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The schema's object definitions by title: the top level and its `$defs`."""
+    found = {schema["title"]: schema}
+    found |= {name: sub for name, sub in schema.get("$defs", {}).items()}
+    return found
+
+
+def assert_closed_output_schema(schema: dict[str, Any]) -> None:
+    defs = objects(schema)
+    assert set(defs) == set(OUTPUT_KEYS)
+    for name, keys in OUTPUT_KEYS.items():
+        assert list(defs[name]["properties"]) == keys, name
+        assert sorted(defs[name]["required"]) == sorted(keys), name
+        assert defs[name]["additionalProperties"] is False, name
+    verdict = defs["KeyPointJudgment"]["properties"]["verdict"]
+    assert verdict["enum"] == ["covered", "partly", "missed"]
+    assert defs["KeyPointJudgment"]["properties"]["key_point"] == {
+        "description": "number of the key point, as listed (1, 2, ...)",
+        "title": "Key Point",
+        "type": "integer",
+    }  # unbounded: llama.cpp's grammar ignores minimum/maximum, our code checks the range
+
+
+async def test_schema_mode_sends_openai_json_schema_and_no_temperature() -> None:
+    fake = FakeModel()
+    grade = await llm(fake).grade(request(STRONG))
+    body = fake.requests[0]
+    assert set(body) == BODY_KEYS and body["stream"] is False
+    assert body["max_tokens"] == 1500 and len(body["messages"]) == 2
+    fmt = body["response_format"]
+    assert set(fmt) == {"type", "json_schema"} and fmt["type"] == "json_schema"
+    assert set(fmt["json_schema"]) == {"name", "schema", "strict"}
+    assert fmt["json_schema"]["name"] == "GradingOutput" and fmt["json_schema"]["strict"] is True
+    assert_closed_output_schema(fmt["json_schema"]["schema"])
+    assert grade.score >= 7
+
+
+async def test_json_object_schema_mode_sends_the_schema_inside_json_object() -> None:
+    fake = FakeModel()
+    grade = await llm(fake, llm_json_mode="json_object_schema").grade(request(STRONG))
+    body = fake.requests[0]
+    assert set(body) == BODY_KEYS and body["stream"] is False
+    fmt = body["response_format"]
+    assert set(fmt) == {"type", "schema"} and fmt["type"] == "json_object"
+    schema = fmt["schema"]
+    points = len(QUESTION.key_points)
+    judgments = schema["properties"]["judgments"]
+    # Bounded for the rubric, so a grammar lets the model write one judgment per key point, in
+    # order, and no endless text.
+    assert (judgments["minItems"], judgments["maxItems"]) == (points, points)
+    assert [item["properties"]["key_point"] for item in judgments["prefixItems"]] == [
+        {"const": n} for n in range(1, points + 1)
+    ]
+    for item in judgments["prefixItems"]:
+        assert list(item["properties"]) == OUTPUT_KEYS["KeyPointJudgment"]
+        assert item["additionalProperties"] is False and item["required"] == list(
+            item["properties"]
+        )
+        assert item["properties"]["verdict"]["enum"] == ["covered", "partly", "missed"]
+        assert item["properties"]["evidence"]["maxLength"] == 300
+    assert schema["properties"]["misconceptions"]["maxItems"] == 3
+    assert schema["properties"]["feedback"]["maxLength"] == 600
+    assert (
+        schema["additionalProperties"] is False
+        and schema["required"] == OUTPUT_KEYS["GradingOutput"]
+    )
+    wrong = schema["$defs"]["Misconception"]
+    assert wrong["additionalProperties"] is False and list(wrong["properties"]) == [
+        "quote",
+        "correction",
+    ]
+    assert grade.score >= 7 and grade.covered
+
+
+async def test_json_object_schema_bounds_follow_the_graded_rubric() -> None:
+    fake = FakeModel()
+    missed = tuple(QUESTION.key_points[2:4])
+    grade = await llm(fake, llm_json_mode="json_object_schema").grade(
+        GradeRequest(question=QUESTION, answer=STRONG, key_points=missed)
+    )
+    judgments = fake.requests[0]["response_format"]["schema"]["properties"]["judgments"]
+    assert judgments["maxItems"] == 2 and len(judgments["prefixItems"]) == 2
+    assert sorted(grade.covered + grade.partly + grade.missed) == sorted(p.text for p in missed)
+
+
+async def test_json_object_mode_sends_no_schema_and_the_prompt_names_every_key() -> None:
     fake = FakeModel()
     grade = await llm(fake, llm_json_mode="json_object").grade(request(STRONG))
-    assert fake.requests[0]["response_format"] == {"type": "json_object"}
-    assert '"judgments"' in messages(fake.requests[0])[0]  # the schema is in the prompt
+    body = fake.requests[0]
+    assert set(body) == BODY_KEYS and body["stream"] is False
+    assert body["response_format"] == {"type": "json_object"}
+    system = messages(body)[0]
+    for name, keys in OUTPUT_KEYS.items():
+        for key in keys:
+            assert f'"{key}"' in system.split("Its JSON schema:")[0], (name, key)
+    assert "exactly these three keys and no others" in system
+    assert '"covered", "partly" or "missed"' in system
     assert grade.score >= 7
+
+
+async def test_the_prompt_is_the_same_in_every_mode() -> None:
+    systems = set()
+    for mode in ("schema", "json_object_schema", "json_object"):
+        fake = FakeModel()
+        grader = llm(fake, llm_json_mode=mode)
+        await grader.grade(request(STRONG))
+        systems.add(messages(fake.requests[0])[0].replace(grader.canary, "CANARY"))
+    assert len(systems) == 1
+
+
+@pytest.mark.parametrize("mode", ["schema", "json_object_schema", "json_object"])
+async def test_temperature_is_sent_only_when_set(mode: str) -> None:
+    fake = FakeModel()
+    unset = llm(fake, llm_json_mode=mode)
+    await unset.grade(request(STRONG))
+    await unset.follow_up(QUESTION, WRONG, [QUESTION.key_points[1].text])
+    assert all("temperature" not in body for body in fake.requests)
+    fake.requests.clear()
+    warm = llm(fake, llm_json_mode=mode, llm_temperature=0.2)
+    await warm.grade(request(STRONG))
+    await warm.hint(QUESTION, "", [QUESTION.key_points[1].text])
+    assert [body["temperature"] for body in fake.requests] == [0.2, 0.2]
+    fake.requests.clear()
+    await llm(fake, llm_json_mode=mode, llm_temperature=0).grade(request(STRONG))
+    assert fake.requests[0]["temperature"] == 0  # zero is a value, not "unset"
+
+
+def test_bad_json_mode_or_temperature_stops_start_up(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DRILLBOT_LLM_JSON_MODE", "grammar")
+    assert cli_main(["run"]) == 2
+    err = capsys.readouterr().err
+    assert "DRILLBOT_LLM_JSON_MODE must be one of schema, json_object_schema, json_object" in err
+    assert "(got 'grammar')" in err and "llama.cpp" in err
+    monkeypatch.setenv("DRILLBOT_LLM_JSON_MODE", " JSON_Object_Schema ")
+    assert Settings(_env_file=None).llm_json_mode == "json_object_schema"  # type: ignore[call-arg]
+    monkeypatch.setenv("DRILLBOT_LLM_TEMPERATURE", "3")
+    assert cli_main(["run"]) == 2
+    assert "DRILLBOT_LLM_TEMPERATURE" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
@@ -220,6 +369,14 @@ async def test_feedback_with_a_delimiter_or_a_score_is_replaced() -> None:
     assert "answer-" not in grade.feedback and LEAK_FLAG in grade.flags
 
 
+@pytest.mark.parametrize("feedback", ["", "  ", ":{", "...", "1-3"])
+async def test_feedback_without_a_word_is_replaced(feedback: str) -> None:
+    fake = FakeModel("canned")
+    fake.canned = canned([], feedback=feedback)
+    grade = await llm(fake).grade(request(ANSWER))
+    assert grade.feedback.startswith("The most important point to add:")
+
+
 async def test_feedback_is_kept_to_three_sentences() -> None:
     fake = FakeModel("canned")
     fake.canned = canned([], feedback="One. Two! Three? Four. Five.")
@@ -244,6 +401,48 @@ async def test_endpoint_failures_raise_after_the_retries(mode: str) -> None:
         await llm(fake, llm_max_retries=1).grade(request(STRONG))
     assert not isinstance(info.value, UnusableOutput)
     assert len(fake.requests) == 2  # the first try and one retry, no more
+
+
+@pytest.mark.parametrize("mode", ["schema", "json_object_schema", "json_object"])
+async def test_repair_is_part_of_the_same_request(mode: str) -> None:
+    fake = FakeModel()
+    fake.script = ["malformed"]
+    grader = llm(fake, llm_json_mode=mode, llm_temperature=0.1)
+    grade = await grader.grade(request(STRONG))
+    first, repair = fake.requests
+    assert repair["messages"][:2] == first["messages"]  # the same prompt, then the repair
+    assert repair["response_format"] == first["response_format"]
+    assert repair["temperature"] == first["temperature"] == 0.1
+    assert grade.score >= 7 and grade.tokens_in > 2 * 100
+
+
+async def test_a_repair_keeps_its_slot_and_does_not_queue_behind_other_answers() -> None:
+    fake = FakeModel()
+    order: list[str] = []
+    fake.on_request = lambda body: order.append(
+        ("repair " if len(body["messages"]) == 3 else "")
+        + ("strong" if "regularisation" in messages(body)[1].lower() else "wrong")
+    )
+    fake.script = ["malformed"]
+    grader = llm(fake, llm_concurrency=1)
+    await asyncio.gather(grader.grade(request(STRONG)), grader.grade(request(WRONG)))
+    assert order == ["strong", "repair strong", "wrong"]
+
+
+async def test_control_characters_in_strings_are_read_without_a_repair() -> None:
+    fake = FakeModel("canned")
+    fake.canned = canned([(1, "covered", "the model fits noise in the training data")])
+    # What llama.cpp writes now and then: a raw newline and tab inside a JSON string.
+    content = json.dumps(fake.canned).replace("Good start.", "Good start.\n\tKeep going.")
+
+    async def handler(req: httpx2.Request) -> httpx2.Response:
+        await fake.handle(req)
+        return httpx2.Response(200, json=_completion(content, prompt_chars=800), request=req)
+
+    client = openai.DefaultAsyncHttpxClient(transport=httpx2.MockTransport(handler))
+    grade = await LLMGrader.from_settings(settings(), http_client=client).grade(request(ANSWER))
+    assert len(fake.requests) == 1 and grade.covered
+    assert grade.feedback == "Good start. Keep going."
 
 
 async def test_malformed_output_gets_one_repair_call() -> None:
@@ -351,7 +550,7 @@ async def test_follow_up_that_echoes_the_system_prompt_is_refused() -> None:
 def test_templates_declare_versions_and_both_blocks(tmp_path: Path) -> None:
     prompts = Prompts()
     assert [prompts.version(name) for name in TEMPLATES] == [
-        "grade-v1",
+        "grade-v2",
         "follow-up-v1",
         "hint-v1",
     ]
@@ -411,6 +610,24 @@ async def server() -> AsyncIterator[tuple[FakeModel, str]]:
     await srv.stop()
 
 
+async def wired_daily(
+    core: Core, clock: ManualClock, adapter: RecordingAdapter, grader: LLMGrader
+) -> str:
+    """The core grading with `grader` and the offline fallback (as the app wires them); the
+    thread of its first daily."""
+    core.grading.grader, core.grading.fallback = grader, OfflineGrader()
+    await setup_channel(core)
+    return await first_daily(core, clock, adapter)
+
+
+async def the_answer(core: Core) -> tuple[Any, Any]:
+    """The only answer row and its grade row."""
+    async with core.db.read() as conn:
+        row = (await conn.execute(sa.select(answers))).one()
+        stored = (await conn.execute(sa.select(grades))).one()
+    return row, stored
+
+
 async def test_circuit_opens_then_the_provisional_grade_is_replaced(
     core: Core,
     clock: ManualClock,
@@ -425,15 +642,11 @@ async def test_circuit_opens_then_the_provisional_grade_is_replaced(
         is_failure=grader.breaker.is_failure,
         clock=lambda: clock.now().timestamp(),
     )
-    core.grading.grader, core.grading.fallback = grader, OfflineGrader()
-    await setup_channel(core)
-    thread = await first_daily(core, clock, adapter)
+    thread = await wired_daily(core, clock, adapter, grader)
     reference = adapter.posts[-1].question.reference_answer
     assert reference
     await answer(core, ALICE, thread, reference, "a1")
-    async with core.db.read() as conn:
-        row = (await conn.execute(sa.select(answers))).one()
-        stored = (await conn.execute(sa.select(grades))).one()
+    row, stored = await the_answer(core)
     assert row.status == "provisional" and stored.grader == "offline" and stored.provisional
     assert "[provisional]" in adapter.private[-1][1] and len(fake.requests) == 1
     fake.mode = "normal"
@@ -443,12 +656,33 @@ async def test_circuit_opens_then_the_provisional_grade_is_replaced(
     clock.advance(timedelta(seconds=61))
     await core.tick.run()  # half-open: one probe, which grades the answer
     await core.grading.drain()
-    async with core.db.read() as conn:
-        row = (await conn.execute(sa.select(answers))).one()
-        stored = (await conn.execute(sa.select(grades))).one()
+    row, stored = await the_answer(core)
     assert len(fake.requests) == 2 and grader.breaker.state == "closed"
     assert (row.status, stored.grader, stored.provisional) == ("graded", "llm", False)
-    assert stored.prompt_version == "grade-v1" and stored.tokens_in > 0
+    assert stored.prompt_version == "grade-v2" and stored.tokens_in > 0
+    await grader.aclose()
+
+
+async def test_an_answer_whose_repair_fails_is_one_failed_attempt(
+    core: Core,
+    clock: ManualClock,
+    adapter: RecordingAdapter,
+    server: tuple[FakeModel, str],
+) -> None:
+    fake, url = server
+    fake.mode = "malformed"
+    grader = LLMGrader.from_settings(settings(openai_base_url=url, llm_json_mode="json_object"))
+    thread = await wired_daily(core, clock, adapter, grader)
+    await answer(core, ALICE, thread, STRONG, "a1")
+    row, _ = await the_answer(core)
+    assert len(fake.requests) == 2  # the request and its one repair
+    assert (row.status, row.attempts) == ("provisional", 1)
+    fake.mode = "normal"
+    clock.advance(timedelta(minutes=1))
+    await core.tick.run()
+    await core.grading.drain()
+    row, stored = await the_answer(core)
+    assert len(fake.requests) == 3 and (row.status, stored.grader) == ("graded", "llm")
     await grader.aclose()
 
 
@@ -478,5 +712,6 @@ def test_whole_bot_grades_through_a_loopback_endpoint(tmp_path: Path) -> None:
     assert "memorises noise in the training data" in user
     assert "[to you] Your answer to `console-overfitting`: 10/10 (excellent)" in out
     assert "You made a start" in out and "[provisional]" not in out
-    assert "[to bob] Your answer to `console-overfitting`: 0/10" in out
+    assert "That is not an answer yet" in out and "It earns nothing" in out  # bob's
+    assert "[to bob] Your answer" not in out
     assert "Traceback" not in out + result.stderr

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+import subprocess
+import sys
+import threading
+from pathlib import Path
 
 import pytest
 
+from bot.errors import ModelUnavailable
 from bot.grading.base import FLAG_CAP, Grade, GradeRequest
-from bot.grading.offline import OfflineGrader
+from bot.grading.encoder import Encoder
+from bot.grading.offline import PARTLY_AT, Assessment, OfflineGrader
 from bot.grading.text import derive_key_points, stem, words
 from bot.packs import KeyPoint, Question
 
@@ -231,3 +238,125 @@ def test_text_helpers() -> None:
         "Terminal 1", "and the positive terminal", "are separated by the gap"]
     long = " ".join(f"Fact number {i} holds for the system." for i in range(12))
     assert len(derive_key_points(long)) == 7
+
+
+PARADIGMS = Question(
+    id="learning-paradigms",
+    topic="ml-fundamentals",
+    difficulty="easy",
+    type="open",
+    prompt="What is the difference between supervised, unsupervised, and reinforcement learning? "
+           "Give a real-world example of each.",
+    reference_answer=(
+        "Supervised learning trains on examples that come with the correct answer (a label) and "
+        "learns a mapping from inputs to that target; classification such as spam filtering and "
+        "regression such as price prediction are the typical cases. Unsupervised learning gets no "
+        "labels and looks for structure in the data itself: clusters for customer segmentation, "
+        "compressed representations such as PCA, or anomalies. In reinforcement learning an agent "
+        "acts in an environment, receives rewards or penalties, and learns a policy that "
+        "maximises its cumulative reward, as in game-playing agents or robot control. The real "
+        "difference is the feedback signal: a correct answer per example, no answer at all, or a "
+        "delayed scalar reward that depends on the agent's own actions."
+    ),
+    key_points=[
+        "Supervised learning learns a mapping from inputs to known labels (classification, "
+        "regression), e.g. spam detection",
+        "Unsupervised learning finds structure in unlabelled data, e.g. clustering for customer "
+        "segmentation or dimensionality reduction",
+        "Reinforcement learning: an agent acts in an environment and learns a policy from rewards "
+        "and penalties, e.g. game playing",
+        "The difference is the feedback signal: a label per example, no labels, or a delayed "
+        "reward",
+    ],
+)
+#: The answer of issue 10 that the lexical grader gave 6/10 "partial", "supervised" only partly.
+PARADIGMS_ANSWER = (
+    "Supervised learning trains a model on labelled examples, where every input comes with the "
+    "right output; a spam detector learning from emails marked spam or not spam is one. "
+    "Unsupervised learning gets data without labels and discovers structure on its own, such as "
+    "clustering customers into segments by what they buy. Reinforcement learning has an agent "
+    "that acts in an environment and learns a policy from the rewards it gets, like AlphaGo "
+    "learning to win at Go."
+)
+
+
+@pytest.mark.asyncio
+async def test_a_complete_answer_in_own_words_is_good(grader: OfflineGrader) -> None:
+    result = await grade(grader, PARADIGMS_ANSWER, PARADIGMS)
+    assert result.score >= 7 and result.band in {"good", "excellent"}
+    assert PARADIGMS.key_points[0].text in result.covered
+
+
+@pytest.mark.asyncio
+async def test_feedback_quotes_the_answer_for_a_covered_point(grader: OfflineGrader) -> None:
+    result = await grade(grader, DETECT_AND_REDUCE)
+    quoted = re.search(r'you wrote "([^"]+)"', result.feedback)
+    assert quoted is not None
+    assert quoted.group(1).rstrip(".") in DETECT_AND_REDUCE
+
+
+@pytest.mark.asyncio
+async def test_a_bare_list_of_the_rubric_words_cannot_reach_good(grader: OfflineGrader) -> None:
+    listed = ", ".join(kp.text for kp in PARADIGMS.key_points).lower()
+    terms = " ".join(w for w in re.findall(r"[a-z]+", listed) if len(w) > 3)
+    result = await grade(grader, terms, PARADIGMS)
+    assert result.score <= 5 and not result.covered
+
+
+@pytest.mark.asyncio
+async def test_grading_runs_off_the_event_loop(grader: OfflineGrader) -> None:
+    """While answers are graded, the loop keeps serving other tasks."""
+    ticks = 0
+    stop = asyncio.Event()
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while not stop.is_set():
+            ticks += 1
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(ticker())
+    for answer in (STRONG, DEFINITION_ONLY, DETECT_AND_REDUCE, WRONG, PARADIGMS_ANSWER):
+        await grade(grader, answer)
+    stop.set()
+    await task
+    assert ticks >= 5 and threading.main_thread().is_alive()
+
+
+def test_a_model_file_with_another_checksum_is_refused(tmp_path: Path) -> None:
+    forged = tmp_path / "model.onnx"
+    forged.write_bytes(b"not the model")
+    with pytest.raises(ModelUnavailable, match="sha256"):
+        Encoder(forged)
+
+
+def test_the_model_is_not_loaded_at_start_up() -> None:
+    code = ("import sys, bot.app, bot.grading.offline; "
+            "print(sorted(m for m in ('onnxruntime', 'tokenizers') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                          text=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_a_borderline_miss_says_the_wording_may_have_been_missed(grader: OfflineGrader) -> None:
+    request = GradeRequest(question=OVERFITTING, answer=STRONG)
+    quotes = ("it", None, None, None)
+    near = grader.grade_of(request, Assessment(
+        (0.95, PARTLY_AT - 0.05, 0.1, 0.1), contradicted=(False,) * 4, quotes=quotes))
+    far = grader.grade_of(request, Assessment(
+        (0.95, 0.1, 0.1, 0.1), contradicted=(False,) * 4, quotes=quotes))
+    assert KEY_POINTS[1] in near.feedback and KEY_POINTS[1] in far.feedback
+    assert "may have missed your wording" in near.feedback
+    assert "may have missed" not in far.feedback
+    assert near.score == far.score == 2
+
+
+@pytest.mark.asyncio
+async def test_stating_the_opposite_is_a_misconception(grader: OfflineGrader) -> None:
+    agrees = await grade(grader, "Because terminal 1 is not connected to the positive terminal,"
+                                 " there is a gap in the path.", CIRCUIT)
+    contradicts = await grade(grader, "Because terminal 1 is connected to the positive terminal"
+                                      " by a path.", CIRCUIT)
+    assert agrees.misconceptions == []
+    assert len(contradicts.misconceptions) == 1
+    assert "opposite" in contradicts.feedback or "opposite" in contradicts.misconceptions[0]

@@ -288,3 +288,28 @@ def test_the_shipped_bank_keeps_its_rubric_rules(bank: Bank) -> None:
     for q in bank.open_questions():
         assert [kp.weight for kp in q.key_points].count(2) == 1, q.id
         assert 3 <= len(q.key_points) <= 7, q.id
+
+
+def test_finding19_a_pack_over_5_mb_is_refused_with_a_clear_error(tmp_path: Path) -> None:
+    """Issue 12, finding 19: a 50 MB pack took 56 s and 1.4 GB to load; now a file over the
+    cap is refused before it is parsed."""
+    question = (
+        "  - id: q{n}\n    topic: backend\n    difficulty: easy\n    type: open\n"
+        "    prompt: {pad}\n"
+    )
+    pad = "x" * 1000
+    body = "questions:\n" + "".join(question.format(n=n, pad=pad) for n in range(5300))
+    path = write(tmp_path, "huge.yaml", body)
+    assert path.stat().st_size > 5 * 1024 * 1024
+    with pytest.raises(PackError) as err:
+        load_bank([path])
+    assert f"{path}: the file is larger than 5 MB, the limit for a pack" in str(err.value)
+
+
+def test_finding19_packs_are_parsed_by_libyaml_where_available() -> None:
+    import yaml
+
+    from bot import packs
+
+    expected = yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader
+    assert packs.YAML_LOADER is expected

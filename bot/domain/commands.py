@@ -16,14 +16,17 @@ from datetime import timedelta
 from typing import Any
 
 from bot.clock import zone
+from bot.domain.calendar import check_holidays, parse_date, parse_range
 from bot.domain.cronspec import CronSpec
+from bot.domain.fairboards import KINDS
 from bot.errors import CronError, UsageError
 
 DIFFICULTIES = ("easy", "medium", "hard", "mixed")
 FEEDBACK_MODES = ("private", "thread")
 SCOPES = ("week", "month", "all")
 BOARDS = ("channel", "workspace")
-CONFIG_KEYS = ("tz", "topics", "difficulty", "window", "feedback")
+CONFIG_KEYS = ("tz", "topics", "difficulty", "window", "feedback", "remind", "digest", "holidays")
+ON_OFF = ("on", "off")
 
 
 @dataclass(frozen=True)
@@ -62,15 +65,41 @@ def _practice(args: list[str]) -> dict[str, Any]:
 
 
 def _leaderboard(args: list[str]) -> dict[str, Any]:
-    result: dict[str, Any] = {"scope": "week", "board": "channel"}
+    result: dict[str, Any] = {"kind": "points", "scope": "week", "board": "channel"}
     for arg in (a.lower() for a in args):
-        if arg in SCOPES:
+        if arg in KINDS:
+            result["kind"] = arg
+        elif arg in SCOPES:
             result["scope"] = arg
         elif arg in BOARDS:
             result["board"] = arg
         else:
             raise UsageError(f"unknown leaderboard option {arg!r}")
+    if result["kind"] == "improved" and result["scope"] == "all":
+        raise UsageError("`improved` compares a week or a month with the one before; not `all`")
     return result
+
+
+def _remind(args: list[str]) -> dict[str, Any]:
+    if len(args) != 1 or args[0].lower() not in ON_OFF:
+        raise UsageError("say `on` or `off`")
+    return {"enabled": args[0].lower() == "on"}
+
+
+def _skip(args: list[str]) -> dict[str, Any]:
+    """`skip DATE[..DATE]`, `skip list`, `skip clear DATE` (dates are checked against the
+    channel's today by the handler)."""
+    words = [a.lower() for a in args]
+    if words == ["list"]:
+        return {"action": "list"}
+    if words[:1] == ["clear"] and len(words) != 2:
+        raise UsageError("`skip clear` takes one date (YYYY-MM-DD)")
+    if len(words) == 2 and words[0] == "clear":
+        return {"action": "clear", "date": parse_date(words[1])}
+    if len(words) == 1:
+        start, end = parse_range(words[0])
+        return {"action": "add", "start": start, "end": end}
+    raise UsageError("give a date or a range (YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD)")
 
 
 def _answer_number(text: str) -> int:
@@ -87,6 +116,23 @@ def _regrade(args: list[str]) -> dict[str, Any]:
     return {"answer": _answer_number(args[0])} if args else {}
 
 
+def _check(args: list[str]) -> dict[str, Any]:
+    """`check [#ANSWER] N ...`: key point numbers to flip, of the given or the latest answer;
+    with no number, the marks are shown."""
+    result: dict[str, Any] = {}
+    if args and args[0].startswith("#"):
+        result["answer"] = _answer_number(args[0])
+        args = args[1:]
+    numbers = []
+    for arg in args:
+        for part in filter(None, arg.split(",")):
+            if not part.isdecimal() or len(part) > 2:
+                raise UsageError(f"{part!r} is not a key point number (1, 2, 3...)")
+            numbers.append(int(part))
+    result["flips"] = sorted(set(numbers))
+    return result
+
+
 def _override(args: list[str]) -> dict[str, Any]:
     if len(args) != 2:
         raise UsageError("give an answer number and a score from 0 to 10")
@@ -97,8 +143,8 @@ def _override(args: list[str]) -> dict[str, Any]:
 
 ANSWER_DIGITS = 12
 #: Commands whose conversation continues in the user's DM, wherever they are run (their
-#: answers are plain messages there).
-DM_COMMANDS = frozenset({"practice", "mock"})
+#: answers are plain messages there; a self-check is of those answers).
+DM_COMMANDS = frozenset({"practice", "mock", "check"})
 MOCK_WORDS = ("hint", "skip", "stop", "resume", "again")
 MOCK_MAX = 10
 
@@ -150,6 +196,18 @@ def parse_window(text: str) -> int:
     return total
 
 
+def parse_remind(text: str) -> int:
+    """A reminder's lead time before close, like a window (`2h`, `30m`); `off` turns it off.
+    Whether it fits the channel's window is checked with the channel's settings."""
+    try:
+        return parse_window(text)
+    except UsageError:
+        raise UsageError(
+            f"remind {text!r}: a time before close like `2h` or `30m` (5 minutes to 7 days), "
+            "or `off`"
+        ) from None
+
+
 def check_timezone(name: str) -> str:
     try:
         zone(name)
@@ -177,6 +235,14 @@ def _settings(pairs: list[str]) -> dict[str, Any]:
             out["difficulty"] = value.lower()
         elif key == "window":
             out["window_minutes"] = parse_window(value)
+        elif key == "remind":
+            out["remind_minutes"] = None if value.lower() == "off" else parse_remind(value)
+        elif key == "digest":
+            if value.lower() not in ON_OFF:
+                raise UsageError("digest must be `on` or `off`")
+            out["digest"] = value.lower() == "on"
+        elif key == "holidays":
+            out["holidays"] = check_holidays(value)
         else:
             if value.lower() not in FEEDBACK_MODES:
                 raise UsageError(f"feedback must be one of {', '.join(FEEDBACK_MODES)}")
@@ -206,10 +272,16 @@ SPECS: dict[str, Spec] = {
         "/drill streak", "your streak, best streak and freezes", False, _no_args("streak")
     ),
     "leaderboard": Spec(
-        "/drill leaderboard [week|month|all] [channel|workspace]",
-        "top 10 and your rank",
+        "/drill leaderboard [points|improved|consistency] [week|month|all] [channel|workspace]",
+        "top 10 and your rank: points, most improved (not `all`) or consistency",
         False,
         _leaderboard,
+    ),
+    "remind": Spec(
+        "/drill remind on|off",
+        "a private reminder before a daily you have not answered closes (this workspace)",
+        False,
+        _remind,
     ),
     "mock": Spec(
         "/drill mock [topic] [n=5] [easy|medium|hard]  (then: hint, skip, stop, resume; "
@@ -239,6 +311,12 @@ SPECS: dict[str, Spec] = {
         False,
         _regrade,
     ),
+    "check": Spec(
+        "/drill check [#ANSWER] N ...",
+        "flip the grader's marks on key points of your latest (or a given) practice answer",
+        False,
+        _check,
+    ),
     "privacy": Spec(
         "/drill privacy public|anonymous",
         "show or hide your name in reveals and boards",
@@ -256,10 +334,17 @@ SPECS: dict[str, Spec] = {
         _schedule,
     ),
     "config": Spec(
-        "/drill config [tz=..] [topics=..] [difficulty=..] [window=..] [feedback=..]",
+        "/drill config [tz=..] [topics=..] [difficulty=..] [window=..] [feedback=..] "
+        "[remind=2h|off] [digest=on|off] [holidays=CC[-SUBDIV]|none]",
         "show or change this channel's settings (admin)",
         True,
         _config,
+    ),
+    "skip": Spec(
+        "/drill skip DATE[..DATE] | list | clear DATE",
+        "skip dates here: no daily, streaks untouched (admin; YYYY-MM-DD, channel time)",
+        True,
+        _skip,
     ),
     "pause": Spec(
         "/drill pause", "stop posting here until resumed (admin)", True, _no_args("pause")
@@ -315,3 +400,7 @@ def parse(text: str) -> Command:
 
 #: Commands only admins may run.
 ADMIN = frozenset(name for name, spec in SPECS.items() if spec.admin)
+#: Commands that change nothing stored: they record no event, so they keep working on a full
+#: or read-only disk (a redelivery shows the same facts again; `export` and `stats` send a
+#: file again, harmlessly). Every other command, and any new one, records its event.
+READ_ONLY = frozenset({"help", "streak", "leaderboard", "history", "stats", "export"})

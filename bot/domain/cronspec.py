@@ -43,12 +43,18 @@ FIELDS = (
 )
 
 
+def _is_number(text: str) -> bool:
+    """ASCII digits only: `str.isdigit` also accepts `²` or `٣`, which `int()` then refuses
+    (or reads) with Python's own message."""
+    return text.isascii() and text.isdigit()
+
+
 def _value(text: str, field: _Field) -> int:
     upper = text.upper()
     if upper in field.names:
         return field.names[upper]
-    if not text.isdigit():
-        raise CronError(f"{field.name}: {text!r} is not a number or name")
+    if not _is_number(text):
+        raise CronError(f"{field.name}: {text!r} is not a number (0-9) or a name")
     number = int(text)
     if not field.low <= number <= field.high:
         raise CronError(f"{field.name}: {number} is outside {field.low}-{field.high}")
@@ -61,7 +67,7 @@ def _parse_field(text: str, field: _Field) -> frozenset[int]:
         body, _, step_text = part.partition("/")
         step = 1
         if step_text:
-            if not step_text.isdigit() or int(step_text) == 0:
+            if not _is_number(step_text) or int(step_text) == 0:
                 raise CronError(f"{field.name}: step {step_text!r} must be a positive number")
             step = int(step_text)
         if body == "*":
@@ -121,7 +127,32 @@ class CronSpec:
                 f"{text!r} gives {len(minutes) * len(hours)} slots a day; at most "
                 f"{MAX_SLOTS_PER_DAY} are allowed"
             )
+        if (year := spec._year_without_slot()) is not None:
+            raise CronError(
+                f"{text!r} has no slot in {year} (e.g. 31 February never comes): it would be "
+                "shown active and never post"
+            )
         return spec
+
+    def _year_without_slot(self) -> int | None:
+        """A year in which no day matches, or None when every year has one.
+
+        Why every year and not just the next: the parser is pure (no clock), and a spec valid
+        only in some years (29 February, or a day of the month that must also be a Monday)
+        would leave a channel silent for a year or more while shown active. The Gregorian
+        calendar has 14 kinds of year (7 first weekdays, leap or not); 28 consecutive years
+        (2001-2028) hold all of them."""
+        if len(self.days) >= 28 and len(self.weekdays) == 7:
+            return None  # every month has days 1-28: no need to look
+        for year in range(2001, 2029):
+            day = date(year, 1, 1)
+            while day.year == year:
+                if self.runs_on(day):
+                    break
+                day += timedelta(days=1)
+            else:
+                return year
+        return None
 
     def runs_on(self, day: date) -> bool:
         if day.month not in self.months:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from bot.domain import selfcheck
+from bot.domain.selfcheck import CheckView
 from bot.domain.streaks import Points, Streak
 from bot.domain.types import Reveal
 from bot.grading.base import Grade
@@ -43,14 +45,26 @@ def how_to_answer(question: Question, console: bool = False) -> str:
 
 
 def feedback_text(
-    question: Question, grade: Grade, points: Points | None, streak: Streak | None, late: bool
+    question: Question,
+    grade: Grade,
+    points: Points | None,
+    streak: Streak | None,
+    late: bool,
+    check: CheckView | None = None,
 ) -> str:
+    """The feedback on one grade. With `check` (a practice or mock grade the learner may
+    self-check) the key points are listed numbered with the grader's marks."""
     lines = [
         f"Your answer to `{question.id}`: {grade.score}/10 ({grade.band})"
         + (" [provisional]" if grade.provisional else "")
     ]
     if question.type == "mcq":
         lines.append(f"Correct answer: {question.answer}. {question.explanation}")
+    elif check is not None:
+        lines += ["The grader's marks:", *selfcheck.marks_text(check.marks)]
+        if grade.feedback:
+            lines.append(grade.feedback)
+        lines.append(selfcheck.HOW)
     else:
         if grade.covered:
             lines.append("Covered: " + "; ".join(grade.covered))
@@ -104,18 +118,26 @@ def streak_text(channel_name: str, streak: Streak) -> str:
     )
 
 
-def board_text(title: str, rows: Sequence[Any], caller: str, top: int = 10) -> str:
+def board_text(
+    title: str,
+    rows: Sequence[Any],
+    caller: str,
+    top: int = 10,
+    empty: str = "No graded answers yet.",
+) -> str:
+    """Top `top` lines of a board (rows with `user_id`, `name`, `privacy` and `shown`) and
+    the caller's own rank and value."""
     if not rows:
-        return f"{title}\nNo graded answers yet."
+        return f"{title}\n{empty}"
     lines = [title]
     for rank, row in enumerate(rows[:top], 1):
         name = display_name(row.name, row.privacy, row.user_id)
-        lines.append(f"{rank:>2}. {name}: {row.points} pts ({row.answers} answers)")
+        lines.append(f"{rank:>2}. {name}: {row.shown}")
     mine = next((i for i, r in enumerate(rows, 1) if r.user_id == caller), None)
     if mine is None:
         lines.append("You are not on this board yet.")
-    elif mine > top:
-        lines.append(f"You: #{mine} with {rows[mine - 1].points} pts")
+    else:
+        lines.append(f"You: #{mine} with {rows[mine - 1].shown}")
     return "\n".join(lines)
 
 

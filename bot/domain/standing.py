@@ -9,6 +9,17 @@ from bot.domain.streaks import Streak
 
 
 @dataclass(frozen=True)
+class Bests:
+    """Personal bests: the best streak in any drill channel, the best week's points."""
+
+    streak: int
+    week_points: int
+
+    def text(self) -> str:
+        return f"Personal bests: streak {self.streak}, best week {self.week_points} points."
+
+
+@dataclass(frozen=True)
 class ChannelStanding:
     name: str
     streak: Streak
@@ -25,6 +36,7 @@ class Home:
     rank: int | None
     reviews_due: int
     channels: list[ChannelStanding]
+    bests: Bests
 
 
 @dataclass(frozen=True)
@@ -36,3 +48,4 @@ class Stats:
     reviews_due: int
     per_day: list[tuple[date, int]]
     today: date
+    bests: Bests

@@ -6,10 +6,15 @@ platform; nothing here knows a platform. Texts are plain; adapters escape them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from bot.domain.selfcheck import CheckView
 from bot.packs import Question
+
+#: Called once an answer is committed: the adapter acknowledges the platform's delivery then.
+Stored = Callable[[], None]
 
 
 @dataclass(frozen=True)
@@ -33,9 +38,12 @@ class Actor:
 
 @dataclass(frozen=True)
 class Reply:
-    """A message for the user who caused an event (ephemeral where the platform can)."""
+    """A message for the user who caused an event (ephemeral where the platform can).
+    `check`: key point marks the user may flip (platforms add checkboxes or a select; the
+    text already lists them, numbered, for `/drill check N ...`)."""
 
     text: str
+    check: CheckView | None = None
 
 
 @dataclass(frozen=True)
@@ -74,3 +82,23 @@ class Reveal:
     answered: int
     top: list[TopAnswer] = field(default_factory=list)
     pending: int = 0
+
+
+@dataclass(frozen=True)
+class Digest:
+    """A channel's weekly digest: a title and labelled facts, each platform laying them out
+    natively (Block Kit sections, embed fields, lines). `sections` is empty for a week with
+    no answers: the title alone says so."""
+
+    channel: ChannelRef
+    week: str
+    title: str
+    sections: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        return f"drillbot-digest-{self.channel.workspace_id}-{self.channel.channel_id}-{self.week}"
+
+    def text(self) -> str:
+        """The plain-text form (the console, and notification fallbacks)."""
+        return "\n".join([self.title, *(f"{label}: {body}" for label, body in self.sections)])

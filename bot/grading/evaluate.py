@@ -1,16 +1,29 @@
-"""Measure a grader against human-graded short answers (the CSVs of /work/shared/data/grading).
+"""Measure a grader against human-graded answers: the public short-answer sets and our own.
 
 Each answer is graded as a user of the grader would: from the question, the reference answer and
-the answer text alone. The labels (score, label, feedback, grader1/2) are read only to compare
-with; the one thing fitted on them is a linear calibration for the RMSE, out of fold and grouped
-by question, as the data's README asks.
+the answer text alone. The labels (score, label, feedback, grader1/2, per-key-point judgments)
+are read only to compare with; the one thing fitted on them is a linear calibration for the
+RMSE, out of fold and grouped by question, as the public data's README asks.
 
-Questions of these sets come without a rubric, so `question_for` derives one, weight 1 each: the
-reference answer cut into 3-7 clauses (`derive_key_points`: a one-sentence reference becomes its
-three thirds), then SemEval's `all_reference_answers` (other correct answers a teacher wrote,
-reference material, not labels) as key points of their own up to seven in all; they are also
-appended to the reference text an LLM grader reads. A reference too short to cut into three
-(two content words) keeps the one or two pieces it has: Questions are built with
+One CSV schema: `id`, `question_id`, `answer`, `score` (out of `score_max`, 10 when the column
+is absent: the bot's own scale), and the question in one of three ways, first match wins:
+- a `key_points` column holding a JSON list of key point texts or `{"text", "weight"}` objects
+  (the row's own rubric, with the `question` and `reference_answer` columns, or the bank
+  question's prompt and reference when those are empty), so later edits to the bank do not
+  change a committed answer set;
+- a `question_id` naming a question of the bank (its prompt, reference and key points), when
+  the row has no `reference_answer`;
+- else `question` and `reference_answer`, the key points derived from the reference (below).
+Optional columns: `profile` (the kind of answer, e.g. strong / vague / wrong_central: the report
+gives each profile's mean score, the share at 7+ and the share above 5), `split` (`--split`
+keeps only the rows of one split, e.g. the hold-out questions), and `placeholder_answer`.
+
+Questions of the public sets come without a rubric, so `derived_question` makes one, weight 1
+each: the reference answer cut into 3-7 clauses (`derive_key_points`: a one-sentence reference
+becomes its three thirds), then SemEval's `all_reference_answers` (other correct answers a
+teacher wrote, reference material, not labels) as key points of their own up to seven in all;
+they are also appended to the reference text an LLM grader reads. A reference too short to cut
+into three (two content words) keeps the one or two pieces it has: Questions are built with
 `model_construct`, which skips the pack rule of 3-7 key points written for pack authors.
 
 Metrics, all pure Python: Pearson r of the integer score with score/score_max and its 95 %
@@ -18,6 +31,8 @@ interval from a question-level bootstrap (questions resampled with replacement, 
 rho, RMSE after the out-of-fold calibration (5 folds of questions), ROC-AUC when the target is
 binary (Mann-Whitney, ties count half) and answers per second over grading time only. The
 grader's continuous coverage, when it has one, is reported alongside; the headline is the score.
+The JSON report also lists every row's id, profile, score and target, so others can compute
+their own figures.
 """
 
 from __future__ import annotations
@@ -38,13 +53,15 @@ from tqdm import tqdm
 
 from bot.grading.base import Grader, GradeRequest
 from bot.grading.text import derive_key_points
-from bot.packs import KeyPoint, Question
+from bot.packs import Bank, KeyPoint, Question
 
 BOOTSTRAP_RESAMPLES = 1000
 CALIBRATION_FOLDS = 5
 PROGRESS_MIN_ROWS = 200
 ALTERNATIVES_SEPARATOR = "||"
 MAX_KEY_POINTS = 7
+DEFAULT_SCORE_MAX = 10.0
+GOOD_AT = 7
 
 
 @dataclass(frozen=True)
@@ -58,6 +75,9 @@ class Row:
     answer: str
     target: float
     alternatives: tuple[str, ...] = ()
+    key_points: tuple[KeyPoint, ...] = ()
+    profile: str = ""
+    split: str = ""
 
 
 @dataclass(frozen=True)
@@ -72,6 +92,28 @@ class Metrics:
 
 
 @dataclass(frozen=True)
+class ProfileFigures:
+    """The scores of one `profile` value: how many, their mean, the share at GOOD_AT or more and
+    the share above 5 (the top of the "partial" band)."""
+
+    n: int
+    mean_score: float
+    share_good: float
+    share_above_5: float
+
+
+@dataclass(frozen=True)
+class RowResult:
+    """One graded row, for figures of one's own."""
+
+    id: str
+    question_id: str
+    profile: str
+    score: int
+    target: float
+
+
+@dataclass(frozen=True)
 class EvalReport:
     """The outcome of one evaluation run: `score` is the headline, `coverage` the continuous."""
 
@@ -83,6 +125,8 @@ class EvalReport:
     answers_per_second: float
     score: Metrics
     coverage: Metrics | None
+    profiles: dict[str, ProfileFigures]
+    rows: list[RowResult]
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
@@ -92,25 +136,58 @@ def _truthy(value: str | None) -> bool:
     return (value or "").strip().lower() in {"true", "1", "yes"}
 
 
+def parse_key_points(value: str, where: str) -> tuple[KeyPoint, ...]:
+    """A `key_points` cell: a JSON list of texts or {"text", "weight"} objects."""
+    try:
+        items = json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{where}: key_points is not JSON: {exc}") from exc
+    if not isinstance(items, list) or not items:
+        raise ValueError(f"{where}: key_points must be a non-empty JSON list")
+    points: list[KeyPoint] = []
+    for item in items:
+        if isinstance(item, str):
+            points.append(KeyPoint(text=item))
+        elif isinstance(item, dict) and isinstance(item.get("text"), str):
+            points.append(KeyPoint(text=item["text"], weight=float(item.get("weight", 1.0))))
+        else:
+            raise ValueError(f"{where}: a key point must be a text or {{\"text\", \"weight\"}}")
+    return tuple(points)
+
+
 def load_rows(csv_path: Path) -> list[Row]:
-    """Read the shared CSV schema, dropping placeholder answers (empty / "No response.")."""
+    """Read the CSV schema of the module docstring, dropping placeholder answers (empty / "No
+    response."); a malformed row is a ValueError naming its line."""
     rows: list[Row] = []
     with csv_path.open(encoding="utf-8", newline="") as handle:
-        for raw in csv.DictReader(handle):
+        reader = csv.DictReader(handle)
+        for raw in reader:
+            where = f"{csv_path.name} line {reader.line_num}"
             if _truthy(raw.get("placeholder_answer")):
                 continue
             alternatives = tuple(
                 a.strip() for a in (raw.get("all_reference_answers") or "").split(
                     ALTERNATIVES_SEPARATOR) if a.strip()
             )
+            try:
+                score_max = float(raw.get("score_max") or DEFAULT_SCORE_MAX)
+                target = float(raw["score"]) / score_max
+                row_id, question_id, answer = raw["id"], raw["question_id"], raw["answer"]
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ValueError(f"{where}: needs id, question_id, answer and a numeric score "
+                                 f"({exc})") from exc
+            key_points = raw.get("key_points") or ""
             rows.append(Row(
-                id=raw["id"],
-                question_id=raw["question_id"],
-                question=raw["question"],
-                reference=raw["reference_answer"],
-                answer=raw["answer"],
-                target=float(raw["score"]) / float(raw["score_max"]),
+                id=row_id,
+                question_id=question_id,
+                question=raw.get("question") or "",
+                reference=raw.get("reference_answer") or "",
+                answer=answer,
+                target=target,
                 alternatives=alternatives,
+                key_points=parse_key_points(key_points, where) if key_points.strip() else (),
+                profile=(raw.get("profile") or "").strip(),
+                split=(raw.get("split") or "").strip(),
             ))
     return rows
 
@@ -119,7 +196,28 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:80] or "q"
 
 
-def question_for(row: Row) -> Question:
+def question_for(row: Row, bank: Bank | None = None) -> Question:
+    """The Question a row is graded against (the three ways of the module docstring)."""
+    known = bank.get(row.question_id) if bank is not None else None
+    if row.key_points:
+        return Question.model_construct(
+            id=_slug(row.question_id), topic=known.topic if known else "evaluation",
+            difficulty=known.difficulty if known else "medium", type="open",
+            prompt=row.question or (known.prompt if known else ""),
+            reference_answer=row.reference or (known.reference_answer if known else None),
+            key_points=list(row.key_points), tags=[], follow_ups=[], choices=[],
+        )
+    if known is not None and not row.reference:
+        if known.type != "open":
+            raise ValueError(f"row {row.id}: bank question {known.id} is not an open question")
+        return known
+    if not row.reference:
+        raise ValueError(f"row {row.id}: no key_points, no reference_answer, and question_id "
+                         f"{row.question_id!r} is not in the bank")
+    return derived_question(row)
+
+
+def derived_question(row: Row) -> Question:
     """A `type: open` Question for a CSV question, its key points derived from the reference.
 
     The reference's clauses give the first key points (`derive_key_points`); the other correct
@@ -250,8 +348,11 @@ def calibrated_rmse(xs: Sequence[float], ys: Sequence[float], groups: Sequence[s
                     folds: int = CALIBRATION_FOLDS, seed: int = 0) -> float:
     """RMSE of y against a*x + b fitted on the other folds of questions (grouped, out of fold).
 
-    With fewer questions than folds, each question is its own fold.
+    With fewer questions than folds, each question is its own fold; with one question there is
+    nothing to fit out of fold on, and the RMSE is NaN.
     """
+    if len(set(groups)) < 2:
+        return math.nan
     fold = _fold_of(groups, min(folds, len(set(groups))), seed)
     predictions = [0.0] * len(xs)
     for f in set(fold.values()):
@@ -276,6 +377,23 @@ def metrics(xs: Sequence[float], ys: Sequence[float], groups: Sequence[str], see
 
 # --- running -------------------------------------------------------------------------------
 
+def profile_figures(rows: Sequence[Row], scores: Sequence[int]) -> dict[str, ProfileFigures]:
+    """Figures per value of the `profile` column (empty when the CSV has none)."""
+    by_profile: dict[str, list[int]] = {}
+    for row, score in zip(rows, scores, strict=True):
+        if row.profile:
+            by_profile.setdefault(row.profile, []).append(score)
+    return {
+        name: ProfileFigures(
+            n=len(values),
+            mean_score=sum(values) / len(values),
+            share_good=sum(1 for v in values if v >= GOOD_AT) / len(values),
+            share_above_5=sum(1 for v in values if v > 5) / len(values),
+        )
+        for name, values in sorted(by_profile.items())
+    }
+
+
 async def _grade_all(grader: Grader, requests: Sequence[GradeRequest], concurrency: int,
                      progress: bool) -> list[int]:
     """Grade every request with at most `concurrency` in flight; scores in request order."""
@@ -296,16 +414,24 @@ async def _grade_all(grader: Grader, requests: Sequence[GradeRequest], concurren
 
 
 async def evaluate(grader: Grader, csv_path: Path, *, limit: int | None = None, seed: int = 0,
-                   concurrency: int = 8, progress: bool = True) -> EvalReport:
-    """Grade the answers of one CSV and compare with the human scores (module docstring)."""
-    rows = sample(load_rows(csv_path), limit, seed)
+                   concurrency: int = 8, progress: bool = True, bank: Bank | None = None,
+                   split: str | None = None) -> EvalReport:
+    """Grade the answers of one CSV and compare with the human scores (module docstring).
+
+    `bank` resolves rows that name a bank question; `split` keeps only the rows of that split.
+    """
+    rows = load_rows(csv_path)
+    if split is not None:
+        rows = [r for r in rows if r.split == split]
+    rows = sample(rows, limit, seed)
     if not rows:
         raise ValueError(f"{csv_path}: no gradable answers")
     questions: dict[str, Question] = {}
     for row in rows:
         if row.question_id not in questions:
-            questions[row.question_id] = question_for(row)
+            questions[row.question_id] = question_for(row, bank)
     requests = [GradeRequest(question=questions[r.question_id], answer=r.answer) for r in rows]
+    n_questions = len(questions)
     started = time.perf_counter()
     scores = await _grade_all(grader, requests, concurrency, progress)
     elapsed = time.perf_counter() - started
@@ -317,11 +443,14 @@ async def evaluate(grader: Grader, csv_path: Path, *, limit: int | None = None, 
         grader=grader.name,
         grader_version=grader.version,
         n_answers=len(rows),
-        n_questions=len(questions),
+        n_questions=n_questions,
         answers_per_second=len(rows) / elapsed if elapsed > 0 else float("inf"),
         score=metrics([float(s) for s in scores], targets, groups, seed),
         coverage=(metrics([continuous(r) for r in requests], targets, groups, seed)
                   if continuous is not None else None),
+        profiles=profile_figures(rows, scores),
+        rows=[RowResult(r.id, r.question_id, r.profile, s, r.target)
+              for r, s in zip(rows, scores, strict=True)],
     )
 
 
@@ -343,4 +472,9 @@ def format_report(report: EvalReport) -> str:
     ]
     if report.coverage is not None:
         lines.append(_metric_line("coverage", report.coverage))
+    if report.profiles:
+        lines.append(f"{'profile':<16} {'answers':>7}  {'mean score':>10}  {'>= 7':>6}  {'> 5':>6}")
+        lines.extend(
+            f"{name:<16} {p.n:>7}  {p.mean_score:>10.2f}  {p.share_good:>6.0%}"
+            f"  {p.share_above_5:>6.0%}" for name, p in report.profiles.items())
     return "\n".join(lines)

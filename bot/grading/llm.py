@@ -1,15 +1,21 @@
 """The LLM grader: any OpenAI-compatible endpoint through the openai SDK (3.x, over httpx2).
 
-What it does per answer (DESIGN.md "Grades"):
-1. Deterministic floors first (the offline grader's: empty, trivial, copied answers): score 0,
-   no LLM call.
+What it does per answer (docs/design.md "Grades"):
+1. Deterministic floors first (`bot.grading.floors`, the check intake runs: blank, trivial, short,
+   copied answers): score 0, no LLM call.
 2. The pre-filter's flagged sentences are removed; the model never sees them, and the grade is
    flagged and capped at 5 by `compute_score`.
 3. One call: the `grade` template (system: static instructions, schema and canary, then the
    rubric; user: the answer inside a random per-call delimiter), structured output from the
-   `GradingOutput` pydantic model through `chat.completions.parse`. Endpoints without JSON-schema
-   output (llama.cpp, some vLLM/Ollama builds) use `json_mode="json_object"`: the same parse
-   and validation over JSON mode. Output that fails validation gets ONE repair call.
+   `GradingOutput` pydantic model through `chat.completions.parse`. How the endpoint is asked
+   for it is the JSON mode (the README says which fits which server):
+   `schema` sends OpenAI's `json_schema` response format; `json_object_schema` sends
+   `{"type": "json_object", "schema": ...}`, which llama.cpp turns into a grammar (a schema
+   bounded for the rubric: `grammar_schema`);
+   `json_object` sends plain JSON mode, and the prompt alone names the exact keys. Every mode
+   gets the same parse and validation. Output that fails validation gets ONE repair call,
+   part of the same grading request: it holds the same concurrency slot, its tokens are added
+   to the grade's, and a second invalid reply ends the request.
 4. Our code decides: each judgment's credit is capped by its evidence (`bot.grading.evidence`),
    misconceptions count only when their quote is in the answer, the score comes from
    `compute_score`, never from the model. Model text shown to users (feedback, corrections)
@@ -38,21 +44,20 @@ from typing import Any, Literal, TypeVar
 import httpx2
 import openai
 from openai.types.chat import ChatCompletionMessageParam
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.config import Settings
+from bot.config import JsonMode, Settings
 from bot.errors import GraderUnavailable
 from bot.grading.base import Grade, GradeRequest, Judgment, graded, rubric_weights
 from bot.grading.breaker import CircuitBreaker
 from bot.grading.evidence import allowed_credit, quoted
-from bot.grading.offline import OfflineGrader
+from bot.grading.floors import REASONS, floor_of
 from bot.grading.prefilter import scan, strip_flagged
 from bot.grading.prompts import Prompt, Prompts, new_delimiter
 from bot.grading.text import normalise
 from bot.packs import Question
 
 _log = logging.getLogger(__name__)
-JsonMode = Literal["schema", "json_object"]
 Verdict = Literal["covered", "partly", "missed"]
 CREDIT: dict[str, float] = {"covered": 1.0, "partly": 0.5, "missed": 0.0}
 #: Sent when a base URL is set without a key: local servers need none, the SDK insists on one.
@@ -61,21 +66,29 @@ GRADE_MAX_TOKENS = 1500
 TEXT_MAX_TOKENS = 200
 FEEDBACK_MAX_SENTENCES = 3
 FEEDBACK_MAX_CHARS = 600
+EVIDENCE_MAX_CHARS = 300
+CORRECTION_MAX_CHARS = 300
+MISCONCEPTIONS_MAX = 3
 QUESTION_MAX_CHARS = 300
 LEAK_FLAG = "prompt_leak"
 TEMPLATES = ("grade", "follow_up", "hint")
 _SENTENCE_END = re.compile(r"[.!?](?=\s|$)")
+_WORD = re.compile(r"[^\W\d_]{2,}")
 REPAIR = (
     "Your previous reply was not valid: {errors}. Reply again with one JSON object only, "
     "matching the schema in the instructions."
 )
 
 T = TypeVar("T", bound=BaseModel)
+#: In the JSON schema of every output object: llama.cpp's grammar, and a reader of the prompt,
+#: then allow no keys but the listed ones. Validation itself still ignores extra keys.
+_CLOSED = ConfigDict(json_schema_extra={"additionalProperties": False})
 
 
 class KeyPointJudgment(BaseModel):
     """The model's verdict on one key point, with the answer's words as evidence."""
 
+    model_config = _CLOSED
     key_point: int = Field(description="number of the key point, as listed (1, 2, ...)")
     verdict: Verdict
     evidence: str = Field(description="exact quote of the answer; empty when missed")
@@ -84,6 +97,7 @@ class KeyPointJudgment(BaseModel):
 class Misconception(BaseModel):
     """A wrong statement in the answer: its exact words and a correction."""
 
+    model_config = _CLOSED
     quote: str = Field(description="exact quote of the wrong statement")
     correction: str = Field(description="one sentence saying what is right")
 
@@ -91,9 +105,42 @@ class Misconception(BaseModel):
 class GradingOutput(BaseModel):
     """What the model returns; it holds no score, our code computes it."""
 
+    # Docstrings and descriptions here reach the model: they are in the schema. No numeric
+    # or length bounds, on purpose: llama.cpp's grammar cannot enforce them, so our code
+    # dedupes and ignores what is out of range instead (`_judgments`, `_misconceptions`).
+    model_config = _CLOSED
     judgments: list[KeyPointJudgment]
     misconceptions: list[Misconception]
     feedback: str = Field(description="1-3 plain sentences to the candidate")
+
+
+def grammar_schema(points: int) -> dict[str, Any]:
+    """The output schema sent to a grammar-constrained endpoint (`json_object_schema`), for a
+    rubric of `points` key points: exactly one judgment per key point, numbered in order, and
+    bounded strings and lists.
+
+    Why: llama.cpp's grammar enforces consts, enums, tuple items and string and list lengths
+    (not numeric ranges), and a small model left unbounded writes on to the token limit, which
+    on a CPU takes minutes. OpenAI's strict mode rejects some of these keywords, so the
+    `schema` mode sends the plain schema. Validation is the same in every mode.
+    """
+    schema = GradingOutput.model_json_schema()
+    judgment = schema["$defs"].pop("KeyPointJudgment")
+    fields = judgment["properties"]
+    fields["evidence"]["maxLength"] = EVIDENCE_MAX_CHARS
+    numbered = [
+        judgment | {"properties": fields | {"key_point": {"const": n}}}
+        for n in range(1, points + 1)
+    ]
+    top = schema["properties"]
+    top["judgments"] = {"type": "array", "prefixItems": numbered}
+    top["judgments"] |= {"minItems": points, "maxItems": points}
+    top["misconceptions"]["maxItems"] = MISCONCEPTIONS_MAX
+    top["feedback"]["maxLength"] = FEEDBACK_MAX_CHARS
+    wrong = schema["$defs"]["Misconception"]["properties"]
+    wrong["quote"]["maxLength"] = EVIDENCE_MAX_CHARS
+    wrong["correction"]["maxLength"] = CORRECTION_MAX_CHARS
+    return schema
 
 
 class UnusableOutput(GraderUnavailable):
@@ -170,6 +217,7 @@ class LLMGrader:
         model: str,
         *,
         json_mode: JsonMode = "schema",
+        temperature: float | None = None,
         concurrency: int = 4,
         breaker: CircuitBreaker | None = None,
         prompts: Prompts | None = None,
@@ -177,6 +225,8 @@ class LLMGrader:
         self.client = client
         self.model = model
         self.json_mode = json_mode
+        #: None: not sent (reasoning models reject any temperature).
+        self.temperature = temperature
         self.breaker = breaker or CircuitBreaker(is_failure=is_endpoint_failure)
         self.prompts = prompts or Prompts()
         for template in TEMPLATES:  # a broken template stops start-up, not the first grade
@@ -184,15 +234,15 @@ class LLMGrader:
         #: In every system prompt; must never reach a user. One per process keeps the
         #: system prompt's prefix identical across calls, so providers can cache it.
         self.canary = f"canary-{secrets.token_hex(8)}"
+        #: Requests in flight: a grading request holds its slot through its repair call.
         self._gate = asyncio.Semaphore(concurrency)
-        self._floors = OfflineGrader()
         self._schema = json.dumps(GradingOutput.model_json_schema(), separators=(",", ":"))
 
     @classmethod
     def from_settings(
         cls, settings: Settings, http_client: httpx2.AsyncClient | None = None
     ) -> LLMGrader:
-        """The grader of the configured endpoint (DESIGN.md "Settings").
+        """The grader of the configured endpoint (docs/design.md "Settings").
 
         `http_client` is for tests (an `httpx2.MockTransport`); by default the SDK's own.
         """
@@ -213,6 +263,7 @@ class LLMGrader:
             client,
             settings.llm_model,
             json_mode=settings.llm_json_mode,
+            temperature=settings.llm_temperature,
             concurrency=settings.llm_concurrency,
         )
 
@@ -222,14 +273,25 @@ class LLMGrader:
 
     # --- calls ---------------------------------------------------------------------------
 
-    def _format(self, output: type[BaseModel] | None) -> dict[str, Any]:
+    def _options(
+        self, output: type[BaseModel] | None, grammar: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        """The request's optional parameters: temperature when set, and the output format of
+        the JSON mode. parse() validates against `output` in every mode; in the JSON-object
+        modes `extra_body` replaces the `json_schema` format the SDK would send, with
+        `grammar` (by default `output`'s schema) as the schema of `json_object_schema`."""
+        found: dict[str, Any] = {}
+        if self.temperature is not None:
+            found["temperature"] = self.temperature
         if output is None:
-            return {}
-        if self.json_mode == "json_object":
-            # parse() still validates against `output`; the endpoint is only asked for JSON.
-            json_only = {"response_format": {"type": "json_object"}}
-            return {"response_format": output, "extra_body": json_only}
-        return {"response_format": output}
+            return found
+        found["response_format"] = output
+        if self.json_mode == "json_object_schema":
+            schema = grammar or output.model_json_schema()
+            found["extra_body"] = {"response_format": {"type": "json_object", "schema": schema}}
+        elif self.json_mode == "json_object":
+            found["extra_body"] = {"response_format": {"type": "json_object"}}
+        return found
 
     async def _call(
         self,
@@ -237,29 +299,31 @@ class LLMGrader:
         output: type[BaseModel] | None,
         max_tokens: int,
         usage: Usage,
+        grammar: dict[str, Any] | None = None,
     ) -> _Reply:
-        """One request (SDK transport retries aside) through the gate and the breaker.
+        """One request (SDK transport retries aside) through the breaker; the caller holds
+        the gate.
 
         Raises `GraderUnavailable` for endpoint failures, `UnusableOutput` for replies we
         cannot use and `ValidationError` for structured output that does not validate.
         """
         try:
-            async with self._gate:
-                with self.breaker.guard():
-                    raw = await self.client.chat.completions.with_raw_response.parse(
-                        model=self.model,
-                        messages=messages,
-                        max_tokens=max_tokens,
-                        temperature=0,
-                        **self._format(output),
-                    )
+            with self.breaker.guard():
+                raw = await self.client.chat.completions.with_raw_response.parse(
+                    model=self.model,
+                    messages=messages,
+                    max_tokens=max_tokens,
+                    **self._options(output, grammar),
+                )
         except (openai.APIConnectionError, openai.APIStatusError) as exc:
             raise GraderUnavailable(f"LLM endpoint failed: {type(exc).__name__}") from exc
         try:
             completion = raw.parse()
         except ValidationError:
-            usage.add(raw.http_response.json().get("usage"))
-            raise
+            body = raw.http_response.json()
+            usage.add(body.get("usage"))
+            assert output is not None  # only structured output is validated
+            return _Reply(_lenient(body, output), "", body.get("model") or self.model)
         except openai.LengthFinishReasonError as exc:
             usage.add(exc.completion.usage)
             raise UnusableOutput("the reply was cut off at the token limit") from exc
@@ -271,21 +335,27 @@ class LLMGrader:
             raise UnusableOutput("the model refused")
         return _Reply(message.parsed, message.content or "", completion.model or self.model)
 
-    async def _structured(self, prompt: Prompt, output: type[T], usage: Usage) -> tuple[T, str]:
-        """Structured output, with one repair call when the first reply does not validate."""
+    async def _structured(
+        self, prompt: Prompt, output: type[T], usage: Usage, grammar: dict[str, Any]
+    ) -> tuple[T, str]:
+        """Structured output: one grading request, which is one call, plus one repair call
+        when the first reply does not validate. The request holds one slot of the gate
+        throughout, so a repair never queues behind other answers. `grammar`: the schema of
+        the `json_object_schema` mode."""
         repairs: list[str] = []
-        for _ in range(2):
-            try:
-                reply = await self._call(
-                    _messages(prompt, repairs), output, GRADE_MAX_TOKENS, usage
-                )
-            except ValidationError as exc:
-                problem = _error_summary(exc)
-            else:
-                if reply.parsed is not None:
-                    return reply.parsed, reply.model
-                problem = "the reply was empty"
-            repairs.append(REPAIR.format(errors=problem))
+        async with self._gate:
+            for _ in range(2):
+                try:
+                    reply = await self._call(
+                        _messages(prompt, repairs), output, GRADE_MAX_TOKENS, usage, grammar
+                    )
+                except ValidationError as exc:
+                    problem = _error_summary(exc)
+                else:
+                    if reply.parsed is not None:
+                        return reply.parsed, reply.model
+                    problem = "the reply was empty"
+                repairs.append(REPAIR.format(errors=problem))
         raise UnusableOutput("the reply was invalid, also after a repair")
 
     # --- grading -------------------------------------------------------------------------
@@ -293,9 +363,10 @@ class LLMGrader:
     async def grade(self, request: GradeRequest) -> Grade:
         """Grade one answer, or raise `GraderUnavailable` (see the module docstring)."""
         flags = scan(request.answer)
-        floor = self._floors.assess(request).floor
+        floor = floor_of(request.question.prompt, request.answer)
         if floor is not None:
-            return self._grade(request, [], [], floor, flags, None, None, Usage())
+            grade = self._grade(request, [], [], REASONS[floor], flags, None, None, Usage())
+            return grade.model_copy(update={"floored": True})
         seen = strip_flagged(request.answer)
         delimiter = new_delimiter(seen)
         prompt = self.prompts.render(
@@ -308,7 +379,8 @@ class LLMGrader:
             answer=seen,
         )
         usage = Usage()
-        output, model = await self._structured(prompt, GradingOutput, usage)
+        grammar = grammar_schema(len(request.rubric))
+        output, model = await self._structured(prompt, GradingOutput, usage, grammar)
         judgments = self._judgments(request, output, seen)
         misconceptions, leaked = self._misconceptions(output, seen, delimiter)
         feedback = self._shown(output.feedback, delimiter, FEEDBACK_MAX_SENTENCES)
@@ -366,8 +438,9 @@ class LLMGrader:
 
     def _shown(self, text: str, delimiter: str, max_sentences: int) -> str | None:
         """Model text fit to show a user, trimmed; None when it leaks, reads as steered (the
-        pre-filter flags it: a score, a role marker) or is empty."""
-        if self._leaks(text, delimiter) or scan(text):
+        pre-filter flags it: a score, a role marker) or holds no word (empty, or debris such
+        as `:{` that a small grammar-constrained model writes)."""
+        if self._leaks(text, delimiter) or scan(text) or not _WORD.search(text):
             return None
         flat = " ".join(text.split())
         ends = [m.end() for m in _SENTENCE_END.finditer(flat)]
@@ -429,13 +502,30 @@ class LLMGrader:
             delimiter=delimiter,
             answer=seen,
         )
-        reply = await self._call(_messages(prompt), None, TEXT_MAX_TOKENS, Usage())
+        async with self._gate:
+            reply = await self._call(_messages(prompt), None, TEXT_MAX_TOKENS, Usage())
         text = self._shown(reply.text, delimiter, 2)
         if not text:
             if self._leaks(reply.text, delimiter):
                 _log.warning("the model leaked its instructions in a %s; refused", template)
             raise UnusableOutput(f"the model's {template.replace('_', ' ')} cannot be shown")
         return _short(text, QUESTION_MAX_CHARS)
+
+
+def _lenient(body: dict[str, Any], output: type[T]) -> T:
+    """The reply's JSON read leniently; a `ValidationError` when it still does not validate.
+
+    Why: a grammar-constrained local model (llama.cpp) writes raw newlines and tabs inside
+    strings now and then, which strict JSON forbids. Such JSON is unambiguous, so it is read as
+    Python's `json` does with `strict=False` rather than costing a repair call.
+    """
+    choices = body.get("choices") or [{}]
+    content = (choices[0].get("message") or {}).get("content") or ""
+    try:
+        value = json.loads(content, strict=False)
+    except ValueError:
+        return output.model_validate_json(content)  # raises the strict parser's error
+    return output.model_validate(value)
 
 
 def _plain_feedback(judgments: Sequence[Judgment], weights: dict[str, float]) -> str:

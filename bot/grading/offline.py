@@ -1,396 +1,317 @@
-"""The offline grader: rubric coverage from lexical evidence, no network, no model.
+"""The offline grader: key-point coverage from a local language model plus lexical evidence.
 
-What it measures. For each key point of the rubric, how much of the key point's content the
-answer states. Three kinds of evidence are blended (1:1:2): the key point's content words found
-in the answer exactly (tokenised, stemmed and folded onto synonym groups by `bot.grading.text`,
-stopwords dropped); the same words allowing near-spellings (each key-point word's closest answer
-word by trigram Dice similarity, >= 0.3, words of 5+ letters: typos, inflections, derivations);
-and the key point's character trigrams anywhere in the answer (compounds and hyphenation,
-"self-clocking"). Each word or trigram carries a weight: what the question prompt already says
-counts a quarter (answers echo the question, so echoing proves little), a word shared by many key
-points of one rubric counts less than one that singles its key point out (an idf over the
-rubric), and the commonest English trigrams ("ing", "ion", " th") count a fifth. Coverage
-saturates: about eight words' worth of a long key point covers it, since a key point cut from a
-reference sentence can list more facts than one answer needs. Coverage >= 0.6 is "covered",
->= 0.3 "partly", else "missed", and the score is `compute_score` (the one DESIGN.md formula), so
-offline and LLM scores compare. `coverage()` is the continuous counterpart (weighted mean
-key-point coverage) that evaluation correlates too.
+No network, ever: the model (all-MiniLM-L6-v2, int8 ONNX) ships inside a pinned package and is
+loaded once, lazily, on this module's one grading thread (`bot.grading.encoder`), so grading
+never blocks the event loop (docs/design.md "Grades").
 
-Measured with `bot.grading.evaluate` (reference answers cut into key points, no labels used):
-Pearson r of the score 0.33 on SAF v2 and 0.44 (ROC-AUC 0.75) on SemEval-2013, against 0.305
-and 0.365 / 0.712 for the best similarity baselines of the data's README.
+What it measures, per key point (the one score formula of docs/design.md then turns the marks
+into the score, as for every grader):
+- *recall*: each content word piece of the key point matched to its most similar answer piece
+  by contextual vector, weighted mean of the cosines, question words counting a quarter
+  (`bot.grading.semantic`); this is what lets an answer in the candidate's own words count;
+- *lexical coverage*: the key point's words, near-spellings and character trigrams found in the
+  answer (`bot.grading.lexical`), which keeps exact technical terms decisive;
+- and two views of the whole answer, shared by all its key points: recall of the reference
+  answer (the best of its lines, when it lists alternatives), and the answer-vs-reference
+  cosine with the question's direction removed. Without them an answer in the candidate's own
+  words loses most key points; with them, a key point the answer never touches can still reach
+  "partly" when the rest of the answer is strong, which `PARTLY_AT` = 0.5 keeps rare.
+A key point's coverage is the logistic blend of these (`COVERAGE_WEIGHTS`); `COVERED_AT` and
+`PARTLY_AT` map it to covered / partly / missed.
 
-Contradiction. Words are not enough when the answer says the opposite: "terminal 1 is connected
-to the positive terminal" shares every word with "terminal 1 and the positive terminal are
-separated". Each reference clause is cut into propositions (at punctuation and conjunctions);
-the answer proposition closest to each is compared, counting negators and antonym flips
-("separated" is "connected" with the opposite sign) on both sides. An odd count is a
-contradiction, so "not connected" agrees with "separated" and "a shorter string gives a higher
-pitch" agrees with "a longer string gives a lower pitch". The key points of a contradicted clause
-get no credit, unless the same answer proposition agrees at least as closely with another part
-of the reference (references state one fact from both sides, or list alternatives).
-Offline misconceptions stay empty: a polarity flip is the only cheap signal of a wrong statement,
-it is already priced in as missed key points, and charging a noisy lexical guess a second time
-(-1 per misconception) would cost honest answers more than it catches.
+Kept in front of the model, because a model rewards topical text:
+- the floors (`bot.grading.floors`, one pure function) give 0 without grading;
+- the injection pre-filter removes flagged sentences before anything is measured, and a flagged
+  answer is capped at 5;
+- keyword stuffing: an answer of 8+ words with under 15 % function words reads as a bare list
+  of terms; none of its key points counts as more than partly, so it cannot reach "good";
+- contradiction: a key point whose statement (or reference clause) the answer makes with the
+  opposite polarity (negation or antonym, `bot.grading.lexical`) gets no credit, whatever the
+  model says (the vectors of "is connected" and "is not connected" are nearly the same), and the
+  answer is charged one misconception (-1; one at most, since one wrong statement often
+  contradicts a key point and its reference clause alike).
 
-Floors. Empty, whitespace-only, "idk"/"N/A"-style non-answers, answers under 4 words and copies
-of the question (the prompt's word order, at most one new content word) score 0 at once.
+Feedback says what was found, quoting the answer's own words for a covered key point (the answer
+sentence that holds most of that point's matched words), names the most important key point
+missed, and when a missed or partly covered point was close to the next mark says the grader may
+have missed the wording rather than claiming it is absent.
 
-Known limits. A lexical grader rewards words, not understanding: an answer that names every
-concept in the wrong relation, or says a key point in other words, is misjudged; answers in
-another language get little credit. Keyword stuffing is the obvious attack: a bare list of terms
-has almost no function words (prose has 40-50 %), so such an answer gets at most "partly" on any
-key point and cannot score above 5. Padding is the subtler one: trigrams found "anywhere in the
-answer" also come from unrelated words, so a longer answer collects some credit by chance.
-That is why near-spellings are judged word by word and common trigrams count little; appending a
-generic 30-word sentence still adds about 0.3 points on average (0.6 when the filler holds
-on-topic words such as "system" or "performance"), where trigrams alone gave 0.6 and 1.0.
-Trigrams alone also correlated better with SAF's tutors (r 0.35), partly because tutors there
-favour longer answers: a gain not worth the exploit. Injection attempts go through the shared
-pre-filter: flagged sentences are removed before grading and the score is capped at 5.
+How the constants were chosen (evaluation/tune_offline.py): the blend was fitted on the
+per-key-point judgments of the interview answer set's 18 dev questions only (soft-label
+logistic regression), so SAF v2 and SemEval-2013 stay unseen and the 8 hold-out questions are
+never read. COVERED_AT = 0.7 is the fit's choice; PARTLY_AT was raised from the fit's 0.45 to
+0.5 by hand, at a cost of 0.02 in dev r, so that answers covering half the key points stay in
+the partial band (tests/test_offline_grader.py). Rejected on the same data: the answer's
+precision against the reference (its fitted weight was negative, so padding raised scores),
+sentence-level cosines and key-point-only blends (lower dev r). The figures, measured with
+`drillbot eval grading`, are in the README ("Grading quality").
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 import re
-from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
-from itertools import pairwise
+from functools import lru_cache
 
+import numpy as np
+
+from bot.grading import semantic
 from bot.grading.base import Grade, GradeRequest, Judgment, graded, rubric_weights
+from bot.grading.encoder import Encoded, Encoder, shared
+from bot.grading.floors import REASONS, floor_of
+from bot.grading.lexical import Lexical, lexical
 from bot.grading.prefilter import scan, strip_flagged
-from bot.grading.text import (
-    BREAK,
-    Proposition,
-    Token,
-    char_grams,
-    clauses,
-    content_of,
-    gram_set,
-    normalise,
-    propositions,
-    stopword_share,
-    tokens,
-    words,
-)
+from bot.grading.text import content_tokens, sentences
 from bot.packs import KeyPoint
 
-#: A word (or trigram) of the question prompt is worth this much of one the prompt lacks.
-QUESTION_WORD_WEIGHT = 0.25
-#: The evidence blend: exact (stemmed) words, each key-point word's closest answer word by
-#: trigram similarity, and the key point's trigrams anywhere in the answer.
-WORD_SHARE, FUZZY_SHARE, GRAM_SHARE = 0.25, 0.25, 0.5
-GRAM = 3
-#: A key-point word counts as (partly) said when an answer word of at least FUZZY_MIN_LEN
-#: letters reaches this trigram Dice similarity with it; shorter words must match exactly.
-FUZZY_AT = 0.3
-FUZZY_MIN_LEN = 5
-#: The commonest English trigrams ("ing", "ion", " th") turn up in any text: a match on one is
-#: weak evidence, and a padded answer would collect them by chance.
-COMMON_GRAM_WEIGHT = 0.2
-COMMON_GRAMS: frozenset[str] = frozenset(
-    """the and ing ion tio ent ati for her ter hat tha ere ate his con res ver all ons nce men
-    ith ted ers pro thi wit are ess not ive was ect rea com eve per int est sta cti ica ist ear
-    ain one our iti rat ble ity nte str ste tra ani der ove ame red ned ran ide pre ser tin ced
-    lin ort ous sti cal nal man pla ind""".split()
-) | frozenset(
-    [" th", "ng ", "ed ", "es ", "ly ", " co", " in", " re", "er ", " pr", "al ", " de", "nt ",
-     "on ", "ts ", "rs ", "te ", "se ", "ce ", "le ", "ne ", " st", " di", " ex", " wh", " ma",
-     " pa", " ca", " tr", " se", " fo", " be", " mo", " un", " ha", " al", "ty ", "ns ", "ry ",
-     "st ", "re ", "at ", "ic ", "is ", "ve ", "ge ", "ds "]
-)
-#: A key point is covered by this much weighted content, however long it is; one word is about
-#: GRAMS_PER_WORD trigrams.
-WORDS_ENOUGH = 8.0
-GRAMS_PER_WORD = 7
-COVERED_AT = 0.6
-PARTLY_AT = 0.3
-#: Below this share of function words (with at least STUFFING_MIN_WORDS words) an answer reads
-#: as a list of keywords: no key point of it counts as more than STUFFING_CAP covered ("partly").
-STUFFING_SHARE = 0.15
-STUFFING_MIN_WORDS = 8
-STUFFING_CAP = 0.5
-MIN_WORDS = 4
-#: An answer whose word pairs are at least this share the prompt's, and that adds at most one
-#: content word, is a copy of the question.
-COPY_PAIR_SHARE = 0.7
-NON_ANSWER = re.compile(
-    r"^\W*(?:n/?a|idk|i\s+do\s+not\s+know|no\s+idea|pass|skip|dunno|not\s+sure|no\s+clue"
-    r"|i\s+give\s+up|nothing|none|no\s+answer|\?+|-+|\.+|i\s+have\s+no\s+idea"
-    r"|i\s+(?:am|'m)\s+not\s+sure|do\s+not\s+know|no\s+comment)\W*$"
-)
+#: Recall of an unrelated answer on the same topic: recalls are rescaled from here to 1.
+RECALL_BASE = 0.3
+#: A key point is recalled in full when its best-matched ENOUGH share of weight is (key points
+#: list examples and alternatives an answer need not all give).
+ENOUGH = 0.75
+#: Logistic weights of a key point's coverage over `Features.row` (intercept first), and the
+#: marks: fitted on the interview set's dev questions (evaluation/tune_offline.py).
+COVERAGE_WEIGHTS = (-3.083, 1.338, 3.468, 2.56, 1.178)
+COVERED_AT = 0.7
+PARTLY_AT = 0.5
+#: A coverage this close below a mark is borderline: the feedback says the wording may have
+#: been missed.
+BORDERLINE = 0.1
+STUFFING_CAP = 0.5 * (COVERED_AT + PARTLY_AT)
+QUOTE_WORDS = 12
+RUBRICS_CACHED = 128
 
-
-@dataclass(frozen=True)
-class _Point:
-    """A key point prepared for matching."""
-
-    key_point: KeyPoint
-    weights: dict[str, float]  # content word key -> weight
-    spellings: dict[str, str]  # content word key -> the word as written
-    grams: dict[str, float]  # character trigram -> weight
-    clauses: tuple[int, ...]  # the reference clauses it restates, for the contradiction check
-
-    @cached_property
-    def word_total(self) -> float:
-        return sum(self.weights.values())
-
-    @cached_property
-    def gram_total(self) -> float:
-        return sum(self.grams.values())
-
-    @cached_property
-    def gram_keys(self) -> frozenset[str]:
-        return frozenset(self.grams)
+_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="offline-grader")
 
 
 @dataclass(frozen=True)
 class _Rubric:
-    """Everything derived from a question and its key points, cached per rubric."""
+    """What the model makes of a question, its reference and key points (cached per rubric).
 
+    `references` are the reference's lines: a reference of several lines lists alternative
+    correct answers, and an answer need match only one of them.
+    """
+
+    question: Encoded
     question_keys: frozenset[str]
-    question_pairs: frozenset[tuple[str, str]]
-    points: tuple[_Point, ...]
-    clauses: tuple[tuple[Proposition, ...], ...]
-    propositions: tuple[Proposition, ...]
+    reference: semantic.Target
+    references: tuple[semantic.Target, ...]
+    points: tuple[semantic.Target, ...]
 
 
-class _Answer:
-    """Everything derived from one answer text; its propositions only when first needed (most
-    answers share too little with any reference clause to need the contradiction check)."""
+@dataclass(frozen=True)
+class Features:
+    """The measurements behind one answer's coverages (see the module docstring): per key
+    point, its recall (best ENOUGH share) and lexical coverage; for the whole answer, the best
+    recall of a reference line and the off-question cosine."""
 
-    def __init__(self, answer: str) -> None:
-        self.tokens = tokens(answer)
-        self.words = tuple(t for t in self.tokens if t != BREAK)
-        self.content = tuple(content_of(self.words))
-        self.keys = frozenset(t.key for t in self.content)
-        self.grams = frozenset(_grams_of(self.content))
-        self.closest: dict[str, float] = {}  # key-point word -> `_closest_word`, memoised
+    recall: tuple[float, ...]
+    lexical: tuple[float, ...]
+    reference_recall: float
+    off_question: float
 
-    @cached_property
-    def surfaces(self) -> frozenset[str]:
-        return frozenset(t.surface for t in self.content)
-
-    @cached_property
-    def by_initial(self) -> dict[str, list[str]]:
-        """The answer's words (as written) by first letter: near-spellings keep their first
-        letter (typos, inflections, derivations), so only those are compared."""
-        found: dict[str, list[str]] = {}
-        for surface in self.surfaces:
-            found.setdefault(surface[0], []).append(surface)
-        return found
-
-    @cached_property
-    def propositions(self) -> tuple[Proposition, ...]:
-        return tuple(propositions(self.tokens))
-
-    @cached_property
-    def postings(self) -> dict[str, tuple[int, ...]]:
-        """Content word key -> indices of the propositions holding it."""
-        found: dict[str, list[int]] = {}
-        for index, prop in enumerate(self.propositions):
-            for key in prop.keys:
-                found.setdefault(key, []).append(index)
-        return {k: tuple(v) for k, v in found.items()}
+    def row(self, index: int) -> tuple[float, ...]:
+        """Key point `index`'s inputs to `blend`, recalls rescaled from RECALL_BASE."""
+        return (_rescale(self.recall[index]), self.lexical[index],
+                _rescale(self.reference_recall), self.off_question)
 
 
 @dataclass(frozen=True)
 class Assessment:
-    """Per-key-point coverage in [0, 1], the pre-filter's flags, and the floor that stopped
-    grading (coverages all 0), if any."""
+    """Per-key-point coverage in [0, 1], the pre-filter's flags, the floor that stopped grading
+    (coverages all 0) if any, contradicted key points, a quote of the answer per key point (None
+    where nothing of it was found), the measurements, and whether it reads as a keyword list."""
 
     coverages: tuple[float, ...]
     flags: tuple[str, ...] = ()
     floor: str | None = None
+    contradicted: tuple[bool, ...] = ()
+    quotes: tuple[str | None, ...] = ()
+    features: Features | None = None
+    stuffed: bool = False
 
 
-def _grams_of(content: Sequence[Token]) -> set[str]:
-    """Character trigrams of the content words (surface forms: trigrams do their own stemming)."""
-    out: set[str] = set()
-    for token in content:
-        out.update(char_grams(token.surface, GRAM))
-    return out
+def _rescale(value: float) -> float:
+    return max(0.0, (value - RECALL_BASE) / (1.0 - RECALL_BASE))
 
 
-def _squash(text: str) -> str:
-    return " ".join(words(text))
+def blend(row: Sequence[float], weights: Sequence[float] = COVERAGE_WEIGHTS) -> float:
+    """A key point's coverage in [0, 1] from `Features.row` (logistic, COVERAGE_WEIGHTS)."""
+    z = weights[0] + sum(w * x for w, x in zip(weights[1:], row, strict=True))
+    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
 
-def _clause_indices(text: str, reference_clauses: Sequence[str]) -> tuple[int, ...]:
-    """The reference clauses a key point restates: the first it lies within, else all that lie
-    within it (a key point merged from several clauses); () for a key point of its own."""
-    needle = _squash(text)
-    if not needle:
-        return ()
-    hays = [_squash(c) for c in reference_clauses]
-    within = next((i for i, hay in enumerate(hays) if needle in hay), None)
-    if within is not None:
-        return (within,)
-    return tuple(i for i, hay in enumerate(hays) if hay and hay in needle)
-
-
-def _word_weights(content: Sequence[Token], question_keys: frozenset[str],
-                  rubric_df: Counter[str], n_points: int) -> dict[str, float]:
-    """Weight of each content word of a key point: idf over the rubric, prompt words discounted."""
-    weights: dict[str, float] = {}
-    for token in content:
-        weight = math.log(1 + n_points / rubric_df[token.key]) / math.log(1 + n_points)
-        if token.key in question_keys:
-            weight *= QUESTION_WORD_WEIGHT
-        weights[token.key] = weight
-    return weights
-
-
-@lru_cache(maxsize=512)
-def _rubric(prompt: str, reference: str, key_points: tuple[KeyPoint, ...]) -> _Rubric:
-    """Prepare a rubric once: a grader sees the same question for many answers."""
-    prompt_words = words(prompt)
-    prompt_content = content_of(prompt_words)
-    question_keys = frozenset(t.key for t in prompt_content)
-    question_grams = frozenset(_grams_of(prompt_content))
-    reference_clauses = clauses(reference)
-    clause_props = [tuple(propositions(tokens(c))) for c in reference_clauses]
-    point_content = [content_of(words(kp.text)) for kp in key_points]
-    rubric_df: Counter[str] = Counter(k for content in point_content
-                                      for k in {t.key for t in content})
-    points: list[_Point] = []
-    for kp, content in zip(key_points, point_content, strict=True):
-        indices = _clause_indices(kp.text, reference_clauses)
-        if not indices:
-            indices = (len(clause_props),)
-            clause_props.append(tuple(propositions(tokens(kp.text))))
-        grams = {g: (QUESTION_WORD_WEIGHT if g in question_grams else 1.0)
-                 * (COMMON_GRAM_WEIGHT if g in COMMON_GRAMS else 1.0) for g in _grams_of(content)}
-        weights = _word_weights(content, question_keys, rubric_df, len(key_points))
-        spellings = {t.key: t.surface for t in reversed(content)}
-        points.append(_Point(kp, weights, spellings, grams, indices))
-    return _Rubric(
-        question_keys=question_keys,
-        question_pairs=frozenset(pairwise(prompt_words)),
-        points=tuple(points),
-        clauses=tuple(clause_props),
-        propositions=tuple(p for props in clause_props for p in props),
-    )
-
-
-def _gram_share(point: _Point, answer: _Answer) -> float:
-    """Weighted share of the key point's trigrams found anywhere in the answer (saturating)."""
-    if point.gram_total <= 0:
-        return 0.0
-    found = sum(point.grams[g] for g in point.gram_keys & answer.grams)
-    return min(1.0, found / min(point.gram_total, WORDS_ENOUGH * GRAMS_PER_WORD))
-
-
-def _closest_word(word: str, answer: _Answer) -> float:
-    """Dice similarity of trigram sets between a key-point word and its closest answer word."""
-    if len(word) < FUZZY_MIN_LEN:
-        return 0.0
-    known = answer.closest.get(word)
-    if known is None:
-        mine = gram_set(word, GRAM)
-        if 2 * len(mine & answer.grams) < FUZZY_AT * (len(mine) + GRAM):
-            answer.closest[word] = 0.0  # too few of its trigrams anywhere: no near-spelling
-            return 0.0
-        candidates = answer.by_initial.get(word[0], ())
-        known = max((_dice(mine, gram_set(a, GRAM)) for a in candidates), default=0.0)
-        answer.closest[word] = known
-    return known
-
-
-def _dice(a: frozenset[str], b: frozenset[str]) -> float:
-    return 2 * len(a & b) / (len(a) + len(b))
-
-
-def _word_shares(point: _Point, answer: _Answer) -> tuple[float, float]:
-    """Weighted shares of the key point's words in the answer: exactly (stemmed, synonyms
-    folded), and allowing near-spellings (saturating, see WORDS_ENOUGH)."""
-    if point.word_total <= 0:
-        return 0.0, 0.0
-    exact = near = 0.0
-    for key, weight in point.weights.items():
-        if key in answer.keys:
-            exact += weight
-            near += weight
-            continue
-        similarity = _closest_word(point.spellings[key], answer)
-        if similarity >= FUZZY_AT:
-            near += weight * similarity
-    enough = min(point.word_total, WORDS_ENOUGH)
-    return min(1.0, exact / enough), min(1.0, near / enough)
-
-
-def _point_coverage(point: _Point, answer: _Answer) -> float:
-    """The blend of the three kinds of evidence for one key point, in [0, 1]."""
-    exact, near = _word_shares(point, answer)
-    return WORD_SHARE * exact + FUZZY_SHARE * near + GRAM_SHARE * _gram_share(point, answer)
-
-
-def _disagree(a: Proposition, b: Proposition) -> bool | None:
-    """Whether two propositions about the same thing say opposite things; None if unrelated.
-
-    Related means sharing at least two content words and at least half of `b`'s. They disagree
-    when the negations of both and the antonym flips of the shared words add up to an odd number.
-    """
-    shared = a.keys & b.keys
-    if len(shared) < 2 or 2 * len(shared) < len(b.keys):
-        return None
-    flips = sum(1 for k in shared if not (a.signs[k] & b.signs[k]))
-    return (flips + a.negated + b.negated) % 2 == 1
-
-
-def _contradicted(rubric: _Rubric, answer: _Answer) -> set[int]:
-    """Indices of the reference clauses the answer contradicts (see the module docstring)."""
-    out: set[int] = set()
-    for index, clause in enumerate(rubric.clauses):
-        for prop in clause:
-            if 2 * len(prop.keys & answer.keys) < max(len(prop.keys), 4):
-                continue  # no answer proposition can be related to it (a cheap first test)
-            shared = Counter(i for k in prop.keys for i in answer.postings.get(k, ()))
-            closest = min(shared, key=lambda i: (-shared[i], i))
-            best = answer.propositions[closest]
-            if not _disagree(best, prop):
-                continue
-            overlap = len(best.keys & prop.keys)
-            if not any(_disagree(best, other) is False and len(best.keys & other.keys) >= overlap
-                       for other in rubric.propositions):
-                out.add(index)
-                break
-    return out
-
-
-def _is_copy(rubric: _Rubric, answer: _Answer) -> bool:
-    """Nearly all the answer's word pairs are the prompt's and it adds at most one content word.
-
-    Using the prompt's vocabulary is not copying (a scenario question names everything its
-    answer needs), so the test is on word order, not on the words alone.
-    """
-    pairs = list(pairwise(answer.words))
-    copied = sum(1 for p in pairs if p in rubric.question_pairs)
-    new = sum(1 for t in answer.content if t.key not in rubric.question_keys)
-    return copied >= COPY_PAIR_SHARE * len(pairs) and new <= 1
-
-
-def _floor(rubric: _Rubric, text: str, answer: _Answer) -> str | None:
-    """Why an answer scores 0 without grading, or None when it deserves a look."""
-    plain = normalise(text).strip()
-    if not plain:
-        return "The answer is empty."
-    if NON_ANSWER.match(plain) or NON_ANSWER.match(" ".join(answer.words)):
-        return "That is not an answer yet: say what you know, even if it is partial."
-    if len(answer.words) < MIN_WORDS:
-        return "The answer is too short to show understanding: explain it in a few sentences."
-    if _is_copy(rubric, answer):
-        return "The answer repeats the question: say what you know about it."
-    return None
-
-
-def _credit(coverage: float) -> float:
+def credit(coverage: float) -> float:
+    """covered (1), partly (0.5) or missed (0)."""
     if coverage >= COVERED_AT:
         return 1.0
     return 0.5 if coverage >= PARTLY_AT else 0.0
+
+
+def borderline(coverage: float) -> bool:
+    """Close below the next mark: the grader may have missed the answer's wording."""
+    return any(mark - BORDERLINE <= coverage < mark for mark in (PARTLY_AT, COVERED_AT))
+
+
+class OfflineGrader:
+    """Grades against the rubric on this machine (see the module docstring)."""
+
+    name = "offline"
+    version = "2"
+
+    def __init__(self, encoder: Callable[[], Encoder] = shared) -> None:
+        self._encoder = encoder
+
+    def _rubric(self, prompt: str, reference: str, key_points: tuple[KeyPoint, ...]) -> _Rubric:
+        return _cached_rubric(self._encoder(), prompt, reference, key_points)
+
+    def assess(self, request: GradeRequest) -> Assessment:
+        """Coverage of each key point of `request.rubric` (CPU; loads the model on first use:
+        call it off the event loop, as `grade` does)."""
+        question = request.question
+        points = request.rubric
+        flags = tuple(scan(request.answer))
+        text = strip_flagged(request.answer) if flags else request.answer
+        floored = floor_of(question.prompt, request.answer)
+        stopped = REASONS[floored] if floored is not None else None
+        if stopped is not None:
+            zeros = tuple(0.0 for _ in points)
+            return Assessment(zeros, flags, stopped, tuple(False for _ in points),
+                              tuple(None for _ in points))
+        reference = question.reference_answer or ""
+        rubric = self._rubric(question.prompt, reference, points)
+        answer = self._encoder().encode(text)
+        words = lexical(question.prompt, reference, points, text)
+        features, matches = _measure(rubric, answer, words)
+        limit = STUFFING_CAP if words.stuffed else 1.0
+        coverages = tuple(
+            0.0 if contradicted else min(limit, blend(features.row(i)))
+            for i, contradicted in enumerate(words.contradicted)
+        )
+        bounds = sentence_bounds(text)
+        # Each sentence's own lexical evidence per key point: a quote should hold the key
+        # point's words, not merely pieces the model found similar ("unsupervised" for
+        # "supervised").
+        by_sentence = ([lexical(question.prompt, reference, points, text[a:b]).coverages
+                        for a, b in bounds] if max(coverages, default=0.0) >= PARTLY_AT else [])
+        quotes = tuple(
+            _quote(answer, bounds, [lex[k] for lex in by_sentence], p, sims, found)
+            if c >= PARTLY_AT else None
+            for k, (p, (sims, found), c) in enumerate(zip(rubric.points, matches, coverages,
+                                                          strict=True)))
+        return Assessment(coverages, flags, None, words.contradicted, quotes, features,
+                          words.stuffed)
+
+    def coverage(self, request: GradeRequest) -> float:
+        """The continuous grade in [0, 1]: weighted mean key-point coverage (0 on a floor)."""
+        points = request.rubric
+        total = sum(kp.weight for kp in points)
+        values = self.assess(request).coverages
+        weighted = sum(kp.weight * v for kp, v in zip(points, values, strict=True))
+        return weighted / total if total > 0 else 0.0
+
+    async def grade(self, request: GradeRequest) -> Grade:
+        """Grade one answer on the grading thread (the model never runs on the event loop)."""
+        assessment = await asyncio.get_running_loop().run_in_executor(
+            _executor, self.assess, request)
+        return self.grade_of(request, assessment)
+
+    def grade_of(self, request: GradeRequest, assessment: Assessment) -> Grade:
+        """The Grade of an assessment under the one formula, with its feedback."""
+        judgments = [
+            Judgment(key_point=kp.text, credit=credit(c), evidence=q)
+            for kp, c, q in zip(request.rubric, assessment.coverages,
+                                assessment.quotes or (None,) * len(request.rubric), strict=True)
+        ]
+        contradicted = [kp.text for kp, bad in zip(request.rubric, assessment.contradicted,
+                                                   strict=False) if bad]
+        return graded(
+            judgments,
+            request.rubric,
+            misconceptions=[f"States the opposite of: {_short(t)}" for t in contradicted[:1]],
+            flags=assessment.flags,
+            feedback=_feedback(assessment, judgments, rubric_weights(request.rubric)),
+            floored=assessment.floor is not None,
+            grader=self.name,
+            grader_version=self.version,
+        )
+
+
+def _measure(rubric: _Rubric, answer: Encoded, words: Lexical
+             ) -> tuple[Features, list[tuple[np.ndarray, np.ndarray]]]:
+    """The Features of one answer, and each key point's best matches (for quoting)."""
+    mask = semantic.answer_mask(answer)
+    matches = [semantic.best_matches(p, answer, mask) for p in rubric.points]
+    features = Features(
+        recall=tuple(semantic.recall(p, sims, ENOUGH)
+                     for p, (sims, _) in zip(rubric.points, matches, strict=True)),
+        lexical=words.coverages,
+        reference_recall=max(
+            (semantic.recall(r, semantic.best_matches(r, answer, mask)[0])
+             for r in rubric.references), default=0.0),
+        off_question=semantic.off_question_cosine(answer, rubric.reference.encoded,
+                                                  rubric.question),
+    )
+    return features, matches
+
+
+@lru_cache(maxsize=RUBRICS_CACHED)
+def _cached_rubric(encoder: Encoder, prompt: str, reference: str,
+                   key_points: tuple[KeyPoint, ...]) -> _Rubric:
+    """Encode a rubric once: a grader sees the same question for many answers."""
+    asked = frozenset(t.key for t in content_tokens(prompt))
+    lines = [line for line in reference.splitlines() if line.strip()]
+    whole = semantic.target(encoder.encode(reference), asked)
+    return _Rubric(
+        question=encoder.encode(prompt),
+        question_keys=asked,
+        reference=whole,
+        references=(tuple(semantic.target(encoder.encode(line), asked) for line in lines)
+                    if len(lines) > 1 else (whole,)),
+        points=tuple(semantic.target(encoder.encode(kp.text), asked) for kp in key_points),
+    )
+
+
+def sentence_bounds(text: str) -> list[tuple[int, int]]:
+    """Character spans of the text's sentences (`bot.grading.text.sentences`)."""
+    bounds: list[tuple[int, int]] = []
+    cursor = 0
+    for sentence in sentences(text):
+        start = text.find(sentence, cursor)
+        if start >= 0:
+            cursor = start + len(sentence)
+            bounds.append((start, cursor))
+    return bounds
+
+
+_SPACES = re.compile(r"\s+")
+
+
+def _quote(answer: Encoded, bounds: Sequence[tuple[int, int]], lexical_by_sentence: Sequence[float],
+           point: semantic.Target, sims: np.ndarray, found: np.ndarray) -> str | None:
+    """The answer's own words for a key point: the answer sentence with the most lexical evidence
+    of it, ties (and sentences with none) decided by the share of the key point's matched pieces
+    it holds; its first QUOTE_WORDS words."""
+    weight_at = np.zeros(len(answer.pieces), np.float32)
+    np.add.at(weight_at, found, point.weights * np.clip(sims, 0.0, None))
+    total = float(weight_at.sum())
+    if total <= 0:
+        return None
+    best: tuple[float, str] | None = None
+    for (start, end), lexical_share in zip(bounds, lexical_by_sentence, strict=True):
+        inside = [i for i, (a, b) in enumerate(answer.spans) if a >= start and b <= end]
+        held = float(weight_at[inside].sum()) / total if inside else 0.0
+        if best is None or lexical_share + 0.5 * held > best[0]:
+            best = (lexical_share + 0.5 * held, answer.text[start:end])
+    if best is None or best[0] <= 0:
+        return None
+    words = _SPACES.sub(" ", best[1]).strip().split(" ")
+    text = " ".join(words[:QUOTE_WORDS]).rstrip(" ,;:.")
+    return text + ("..." if len(words) > QUOTE_WORDS else "")
 
 
 def _short(text: str, limit: int = 160) -> str:
@@ -407,81 +328,38 @@ def _sentence(text: str) -> str:
     return text if text.endswith("...") else text + "."
 
 
-class OfflineGrader:
-    """Grades against the rubric from lexical evidence only (see the module docstring)."""
-
-    name = "offline"
-    version = "1"
-
-    def assess(self, request: GradeRequest) -> Assessment:
-        """Coverage of each key point of `request.rubric`, on the answer minus flagged text."""
-        question = request.question
-        rubric = _rubric(question.prompt, question.reference_answer or "", request.rubric)
-        flags = tuple(scan(request.answer))
-        text = strip_flagged(request.answer) if flags else request.answer
-        answer = _Answer(text)
-        floor = _floor(rubric, text, answer)
-        if floor is not None and flags and not text.strip():
-            floor = "The answer only addressed the grader: there is nothing about the topic."
-        if floor is not None:
-            return Assessment(tuple(0.0 for _ in rubric.points), flags, floor)
-        contradicted = _contradicted(rubric, answer)
-        stuffed = (len(answer.words) >= STUFFING_MIN_WORDS
-                   and stopword_share(answer.words) < STUFFING_SHARE)
-        limit = STUFFING_CAP if stuffed else 1.0
-        return Assessment(tuple(
-            0.0 if contradicted.intersection(p.clauses) else min(limit, _point_coverage(p, answer))
-            for p in rubric.points
-        ), flags)
-
-    def coverage(self, request: GradeRequest) -> float:
-        """The continuous grade in [0, 1]: weighted mean key-point coverage (0 on a floor).
-
-        `grade` rounds the same per-key-point values into credits; evaluation correlates both.
-        """
-        points = request.rubric
-        total = sum(kp.weight for kp in points)
-        values = self.assess(request).coverages
-        weighted = sum(kp.weight * v for kp, v in zip(points, values, strict=True))
-        return weighted / total if total > 0 else 0.0
-
-    async def grade(self, request: GradeRequest) -> Grade:
-        """Grade one answer; pure CPU and deterministic (apart from `graded_at`)."""
-        assessment = self.assess(request)
-        flagged = bool(assessment.flags)
-        judgments = [
-            Judgment(key_point=kp.text, credit=_credit(c))
-            for kp, c in zip(request.rubric, assessment.coverages, strict=True)
-        ]
-        weights = rubric_weights(request.rubric)
-        return graded(
-            judgments,
-            request.rubric,
-            flags=assessment.flags,
-            feedback=_feedback(assessment.floor, judgments, weights, flagged),
-            grader=self.name,
-            grader_version=self.version,
-        )
-
-
-def _feedback(floor: str | None, judgments: Sequence[Judgment], weights: dict[str, float],
-              flagged: bool) -> str:
-    """1-3 plain sentences: what was covered and the most important key point missed."""
+def _feedback(assessment: Assessment, judgments: Sequence[Judgment],
+              weights: dict[str, float]) -> str:
+    """1-3 plain sentences: what was found (in the answer's words), the most important key point
+    missed, and whether that verdict is borderline."""
     parts: list[str] = []
-    if floor is not None:
-        parts.append(floor)
+    if assessment.floor is not None:
+        parts.append(assessment.floor)
     elif not judgments:
         parts.append("This question has no key points to grade the answer against.")
     elif all(j.credit == 1.0 for j in judgments):
         parts.append("You covered every key point.")
     else:
-        covered = [j.key_point for j in judgments if j.credit == 1.0]
+        covered = [j for j in judgments if j.credit == 1.0]
         if covered:
-            parts.append(_sentence("You covered: " + "; ".join(_short(k, 70) for k in covered[:2])))
-        top = max((j for j in judgments if j.credit < 1.0),
-                  key=lambda j: (weights.get(j.key_point, 1.0), -j.credit))
-        lead = "Say more about" if top.credit else "The most important point you missed"
+            first = covered[0]
+            said = f' (you wrote "{first.evidence}")' if first.evidence else ""
+            names = "; ".join([_short(first.key_point, 70) + said,
+                               *(_short(j.key_point, 70) for j in covered[1:2])])
+            parts.append(_sentence(f"You covered: {names}"))
+        index, top = max(
+            ((i, j) for i, j in enumerate(judgments) if j.credit < 1.0),
+            key=lambda item: (weights.get(item[1].key_point, 1.0), -item[1].credit))
+        if assessment.contradicted and assessment.contradicted[index]:
+            lead = "Your answer seems to state the opposite of"
+        elif top.credit:
+            lead = "Say more about"
+        else:
+            lead = "The most important point you missed"
         parts.append(_sentence(f"{lead}: {_short(top.key_point)}"))
-    if flagged:
+        if borderline(assessment.coverages[index]) and not (
+                assessment.contradicted and assessment.contradicted[index]):
+            parts.append("If you did say this, the grader may have missed your wording.")
+    if assessment.flags:
         parts.append("Text addressed to the grader was ignored; a flagged answer scores at most 5.")
-    return " ".join(parts)
+    return " ".join(parts[:3])

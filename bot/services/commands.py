@@ -12,13 +12,15 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
-from bot.domain import render
-from bot.domain.commands import ADMIN, Command, parse, usage
-from bot.domain.periods import period
+from bot.domain import calendar, render
+from bot.domain.commands import ADMIN, READ_ONLY, Command, parse, usage
+from bot.domain.costs import Over
+from bot.domain.rubric import stored_rubric
 from bot.domain.types import Actor, ChannelRef, Reply
 from bot.errors import UsageError
 from bot.packs import Bank
@@ -29,8 +31,11 @@ from bot.services.mock import MockInterviews
 from bot.services.platforms import Platforms
 from bot.services.practice import Practice
 from bot.services.quota import Quota
+from bot.services.selfcheck import SelfCheck
+from bot.services.team import TeamPractice
 from bot.services.tenants import DEFAULT_CRON, Tenants
 from bot.store import Store
+from bot.store.rows import ChannelRow
 
 _log = logging.getLogger(__name__)
 Handler = Callable[["Commands", Actor, ChannelRef, Command], Awaitable[list[Reply]]]
@@ -51,6 +56,17 @@ class Collaborators:
     practice: Practice
     mock: MockInterviews
     dashboard: Dashboard
+    selfcheck: SelfCheck
+    team: TeamPractice
+
+
+#: How many upcoming skipped dates `/drill config` and `/drill skip list` show.
+NEXT_SKIPS = 5
+#: The longest a daily stays open when no window is set (the cap on `remind=`).
+DEFAULT_WINDOW_MINUTES = 24 * 60
+#: Platforms whose DMs belong to no workspace: `/drill remind` there covers every workspace
+#: of the platform the user is known in.
+DM_WORKSPACE_PREFIX = "discord-dm-"
 
 
 class Commands:
@@ -69,7 +85,7 @@ class Commands:
             return [Reply(str(exc))]
         if command.name in ADMIN and not self.use.tenants.is_admin(actor):
             return [Reply(f"`/drill {command.name}` is for workspace admins.")]
-        if not await self.store.tenancy.record_event(
+        if command.name not in READ_ONLY and not await self.store.tenancy.record_event(
             actor.workspace_id,
             actor.user_id,
             actor.name or actor.user_id,
@@ -112,9 +128,9 @@ class Commands:
             return await self.use.mock.command(actor, action)
         if refused := self._unknown_topic(cmd.args.get("topic")):
             return refused
+        if over := await self.use.quota.over(actor):
+            return self.use.quota.refusal(over)
         left = await self.use.quota.left(actor)
-        if not left:
-            return self.use.quota.refusal()
         return await self.use.mock.start(
             actor,
             channel,
@@ -133,6 +149,7 @@ class Commands:
         ]
         if not stats.mastery:
             lines.append("  No graded answers yet: try `/drill practice` or `/drill mock`.")
+        lines.append(stats.bests.text())
         try:
             from bot.domain.chart import stats_png
 
@@ -152,6 +169,7 @@ class Commands:
 
     async def export(self, actor: Actor, channel: ChannelRef, cmd: Command) -> list[Reply]:
         data = await self.store.boards.export(actor.workspace_id, actor.user_id)
+        data.update(await self.store.team.export(actor.workspace_id, actor.user_id))
         body = json.dumps(data, indent=2, sort_keys=True).encode()
         adapter = await self.use.platforms.adapter_for(actor.workspace_id)
         await adapter.upload_file(
@@ -177,7 +195,7 @@ class Commands:
         return [Reply(render.streak_text(chan.name or chan.id, streak))]
 
     async def leaderboard(self, actor: Actor, channel: ChannelRef, cmd: Command) -> list[Reply]:
-        scope, which = cmd.args["scope"], cmd.args["board"]
+        kind, scope, which = cmd.args["kind"], cmd.args["scope"], cmd.args["board"]
         chan = await self.use.tenants.channel(channel)
         if which == "channel" and chan is None:
             return [Reply("This is not a drill channel; try `/drill leaderboard workspace`.")]
@@ -186,16 +204,95 @@ class Commands:
             if which == "channel" and chan
             else await self.use.tenants.timezone_of(channel.workspace_id)
         )
-        start, end = period(scope, self.use.clock.now(), ZoneInfo(tz_name))
-        rows = await self.store.boards.board(
+        rows = await self.use.team.board(
+            kind,
+            scope,
             channel.workspace_id,
             channel.channel_id if which == "channel" else None,
-            start,
-            end,
+            ZoneInfo(tz_name),
         )
         label = {"week": "this week", "month": "this month", "all": "all time"}[scope]
         where = f"#{chan.name or chan.id}" if which == "channel" and chan else "the workspace"
-        return [Reply(render.board_text(f"Leaderboard, {where}, {label}:", rows, actor.user_id))]
+        title = {
+            "points": "Leaderboard",
+            "improved": "Most improved (mean score against the days just before)",
+            "consistency": "Consistency (share of scheduled days answered)",
+        }[kind]
+        empty = {
+            "points": "No graded answers yet.",
+            "improved": "No one qualifies yet: it takes 3 graded answers in this period and "
+            "3 in the days just before.",
+            "consistency": "No one qualifies yet: it takes 3 scheduled days since your first "
+            "answer.",
+        }[kind]
+        text = render.board_text(f"{title}, {where}, {label}:", rows, actor.user_id, empty=empty)
+        return [Reply(text)]
+
+    async def remind(self, actor: Actor, channel: ChannelRef, cmd: Command) -> list[Reply]:
+        enabled = cmd.args["enabled"]
+        where = [actor.workspace_id]
+        if actor.workspace_id.startswith(DM_WORKSPACE_PREFIX):
+            platform = await self.store.tenancy.platform_of(actor.workspace_id) or "discord"
+            shared = await self.store.team.workspaces_of(platform, actor.user_id)
+            where = [w for w in shared if not w.startswith(DM_WORKSPACE_PREFIX)]
+        await self.store.team.set_reminders(where, actor.user_id, enabled, self.use.clock.now())
+        scope = (
+            "here"
+            if len(where) == 1 and where[0] == actor.workspace_id
+            else (f"in {len(where)} server(s) you share with drillbot")
+        )
+        if enabled:
+            return [Reply(f"Reminders are on {scope}: a private nudge before a daily closes.")]
+        return [Reply(f"Reminders are off {scope}. `/drill remind on` turns them back on.")]
+
+    async def _skipped_ahead(self, chan: ChannelRow, limit: int) -> list[str]:
+        """The channel's next skipped dates (its own and its holidays), from today."""
+        today = self.use.clock.now().astimezone(ZoneInfo(chan.timezone)).date()
+        manual = await self.store.skips.manual(chan.workspace_id, chan.id, today)
+        until = today + timedelta(days=calendar.SKIP_AHEAD_DAYS)
+        holidays = calendar.holiday_dates(chan.holidays, today, until)
+        return [
+            d.isoformat() + (" (holiday)" if d in holidays and d not in manual else "")
+            for d in sorted(set(manual) | holidays)[:limit]
+        ]
+
+    async def skip(self, actor: Actor, channel: ChannelRef, cmd: Command) -> list[Reply]:
+        chan = await self.use.tenants.channel_or_create(channel)
+        today = self.use.clock.now().astimezone(ZoneInfo(chan.timezone)).date()
+        action = cmd.args["action"]
+        if action == "list":
+            ahead = await self._skipped_ahead(chan, calendar.SKIP_AHEAD_DAYS)
+            if not ahead:
+                return [Reply("No skipped dates ahead here.")]
+            return [Reply("Skipped dates ahead: " + ", ".join(ahead))]
+        if action == "clear":
+            day = cmd.args["date"]
+            if await self.store.skips.clear(channel.workspace_id, channel.channel_id, day):
+                return [Reply(f"{day} is no longer skipped here.")]
+            if calendar.holiday_dates(chan.holidays, day, day):
+                return [
+                    Reply(
+                        f"{day} is a public holiday of {chan.holidays}; "
+                        "`/drill config holidays=none` stops skipping holidays."
+                    )
+                ]
+            return [Reply(f"{day} was not skipped here.")]
+        start, end = cmd.args["start"], cmd.args["end"]
+        try:
+            calendar.check_skip_range(start, end, today)
+        except UsageError as exc:
+            return [Reply(f"{exc}\n{usage('skip')}")]
+        dates = calendar.days(start, end)
+        await self.store.skips.add(
+            channel.workspace_id, channel.channel_id, dates, actor.user_id, self.use.clock.now()
+        )
+        span = f"{start}" if start == end else f"{start} to {end} ({len(dates)} days)"
+        note = (
+            " A daily already posted today stays open and counts like an extra."
+            if start == today
+            else ""
+        )
+        return [Reply(f"Skipped here: {span}. No daily is posted; streaks are untouched.{note}")]
 
     async def history(self, actor: Actor, channel: ChannelRef, cmd: Command) -> list[Reply]:
         rows = await self.store.answers.history(actor.workspace_id, actor.user_id)
@@ -203,7 +300,11 @@ class Commands:
             return [Reply("No answers yet.")]
         lines = ["Your recent answers:"]
         for row in rows:
-            score = f"{row.score}/10" if row.score is not None else "grading…"
+            score = (
+                "not an answer, earns nothing"
+                if row.status == "floored"
+                else f"{row.score}/10" if row.score is not None else "grading…"
+            )
             feedback = (row.detail or {}).get("feedback", "")
             when = row.answered_at.strftime("%Y-%m-%d")
             extra = f", {row.points} pts" if row.points is not None else ""
@@ -219,14 +320,31 @@ class Commands:
             answer = await self.store.answers.latest(actor.workspace_id, actor.user_id)
         if answer is None or answer.user_id != actor.user_id:
             return [Reply("No such answer of yours; `/drill history` lists them with numbers.")]
-        question = self.use.bank.get(answer.question_id)
-        if question is None or question.type == "mcq":
+        rubric = stored_rubric(answer.rubric, self.use.bank.get(answer.question_id))
+        if rubric is None:
+            return [
+                Reply(
+                    f"Answer #{answer.id} cannot be re-graded: `{answer.question_id}` left the "
+                    "question bank before its rubric was kept with answers."
+                )
+            ]
+        if rubric.question.type == "mcq":
             return [Reply("Multiple-choice answers are exact; there is nothing to re-grade.")]
         if answer.override_by is not None:
             return [Reply(f"Answer #{answer.id} is final: an admin set its score.")]
-        if not await self.use.grading.regrade(answer):
+        if answer.floor is not None:
+            return [Reply(f"Answer #{answer.id} is not an answer yet; there is nothing to grade.")]
+        done = await self.use.grading.regrade(answer, self.use.quota.charge(actor, "regrade"))
+        if isinstance(done, Over):
+            return self.use.quota.refusal(done)
+        if done == "used":
             return [Reply(f"Answer #{answer.id} was already re-graded once.")]
         return [Reply(f"Re-grading answer #{answer.id}; the result comes to you privately.")]
+
+    async def check(self, actor: Actor, channel: ChannelRef, cmd: Command) -> list[Reply]:
+        return await self.use.selfcheck.check(
+            actor, cmd.args.get("answer"), flips=cmd.args["flips"]
+        )
 
     async def privacy(self, actor: Actor, channel: ChannelRef, cmd: Command) -> list[Reply]:
         await self.store.tenancy.set_privacy(actor.workspace_id, actor.user_id, cmd.args["mode"])
@@ -242,6 +360,7 @@ class Commands:
                 )
             ]
         gone = await self.store.boards.forget(actor.workspace_id, actor.user_id)
+        await self.store.team.forget(actor.workspace_id, actor.user_id)
         return [
             Reply(
                 f"Done: {gone} answer(s) and everything about you in this workspace "
@@ -254,7 +373,16 @@ class Commands:
     async def _update(self, channel: ChannelRef, values: dict[str, Any]) -> list[Reply] | None:
         if refused := self._unknown_topic(*values.get("topics", ()), saved=True):
             return refused
-        await self.use.tenants.channel_or_create(channel)
+        chan = await self.use.tenants.channel_or_create(channel)
+        remind = values.get("remind_minutes", chan.remind_minutes)
+        window = values.get("window_minutes", chan.window_minutes) or DEFAULT_WINDOW_MINUTES
+        if remind is not None and remind > window:
+            return [
+                Reply(
+                    f"remind={remind} min is longer than the window ({window} min): a "
+                    "reminder comes at most a window before close; nothing saved."
+                )
+            ]
         await self.store.tenancy.update_channel(channel.workspace_id, channel.channel_id, **values)
         return None
 
@@ -273,6 +401,8 @@ class Commands:
             f"{chan.window_minutes} min" if chan.window_minutes else "until the next slot or 24h"
         )
         state = "paused" if chan.paused else ("active" if chan.active else "inactive")
+        remind = f"{chan.remind_minutes} min before close" if chan.remind_minutes else "off"
+        skipped = await self._skipped_ahead(chan, NEXT_SKIPS)
         return [
             Reply(
                 "\n".join(
@@ -285,6 +415,10 @@ class Commands:
                         f"  difficulty: {chan.difficulty}",
                         f"  window: {window}",
                         f"  feedback: {chan.feedback}",
+                        f"  remind: {remind}",
+                        f"  digest: {'on' if chan.digest else 'off'}",
+                        f"  holidays: {chan.holidays or 'none'}",
+                        f"  next skipped dates: {', '.join(skipped) or 'none'}",
                     ]
                 )
             )
@@ -340,6 +474,8 @@ HANDLERS: dict[str, Handler] = {
     "practice": Commands.practice,
     "streak": Commands.streak,
     "leaderboard": Commands.leaderboard,
+    "remind": Commands.remind,
+    "skip": Commands.skip,
     "history": Commands.history,
     "privacy": Commands.privacy,
     "forget-me": Commands.forget_me,
@@ -348,6 +484,7 @@ HANDLERS: dict[str, Handler] = {
     "pause": Commands.pause,
     "resume": Commands.resume,
     "regrade": Commands.regrade,
+    "check": Commands.check,
     "mock": Commands.mock,
     "stats": Commands.stats,
     "export": Commands.export,

@@ -17,3 +17,9 @@ class CoreConfig:
     #: How long a lease on time-driven work or a grading job lasts without renewal (two tick
     #: intervals; the holder renews every interval).
     lease: timedelta = timedelta(minutes=2)
+    #: What a tick's posting or closing step waits for its sends before it returns (the
+    #: rest go on; a slow channel holds back only itself), in seconds.
+    step_settle: float = 20.0
+    #: One process per database (SQLite): a post reserved before this process started was
+    #: being sent by a process that is gone, so it is taken up at once, not after its lease.
+    single_process: bool = False

@@ -6,7 +6,10 @@ reservation left unconfirmed is looked for on the platform before it is redone.
 
 A fan-out hands each workspace's posts to the platform as soon as that workspace's slots are
 reserved, and never makes the rest of the tick (closing, revealing, grading) wait for the
-slowest channel.
+slowest channel. Each post and each reveal runs as a task of its own, tracked by daily: the
+tick waits for them only a bounded time (`settle`), a daily whose post or reveal is still in
+flight here is not taken up again meanwhile, and so a channel whose platform is slow or hangs
+(every HTTP attempt has a timeout; a Retry-After wait is honoured in full) delays only itself.
 
 Scale-out (docs/design.md "Platforms and operations"): a workspace's due posts are one claim
 (`post:<workspace>` in `bot.store.reserve.Claims`), so one process holds that workspace's rate
@@ -24,7 +27,7 @@ import math
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -41,6 +44,7 @@ from bot.services.tenants import DEFAULT_CRON, spec
 from bot.store.dailies import Dailies
 from bot.store.reserve import Claims, Holder
 from bot.store.rows import ChannelRow, DailyRow, ResultRow
+from bot.store.skips import Skips
 from bot.store.tenancy import Tenancy
 
 _log = logging.getLogger(__name__)
@@ -112,40 +116,79 @@ class DailyLifecycle:
     clock: Clock
     platforms: Platforms
     config: CoreConfig
+    skips: Skips
     claims: Claims
     holder: Holder
+    #: Called with each daily just before it is posted (the weekly digest goes first).
+    before_post: list[Callable[[DailyRow], Awaitable[None]]] = field(default_factory=list)
     _logged_misses: set[tuple[str, str, str, str]] = field(default_factory=set)
     _sending: dict[str, asyncio.Semaphore] = field(default_factory=dict)
+    #: Workspaces whose claimed fan-out runs in this process.
     _fanouts: dict[str, asyncio.Task[None]] = field(default_factory=dict)
+    #: Posts and reveals in flight in this process, by (what, daily id).
+    _in_flight: dict[tuple[str, int], asyncio.Task[None]] = field(default_factory=dict)
+    _started_at: datetime = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._started_at = self.clock.now()
+
+    def _lease_before(self, now: datetime) -> datetime:
+        """A reserved post whose send lease was renewed before this is owed again: its lease
+        lapsed, or (one process per database) it was started by a process that is gone."""
+        lapsed = self.holder.lapsed_before(now)
+        return max(lapsed, self._started_at) if self.config.single_process else lapsed
+
+    def _launch(self, what: str, daily_id: int, work: Awaitable[None]) -> asyncio.Task[None]:
+        task = asyncio.ensure_future(work)
+        key = (what, daily_id)
+        self._in_flight[key] = task
+        task.add_done_callback(lambda _t: self._in_flight.pop(key, None))
+        return task
+
+    def _busy(self, what: str, daily_id: int) -> bool:
+        return (what, daily_id) in self._in_flight
 
     # -- posting ----------------------------------------------------------------------------
 
-    async def post_due(self, wait: bool = True) -> None:
+    async def post_due(self, settle: float | None = None) -> None:
         """Post every due slot: each workspace with due or owed posts is claimed (up to this
         process's share), its owed posts are taken over (after their lease lapsed) and its new
         slots reserved in one short transaction and handed to the platform at once (up to
         POST_CONCURRENCY sends in flight per workspace), so a fan-out waits on the platforms'
-        rate limits, and a slow workspace delays only itself. `wait=False` (the tick) returns
-        once the fan-outs are started, so the next tick is not held up by them."""
+        rate limits, and a slow workspace delays only itself. Returns when every fan-out is
+        done, or after `settle` seconds (the tick's bound: the rest go on, and the next tick
+        leaves them alone)."""
         now = self.clock.now()
         lookback = now - self.config.catchup - timedelta(days=1)
         platforms = self.platforms.served
         chans = await self.tenancy.scheduled_channels(platforms)
         taken = await self.dailies.reserved_slots(lookback - timedelta(days=1))
+        lease_before = self._lease_before(now)
         owed: dict[str, list[DailyRow]] = {}
         for daily in await self.dailies.owed_posts(
-            platforms, now - self.config.catchup, self.holder.lapsed_before(now)
+            platforms, now - self.config.catchup, lease_before
         ):
             owed.setdefault(daily.workspace_id, []).append(daily)
         by_workspace: dict[str, list[tuple[ChannelRow, Slot]]] = {}
+        skipped = await self.skips.between(
+            [(c.workspace_id, c.id) for c in chans],
+            lookback.date() - timedelta(days=2),
+            now.date() + timedelta(days=2),
+        )
         for chan in chans:
             start = max(chan.schedule_since, lookback)
-            for slot in slots_between(
-                spec(chan.cron or DEFAULT_CRON), ZoneInfo(chan.timezone), start, now
-            ):
+            try:
+                slots = slots_between(
+                    spec(chan.cron or DEFAULT_CRON), ZoneInfo(chan.timezone), start, now
+                )
+            except (ValueError, KeyError) as exc:  # CronError, ZoneInfoNotFoundError
+                await self._unusable_schedule(chan, exc)
+                continue
+            no_slot: set[date] = skipped.get((chan.workspace_id, chan.id), set())
+            for slot in slots:
                 key = (chan.workspace_id, chan.id, slot.local_date.isoformat(), slot.label)
-                if key in taken:
-                    continue
+                if key in taken or slot.local_date in no_slot:
+                    continue  # a skipped date has no slot
                 if now - slot.at > self.config.catchup:
                     if key not in self._logged_misses:
                         self._logged_misses.add(key)
@@ -162,8 +205,8 @@ class DailyLifecycle:
             )
             self._fanouts[workspace_id] = task
             started.append(task)
-        if wait:
-            await asyncio.gather(*started, return_exceptions=True)
+        if started:
+            await asyncio.wait(started, timeout=settle)
 
     async def _claim(self, due: list[str], now: datetime) -> list[str]:
         """Claim this process's share of the due workspaces: due / live processes, rounded
@@ -186,12 +229,16 @@ class DailyLifecycle:
         then the claim is released."""
         try:
             sends: list[asyncio.Task[None]] = []
-            lapsed = self.holder.lapsed_before(now)
+            lease_before = self._lease_before(now)
             for daily in owed.get(workspace_id, []):
-                if await self.dailies.take_post(daily.id, now, lapsed, self.holder.owner):
-                    sends.append(asyncio.ensure_future(self._send_limited(daily, owed=True)))
+                if self._busy("post", daily.id):
+                    continue  # still being sent by this process (a slow platform)
+                if await self.dailies.take_post(daily.id, now, lease_before, self.holder.owner):
+                    sends.append(
+                        self._launch("post", daily.id, self._send_limited(daily, owed=True))
+                    )
             for daily in await self._reserve(due, now):
-                sends.append(asyncio.ensure_future(self._send_limited(daily)))
+                sends.append(self._launch("post", daily.id, self._send_limited(daily)))
             await asyncio.gather(*sends, return_exceptions=True)
         except Exception:
             _log.exception("fan-out of workspace %s failed; retried next tick", workspace_id)
@@ -203,6 +250,28 @@ class DailyLifecycle:
         """Wait for the fan-outs in flight (shutdown, tests)."""
         while self._fanouts:
             await asyncio.gather(*list(self._fanouts.values()), return_exceptions=True)
+
+    async def _unusable_schedule(self, chan: ChannelRow, exc: Exception) -> None:
+        """A stored schedule that no longer loads (a timezone the installed tzdata dropped, a
+        cron spec a newer release refuses): only this channel stops, paused, and an admin is
+        told once; every other channel keeps posting."""
+        ref = ChannelRef(chan.workspace_id, chan.id)
+        _log.warning(
+            "channel %s/%s: schedule unusable (%s); paused", chan.workspace_id, chan.id, exc
+        )
+        try:
+            await self.tenancy.update_channel(chan.workspace_id, chan.id, paused=True)
+            await self.platforms.notify_once(
+                ref,
+                "unusable-schedule",
+                f"drillbot paused channel {chan.name or chan.id}: its stored schedule "
+                f"({chan.cron or DEFAULT_CRON}, tz {chan.timezone}) cannot be used: {exc}. "
+                "Set it again with `/drill schedule CRON tz=ZONE`, then `/drill resume`.",
+            )
+        except Exception:
+            _log.exception(
+                "pausing channel %s/%s failed; tried again next tick", chan.workspace_id, chan.id
+            )
 
     async def _reserve(
         self, due: list[tuple[ChannelRow, Slot]], now: datetime, extra: bool = False
@@ -290,6 +359,11 @@ class DailyLifecycle:
             daily.id, now, self.holder.lapsed_before(now), self.holder.owner
         ):
             return  # another process took this post over (this one stalled past its lease)
+        for hook in self.before_post:
+            try:
+                await hook(daily)
+            except Exception:
+                _log.exception("before posting daily %s: a hook failed; posting anyway", daily.id)
         try:
             found = await adapter.find_daily(post) if owed else None
             message_id = found or await adapter.post_daily(post)
@@ -313,26 +387,37 @@ class DailyLifecycle:
 
     # -- closing and revealing --------------------------------------------------------------
 
-    async def close_due(self, ref: ChannelRef | None = None, force: bool = False) -> int:
-        """Close dailies past their window (or every open one of `ref` when forced); reveal."""
+    async def close_due(
+        self, ref: ChannelRef | None = None, force: bool = False, settle: float | None = None
+    ) -> int:
+        """Close dailies past their window (or every open one of `ref` when forced) and post
+        their reveals side by side; returns once they are done or after `settle` seconds."""
         now = self.clock.now()
         channel = (ref.workspace_id, ref.channel_id) if ref else None
-        closed = 0
+        reveals: list[asyncio.Task[None]] = []
         for daily in await self.dailies.to_close(now, channel, force):
             results = await self.dailies.close(daily.id, now)
             if results is None:
                 continue
-            closed += 1
-            await self._reveal(daily, results)
-        return closed
+            reveals.append(self._launch("reveal", daily.id, self._reveal(daily, results)))
+        if reveals:
+            await asyncio.wait(reveals, timeout=settle)
+        return len(reveals)
 
-    async def reveal_missed(self) -> None:
-        """Reveals that failed (a platform error after the close) are tried again for a day."""
+    async def reveal_missed(self, settle: float | None = None) -> None:
+        """Reveals that failed (a platform error after the close) are tried again for a day,
+        side by side; one still in flight here is left to finish."""
         now = self.clock.now()
         lapsed = self.holder.lapsed_before(now)
+        reveals: list[asyncio.Task[None]] = []
         for daily in await self.dailies.owed_reveals(now - REVEAL_RETRY, now, lapsed):
+            if self._busy("reveal", daily.id):
+                continue  # still being revealed by this process
             if await self.dailies.take_reveal(daily.id, now, lapsed):
-                await self._reveal(daily, await self.dailies.results(daily.id))
+                results = await self.dailies.results(daily.id)
+                reveals.append(self._launch("reveal", daily.id, self._reveal(daily, results)))
+        if reveals:
+            await asyncio.wait(reveals, timeout=settle)
 
     async def _reveal(self, daily: DailyRow, results: list[ResultRow]) -> None:
         """Post the reveal and confirm it; a failure leaves it owed for `reveal_missed`."""
@@ -365,36 +450,57 @@ class DailyLifecycle:
 
 
 Step = Callable[[], Awaitable[object]]
-Posting = Callable[[bool], Awaitable[object]]
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class Tick:
-    """One tick of time-driven work. Posting runs beside the other steps, so closing,
-    revealing and grading never wait for a slow channel's post; each step runs whatever the
-    others did: one failing platform call never stops closing, revealing or grading.
-    `run(wait=False)` (the ticker) returns once the fan-outs are started."""
+    """One tick of time-driven work. Every step (posting, closing and revealing, re-posting
+    missed reveals, grading retries, chores) runs as a task of its own, so none waits for
+    another; a step still running from an earlier tick (a hung platform call) is not started
+    again, and the others go on. One failing step never stops the rest."""
 
-    posting: Posting
+    posting: Step
     steps: list[Step]
+    _running: dict[int, asyncio.Task[None]] = field(default_factory=dict)
 
-    async def run(self, wait: bool = True) -> None:
-        async def posting() -> None:
-            await self.posting(wait)
+    def start(self) -> list[asyncio.Task[None]]:
+        """Start every step not still running; the tasks started."""
+        started: list[asyncio.Task[None]] = []
+        for index, step in enumerate([self.posting, *self.steps]):
+            running = self._running.get(index)
+            if running is not None and not running.done():
+                continue
+            task = asyncio.ensure_future(self._guarded(step))
+            self._running[index] = task
+            started.append(task)
+        return started
 
-        await asyncio.gather(self._guarded(posting), self._in_order())
+    async def run(self) -> None:
+        """Start the steps and wait for those started."""
+        await asyncio.gather(*self.start())
 
-    async def _in_order(self) -> None:
-        for step in self.steps:
-            await self._guarded(step)
+    async def finish(self, grace: float) -> None:
+        """Wait for the steps in flight, at most `grace` seconds; cancel what is left and wait
+        for it to unwind, so nothing runs on once this returns."""
+        running = [task for task in self._running.values() if not task.done()]
+        if not running:
+            return
+        _, left = await asyncio.wait(running, timeout=grace)
+        for task in left:
+            task.cancel()
+        if left:
+            await asyncio.wait(left)
 
     @staticmethod
     async def _guarded(step: Step) -> None:
         try:
             await step()
         except Exception:
-            name = getattr(step, "__name__", repr(step))
-            _log.exception("tick step %s failed; the next tick tries again", name)
+            _log.exception("tick step %s failed; the next tick tries again", _name(step))
+
+
+def _name(step: Step) -> str:
+    return str(getattr(step, "__name__", None) or getattr(step, "func", step))
 
 
 class Housekeeping:

@@ -9,7 +9,8 @@ the fallback fails, the answer stays `pending`, its attempts counted, and is ret
 tick. Grades of concurrent answers are stored together (`Answers.save_grade` group-commits).
 
 Answer states: `pending` (no grade yet), `provisional` (fallback grade, primary still owed),
-`graded` (final).
+`graded` (final), `void` (its question left the bank and no rubric was kept with it: it can
+never be graded; only rows older than stored rubrics can end there).
 
 Two profiles behind this one queue. SQLite (one process): the in-process queue above, retries
 read from the database by the tick. PostgreSQL (`jobs` set: several processes): every grading
@@ -28,13 +29,17 @@ from datetime import timedelta
 from typing import Any
 
 from bot.clock import Clock
-from bot.domain import render
+from bot.domain import render, selfcheck
+from bot.domain.costs import Charge
+from bot.domain.rubric import Rubric, stored_rubric
+from bot.domain.selfcheck import offer
 from bot.domain.streaks import Points
 from bot.domain.types import ChannelRef
 from bot.grading.base import Grade, Grader, GradeRequest
-from bot.packs import Bank, KeyPoint, Question
+from bot.grading.breaker import CircuitOpen
+from bot.packs import Bank, Question
 from bot.services.platforms import Platforms
-from bot.store.answers import Answers, Graded, NewGrade
+from bot.store.answers import FRESH_GRACE, Answers, Graded, NewGrade, Regrade
 from bot.store.dailies import Dailies
 from bot.store.jobs import GradingJobs
 from bot.store.rows import AnswerRow, DailyRow
@@ -99,6 +104,9 @@ class GradingQueue:
         self._running: dict[int, asyncio.Task[Any]] = {}
         self._backlog = False
         self._claiming = False
+        #: Answers stored before this process started are graded by no one here: a process
+        #: killed after acknowledging them left them pending (docs/design.md, lifecycle 4).
+        self.started_at = clock.now()
 
     def submit(self, answer_id: int, known: Known | None = None) -> None:
         """Grade a stored answer in the background (after any grading of it in flight).
@@ -124,10 +132,15 @@ class GradingQueue:
             _log.exception("claiming grading jobs failed; the next tick tries again")
 
     async def retry(self) -> None:
-        """Answers without a final grade: pending ones, then provisional ones. With leased
-        jobs, as many due jobs as this process has free capacity for are claimed."""
+        """Answers without a final grade: pending ones, then provisional ones. One process
+        (no `jobs`): one never tried is left to whoever stored it for a grace period, unless it
+        was stored before this process started (then its grading died with an earlier
+        process). With leased jobs, as many due jobs as this process has free capacity for are
+        claimed (an untried answer's storer holds its lease while grading it)."""
         if self.jobs is None:
-            owed = await self.answers.owed_a_grade(self.clock.now(), MAX_ATTEMPTS, RETRY_BATCH)
+            now = self.clock.now()
+            untried_before = max(now - FRESH_GRACE, self.started_at)
+            owed = await self.answers.owed_a_grade(now, MAX_ATTEMPTS, RETRY_BATCH, untried_before)
             for answer_id in owed:
                 if answer_id not in self._running:
                     self.submit(answer_id)
@@ -141,17 +154,18 @@ class GradingQueue:
             self._backlog = free > 0 and len(claimed) == free
             for answer in claimed:
                 if answer.id not in self._running:
-                    self.submit(answer.id, (answer, None))
+                    self.submit(answer.id)  # read again with its stored rubric
         finally:
             self._claiming = False
 
-    async def regrade(self, answer: AnswerRow) -> bool:
-        """Grade an answer once more, on its owner's request; False if already used or an
-        admin has overridden its score."""
-        if not await self.answers.use_regrade(answer.id):
-            return False
-        self.submit(answer.id)
-        return True
+    async def regrade(self, answer: AnswerRow, charge: Charge) -> Regrade:
+        """Grade an answer once more, on its owner's request, for one unit of their budget:
+        `used` if already used, an admin has overridden its score or it is floored; `Over`
+        (nothing done) when the budget is spent."""
+        done = await self.answers.use_regrade(answer.id, charge)
+        if done == "regrading":
+            self.submit(answer.id)
+        return done
 
     async def override(self, answer: AnswerRow, score: int, by: str) -> Points | None:
         """An admin's score replaces the grader's; points follow; who and when are kept."""
@@ -186,10 +200,11 @@ class GradingQueue:
         tell: bool = True,
         known: Known | None = None,
     ) -> Outcome | None:
-        """Grade one stored answer the way it asks to be graded (its narrowed rubric and score
-        cap are stored with it, so a retry or re-grade grades it the same way). With leased
-        jobs, the answer's lease is taken when its grading starts (`_run`): held elsewhere,
-        it is left to its holder."""
+        """Grade one stored answer the way it asks to be graded: against the rubric stored with
+        it (never today's bank) and under its score cap, so a retry, a re-grade or the final
+        grade after a provisional one grades it the same way. With leased jobs, the answer's
+        lease is taken when its grading starts (`_run`): held elsewhere, it is left to its
+        holder."""
         daily = known[1] if known is not None else None
         found: AnswerRow | None = known[0] if known is not None else None
         if found is None:
@@ -199,14 +214,13 @@ class GradingQueue:
         answer = found
         if daily is None and answer.daily_id:
             daily = await self.dailies.get(answer.workspace_id, answer.daily_id)
-        if answer.status == "graded":
+        if answer.status in ("graded", "floored", "void"):
+            return None  # graded, floored (never graded) or void
+        rubric = stored_rubric(answer.rubric, self.bank.get(answer.question_id))
+        if rubric is None:
+            await self._void(answer)
             return None
-        question = self.bank.get(answer.question_id)
-        if question is None:
-            _log.error("answer %s refers to unknown question %s", answer.id, answer.question_id)
-            return None
-        rubric = tuple(kp for kp in question.key_points if kp.text in (answer.rubric or ()))
-        grade = await self._run(question, answer, rubric)
+        grade = await self._run(rubric, answer)
         if grade is None:
             return None
         now = self.clock.now()
@@ -231,23 +245,44 @@ class GradingQueue:
         previous = answer.score if answer.status == "provisional" else None
         outcome = Outcome(grade, graded, previous)
         if tell:
-            await self._tell(answer, daily, question, outcome)
+            await self._tell(answer, daily, rubric, outcome)
         return outcome
 
-    async def _run(
-        self, question: Question, answer: AnswerRow, key_points: tuple[KeyPoint, ...]
-    ) -> Grade | None:
+    async def _void(self, answer: AnswerRow) -> None:
+        """An answer kept no rubric and its question left the bank: it can never be graded.
+        It stays in history (not graded), leaves the retry queue, and its owner is told."""
+        _log.warning("answer %s: question %s gone, no rubric kept", answer.id, answer.question_id)
+        if not await self.answers.void(answer.id):
+            return
+        try:
+            adapter = await self.platforms.adapter_for(answer.workspace_id)
+            await adapter.send_private(
+                ChannelRef(answer.workspace_id, answer.channel_id),
+                answer.user_id,
+                f"Your answer #{answer.id} to `{answer.question_id}` cannot be graded: that "
+                "question was removed from the bank before it was graded. It stays in your "
+                "history.",
+            )
+        except Exception:
+            _log.exception("could not tell the owner of answer %s", answer.id)
+
+    async def _run(self, rubric: Rubric, answer: AnswerRow) -> Grade | None:
+        question = rubric.question
         if question.type == "mcq":
             return grade_mcq(question, answer.text)
-        request = GradeRequest(question=question, answer=answer.text, key_points=key_points)
+        request = GradeRequest(question=question, answer=answer.text, key_points=rubric.key_points)
         try:
             async with self._limit:
                 if not await self._hold(answer.id):
                     return None  # another process holds this grading job now
                 return await self.grader.grade(request)
+        except CircuitOpen:
+            # No request was made, so no attempt is counted and no backoff added: the answer
+            # is tried again on the next tick, and graded soon after the endpoint is back.
+            pass
         except Exception as exc:
             _log.warning("grader %s failed on answer %s: %r", self.grader.name, answer.id, exc)
-        await self.answers.failed(answer, self.clock.now() + backoff(answer.attempts + 1))
+            await self.answers.failed(answer, self.clock.now() + backoff(answer.attempts + 1))
         if self.fallback is not None and answer.status == "pending":
             try:
                 grade = await self.fallback.grade(request)
@@ -265,11 +300,14 @@ class GradingQueue:
         return await self.jobs.take(answer_id, self.clock.now()) is not None
 
     async def _tell(
-        self, answer: AnswerRow, daily: DailyRow | None, question: Question, outcome: Outcome
+        self, answer: AnswerRow, daily: DailyRow | None, rubric: Rubric, outcome: Outcome
     ) -> None:
         """Feedback per the channel's mode; a final grade replacing a provisional one is only
-        announced when the score changed."""
+        announced when the score changed. A practice grade comes with its key points to
+        self-check."""
         grade = outcome.grade
+        question = rubric.question
+        check = offer(answer.id, answer.kind, rubric, grade)
         if outcome.previous is not None:
             if outcome.previous == grade.score:
                 return
@@ -277,6 +315,8 @@ class GradingQueue:
                 f"Your provisional score {outcome.previous}/10 for `{question.id}` is now "
                 f"{grade.score}/10 ({grade.band}) from the {grade.grader} grader."
             )
+            if check is not None:
+                text += "\n" + "\n".join(selfcheck.marks_text(check.marks)) + "\n" + selfcheck.HOW
         else:
             text = render.feedback_text(
                 question,
@@ -284,6 +324,7 @@ class GradingQueue:
                 outcome.graded.points,
                 outcome.graded.streak,
                 late=answer.kind == "late",
+                check=check,
             )
         ref = ChannelRef(answer.workspace_id, answer.channel_id)
         mode = outcome.graded.feedback_mode
@@ -295,6 +336,6 @@ class GradingQueue:
             if mode == "thread" and thread and answer.kind == "daily" and answer.source == "thread":
                 await adapter.reply_in_thread(ref, thread, text)
             else:
-                await adapter.send_private(ref, answer.user_id, text, thread)
+                await adapter.send_private(ref, answer.user_id, text, thread, check=check)
         except Exception:
             _log.exception("feedback for answer %s could not be delivered", answer.id)

@@ -3,29 +3,92 @@
 It holds no rules of its own; it routes each platform event to the service whose use case it
 is (a thread message to intake, a plain line to the user's mock session, else their practice
 question, else the channel's open daily).
+
+Every event that can carry a user's words (`answering`) is answered whatever fails: a refused
+store says the answer was not saved, any other failure says what failed and whether the
+answer was already kept, so the user never meets silence and never has to guess.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+import functools
+import logging
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, TypeVar, cast
 
 from bot.clock import Clock
 from bot.domain.answers import Kind
 from bot.domain.standing import Home
-from bot.domain.types import Actor, ChannelRef, Reply
+from bot.domain.text import clean_text
+from bot.domain.types import Actor, ChannelRef, Reply, Stored
+from bot.errors import AnswerNotSaved
 from bot.packs import Bank, Question
 from bot.services.commands import Commands
 from bot.services.dashboard import Dashboard
 from bot.services.grading import GradingQueue
-from bot.services.intake import Intake, Submission
+from bot.services.intake import Intake, Submission, answer_stored
 from bot.services.mock import MockInterviews
 from bot.services.practice import Practice
+from bot.services.selfcheck import SelfCheck
 from bot.services.tenants import DEFAULT_CRON, Tenants
 from bot.store.dailies import Dailies
+from bot.store.db import is_storage_error, storage_trouble
 from bot.store.rows import DailyRow
 from bot.store.tenancy import Tenancy
+
+_log = logging.getLogger(__name__)
+
+Handler = TypeVar("Handler", bound=Callable[..., Awaitable[list[Reply]]])
+
+
+def not_saved(trouble: str) -> str:
+    return f"That failed: {trouble}, so your answer was NOT saved. Please send it again later."
+
+
+def failed(exc: Exception, stored: bool) -> str:
+    """What a user is told when handling their message failed, true to what was kept."""
+    trouble = storage_trouble(exc) if is_storage_error(exc) else "an error on drillbot's side"
+    if stored:
+        return f"That failed: {trouble}. Nothing was lost: your answer is stored and is graded."
+    return (
+        f"That failed: {trouble}. Nothing was lost: nothing of this message was stored, so "
+        "you can send it again."
+    )
+
+
+def answering(handler: Handler) -> Handler:
+    """Run an inbound handler so that it always answers: names and texts arrive without
+    control characters, and a failure becomes a reply (logged with ids, never texts)."""
+
+    @functools.wraps(handler)
+    async def guarded(self: Gateway, **kwargs: Any) -> list[Reply]:
+        actor: Actor = kwargs["actor"]
+        kwargs["actor"] = dataclasses.replace(actor, name=clean_text(actor.name))
+        token = answer_stored.set(False)
+        try:
+            return await handler(self, **kwargs)
+        except AnswerNotSaved as exc:
+            if kwargs.get("on_stored") is not None:
+                # The platform delivers it again unless acknowledged: the adapter withholds
+                # the acknowledgement (docs/design.md, lifecycle step 4), so nothing is lost.
+                raise
+            return [Reply(not_saved(exc.trouble))]
+        except Exception as exc:
+            _log.exception(
+                "%s failed (event %s, user %s)",
+                handler.__name__,
+                kwargs.get("event_key"),
+                actor.user_id,
+            )
+            return [Reply(failed(exc, answer_stored.get()))]
+        finally:
+            answer_stored.reset(token)
+
+    return cast(Handler, guarded)
+
 
 NO_OPEN_DAILY = (
     "No question is open right now. Try `/drill practice`, or `/drill post-now` if you are "
@@ -46,6 +109,7 @@ class Gateway:
     commands: Commands
     dashboard: Dashboard
     grading: GradingQueue
+    selfcheck: SelfCheck
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -73,6 +137,7 @@ class Gateway:
     ) -> None:
         await self.tenants.ensure_channel(channel, name, cron, timezone)
 
+    @answering
     async def command(
         self, *, event_key: str, actor: Actor, channel: ChannelRef, text: str
     ) -> list[Reply]:
@@ -82,6 +147,7 @@ class Gateway:
 
     # -- answers ----------------------------------------------------------------------------
 
+    @answering
     async def on_thread_message(
         self,
         *,
@@ -93,9 +159,10 @@ class Gateway:
         message_id: str | None = None,
         edited: bool = False,
         sent_at: datetime | None = None,
+        on_stored: Stored | None = None,
     ) -> list[Reply]:
         """`sent_at` is when the platform says it was sent (a retry or a replay after a
-        reconnect arrives later than that)."""
+        reconnect arrives later than that); `on_stored`: see `bot.ports.Inbound`."""
         daily = await self.dailies.by_message(channel.workspace_id, thread_id)
         if daily is None or daily.channel_id != channel.channel_id:
             return []
@@ -107,10 +174,19 @@ class Gateway:
             text=text,
             message_id=message_id,
             sent_at=sent_at,
+            on_stored=on_stored,
         )
 
+    @answering
     async def on_private_answer(
-        self, *, event_key: str, actor: Actor, daily_id: int, text: str, choice: bool = False
+        self,
+        *,
+        event_key: str,
+        actor: Actor,
+        daily_id: int,
+        text: str,
+        choice: bool = False,
+        on_stored: Stored | None = None,
     ) -> list[Reply]:
         """The Answer privately form (a new form answer replaces the earlier one while the
         daily is open) or a click on an MCQ choice button (the first click counts)."""
@@ -118,18 +194,34 @@ class Gateway:
         if daily is None:
             return [Reply("That question no longer exists.")]
         return await self._daily_answer(
-            daily, "choice" if choice else "form", event_key=event_key, actor=actor, text=text
+            daily,
+            "choice" if choice else "form",
+            event_key=event_key,
+            actor=actor,
+            text=text,
+            on_stored=on_stored,
         )
 
+    @answering
     async def on_loose_message(
-        self, *, event_key: str, actor: Actor, channel: ChannelRef, text: str
+        self,
+        *,
+        event_key: str,
+        actor: Actor,
+        channel: ChannelRef,
+        text: str,
+        on_stored: Stored | None = None,
     ) -> list[Reply]:
         """A plain line goes to the user's active mock interview, else answers their waiting
         practice question, else the channel's most recent open daily."""
-        in_session = await self.mock.route(event_key=event_key, actor=actor, text=text)
+        in_session = await self.mock.route(
+            event_key=event_key, actor=actor, text=text, on_stored=on_stored
+        )
         if in_session is not None:
             return in_session
-        practised = await self.practice.route(event_key=event_key, actor=actor, text=text)
+        practised = await self.practice.route(
+            event_key=event_key, actor=actor, text=text, on_stored=on_stored
+        )
         if practised is not None:
             return practised
         now = self.clock.now()
@@ -141,7 +233,7 @@ class Gateway:
         if not current:
             return [Reply(NO_OPEN_DAILY)]
         return await self._daily_answer(
-            current[-1], "line", event_key=event_key, actor=actor, text=text
+            current[-1], "line", event_key=event_key, actor=actor, text=text, on_stored=on_stored
         )
 
     async def _daily_answer(
@@ -154,6 +246,7 @@ class Gateway:
         text: str,
         message_id: str | None = None,
         sent_at: datetime | None = None,
+        on_stored: Stored | None = None,
     ) -> list[Reply]:
         question = self.bank.get(daily.question_id)
         if question is None:
@@ -168,9 +261,17 @@ class Gateway:
                 daily=daily,
                 message_id=message_id,
                 sent_at=sent_at,
+                on_stored=on_stored,
             )
         )
         return taken.replies
+
+    async def on_self_check(
+        self, *, event_key: str, actor: Actor, answer_id: int, covered: Sequence[int]
+    ) -> list[Reply]:
+        """A platform's key point checkboxes or select: `covered` is the whole state (so a
+        redelivery changes nothing); the self-check replies with the new score."""
+        return await self.selfcheck.check(actor, answer_id, covered=covered)
 
     # -- lookups ----------------------------------------------------------------------------
 
@@ -186,7 +287,16 @@ class Gateway:
         ]
 
     async def first_time(self, workspace_id: str, key: str) -> bool:
-        return await self.tenancy.first_time(workspace_id, key, self.clock.now())
+        """True when this reply was not sent before; also True when the database cannot
+        record it (full, read-only): a reply possibly sent twice beats a user left with
+        nothing, as when their answer could not be saved."""
+        try:
+            return await self.tenancy.first_time(workspace_id, key, self.clock.now())
+        except Exception as exc:
+            if not is_storage_error(exc):
+                raise
+            _log.warning("reply %s not recorded (%s); sent anyway", key, type(exc).__name__)
+            return True
 
     async def home(self, workspace_id: str, user_id: str) -> Home:
         return await self.dashboard.home(workspace_id, user_id)

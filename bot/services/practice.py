@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from bot.clock import Clock
 from bot.domain import render
 from bot.domain.planner import FRESH_FOR, Record, plan_questions, topic_mastery
-from bot.domain.types import Actor, ChannelRef, Reply
+from bot.domain.types import Actor, ChannelRef, Reply, Stored
 from bot.packs import Bank, Question
 from bot.services.intake import Intake, Submission
 from bot.services.quota import Quota
@@ -42,7 +42,7 @@ class Planner:
         open_only: bool = True,
     ) -> list[Question]:
         record = Record(
-            due=await self.reviews.due(actor.workspace_id, actor.user_id, now),
+            due=await self.due(actor, now),
             recent=await self.answers.answered_questions(
                 actor.workspace_id, actor.user_id, now - FRESH_FOR
             ),
@@ -60,6 +60,12 @@ class Planner:
             open_only=open_only,
         )
 
+    async def due(self, actor: Actor, now: datetime) -> list[str]:
+        """Questions whose review is due, of those still in the bank: a card of a removed
+        question stays (history, export) but is never due."""
+        due = await self.reviews.due(actor.workspace_id, actor.user_id, now)
+        return [question_id for question_id in due if self.bank.get(question_id) is not None]
+
     async def mastery(self, actor: Actor) -> dict[str, tuple[float, int]]:
         scores = await self.reviews.latest_scores(actor.workspace_id, actor.user_id)
         return topic_mastery(self.bank, scores)
@@ -76,8 +82,8 @@ class Practice:
 
     async def start(self, actor: Actor, channel: ChannelRef, topic: str | None) -> list[Reply]:
         """Due reviews first, then a new question from the user's weakest topic."""
-        if not await self.quota.left(actor):
-            return self.quota.refusal()
+        if over := await self.quota.over(actor):
+            return self.quota.refusal(over)
         planned = await self.planner.plan(
             actor, self.clock.now(), count=1, topic=topic, open_only=False
         )
@@ -95,7 +101,9 @@ class Practice:
             )
         ]
 
-    async def route(self, *, event_key: str, actor: Actor, text: str) -> list[Reply] | None:
+    async def route(
+        self, *, event_key: str, actor: Actor, text: str, on_stored: Stored | None = None
+    ) -> list[Reply] | None:
         """Answer the user's waiting practice question with a plain line; None when no
         question waits."""
         waiting = await self.sessions.waiting_practice(
@@ -114,6 +122,7 @@ class Practice:
                 question=question,
                 text=text,
                 channel_id=waiting.channel_id,
+                on_stored=on_stored,
             )
         )
         return taken.replies

@@ -7,6 +7,14 @@ so a tick that runs twice or late posts nothing twice.
 
 A second interval job, the heartbeat, renews this process's leases (bot.services.leases); it
 runs even when the process takes no time-driven work, since it still grades what it receives.
+
+Stopping waits for the tick in flight. APScheduler 3's asyncio executor cannot: its shutdown
+(itself deferred to the next turn of the loop) cancels a running job and returns. A tick
+cancelled in the middle of a database call leaves SQLAlchemy closing the aiosqlite connection
+in a task of its own while the caller goes on to close the database; that close never finished
+and the event loop hung at exit (seen in `make test`, in the teardown of the ticker's test).
+So the tick's steps run in tasks of their own (`Tick`), which the scheduler never cancels, and
+`stop()` waits for them (bounded) before anything is closed.
 """
 
 from __future__ import annotations
@@ -21,6 +29,9 @@ from bot.services.dailies import Step, Tick
 
 _log = logging.getLogger(__name__)
 
+#: How long stopping waits for the steps in flight before it cancels what is left.
+STOP_GRACE = 30.0
+
 
 class Ticker:
     def __init__(self, tick: Tick, interval_seconds: float, heartbeat: Step | None = None) -> None:
@@ -28,13 +39,15 @@ class Ticker:
         self.interval = interval_seconds
         self.heartbeat = heartbeat
         self._scheduler = AsyncIOScheduler(timezone=UTC)
+        self._stopping = False
         self._inflight: set[asyncio.Task[object]] = set()
 
     async def _tick(self) -> None:
-        try:
-            await self.tick.run(wait=False)
-        except Exception:
-            _log.exception("tick failed; the next tick tries again")
+        """Start the tick's steps and return: a step that hangs holds back only itself, and
+        APScheduler's next run (one instance at a time) is never skipped for it. Once stopping
+        has begun, no step starts."""
+        if not self._stopping:
+            self.tick.start()
 
     def _tracked(self, job: Step) -> Step:
         """The job, its runs recorded so `drain` can wait for one still running at a stop."""
@@ -72,11 +85,13 @@ class Ticker:
             self._every_interval(self._tick, "drillbot-tick")
         self._scheduler.start()
 
-    def stop(self) -> None:
+    async def stop(self, grace: float = STOP_GRACE) -> None:
+        """Start no more steps and let those in flight finish (a hung platform call is
+        cancelled after `grace` seconds and unwound), so that what the steps use (the
+        database, the platforms) can be closed after this returns."""
+        self._stopping = True
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
-
-    async def drain(self) -> None:
-        """After `stop`: wait for a tick or heartbeat still running (it may be mid-write)."""
-        while self._inflight:
+        await self.tick.finish(grace)
+        while self._inflight:  # a heartbeat still running (it may be mid-write)
             await asyncio.gather(*list(self._inflight), return_exceptions=True)

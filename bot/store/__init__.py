@@ -12,9 +12,13 @@ from bot.store.boards import Boards
 from bot.store.dailies import Dailies
 from bot.store.db import Database
 from bot.store.reviews import Reviews
+from bot.store.selfchecks import SelfChecks
 from bot.store.sessions import Sessions
+from bot.store.skips import Skips
 from bot.store.slack import SlackRecords
+from bot.store.team import Team
 from bot.store.tenancy import Tenancy
+from bot.store.units import Units
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,10 @@ class Store:
     reviews: Reviews
     sessions: Sessions
     slack: SlackRecords
+    units: Units
+    selfchecks: SelfChecks
+    skips: Skips
+    team: Team
 
     @classmethod
     def over(cls, db: Database) -> Store:
@@ -41,4 +49,8 @@ class Store:
             Reviews(db),
             Sessions(db),
             SlackRecords(db),
+            Units(db),
+            SelfChecks(db),
+            Skips(db),
+            Team(db),
         )

@@ -8,6 +8,8 @@ multi-row insert of the batch's event keys, one of its users, one of its daily a
 
 from __future__ import annotations
 
+import dataclasses
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -16,16 +18,34 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.domain.costs import Charge, Over
 from bot.domain.streaks import Points, Streak, fold_streak, points_for
 from bot.store.boards import streak_days
 from bot.store.db import Database, upsert
 from bot.store.group import GroupCommit
 from bot.store.reviews import move_cards
 from bot.store.rows import AnswerRow, DailyRow, HistoryRow
-from bot.store.tables import answers, channels, events, grades, mock_sessions, practice, users
+from bot.store.tables import (
+    answers,
+    channels,
+    events,
+    grades,
+    mock_sessions,
+    practice,
+    rubrics,
+    users,
+)
+from bot.store.units import lock_budgets, spend
 
+#: How many stored rubrics (workspace, key) intake remembers, to skip writing them again.
+RUBRICS_REMEMBERED = 4096
 #: An answer never tried yet is being graded by whoever stored it: the retry leaves it a while.
 FRESH_GRACE = timedelta(minutes=2)
+
+
+#: What became of a request to re-grade: under way, refused (already used, overridden or
+#: floored), or refused over budget.
+Regrade = Literal["regrading", "used"] | Over
 
 
 @dataclass(frozen=True)
@@ -34,7 +54,9 @@ class NewAnswer:
 
     `replaces`: for a daily answer, whether it may replace the user's existing one (an edit, a
     new form answer); `practice`: it answers the user's waiting practice question (stored only
-    if that question still waits); `session_id`: a mock session it moves on."""
+    if that question still waits); `session_id`: a mock session it moves on; `floor`: intake's
+    floors check (None: an answer); `charge`: the cost guard's unit a counted text of it spends
+    (None for a floored answer or a kind that starts no grading request)."""
 
     workspace_id: str
     user_id: str
@@ -49,11 +71,17 @@ class NewAnswer:
     message_id: str | None
     answered_at: datetime
     now: datetime
-    rubric: list[str] | None = None
+    rubric: tuple[str, dict[str, Any]] | None = None  # (content key, stored form)
     grade_cap: int | None = None
     replaces: Callable[[AnswerRow], bool] | None = None
     practice: bool = False
     session_id: int | None = None
+    floor: str | None = None
+    charge: Charge | None = None
+
+    def with_rubric(self, row: AnswerRow) -> AnswerRow:
+        """The stored row with the rubric it was stored with (no need to read it back)."""
+        return dataclasses.replace(row, rubric=self.rubric[1] if self.rubric else None)
 
     def row(self) -> dict[str, Any]:
         return {
@@ -67,20 +95,36 @@ class NewAnswer:
             "text": self.text,
             "message_id": self.message_id,
             "answered_at": self.answered_at,
-            "status": "pending",
-            "rubric": self.rubric,
+            "status": "pending" if self.floor is None else "floored",
+            "rubric_id": self.rubric[0] if self.rubric else None,
             "grade_cap": self.grade_cap,
+            "floor": self.floor,
+            "counted_texts": 0 if self.floor else 1,
+        }
+
+    def as_new(self) -> dict[str, Any]:
+        """What replacing a floored answer sets: the new answer is an answer of its own, timed
+        at its own send time (editing a placeholder keeps no first-hour bonus)."""
+        return {
+            "kind": self.kind,
+            "source": self.source,
+            "message_id": self.message_id,
+            "answered_at": self.answered_at,
+            "edited_at": None,
         }
 
 
 @dataclass(frozen=True)
 class Stored:
-    """What became of a `NewAnswer`: `stored` or `replaced` (with the row), `seen` (its event
-    key was recorded before), `taken` (the user's answer slot holds another answer) or `gone`
-    (the practice question it answers no longer waits)."""
+    """What became of a `NewAnswer`: `stored` or `replaced` (with the row), `held` (a
+    replacement over budget: kept in the row's `held_text`, the answer and its grade unchanged),
+    `over` (refused over budget: nothing stored), `seen` (its event key was recorded before),
+    `taken` (the user's answer slot holds another answer) or `gone` (the practice question it
+    answers no longer waits). `over`: when the budget frees up, for `held` and `over`."""
 
-    outcome: Literal["stored", "replaced", "seen", "taken", "gone"]
+    outcome: Literal["stored", "replaced", "held", "over", "seen", "taken", "gone"]
     answer: AnswerRow | None = None
+    over: Over | None = None
 
 
 @dataclass(frozen=True)
@@ -113,16 +157,26 @@ class Answers:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._ingest: GroupCommit[NewAnswer, Stored] = GroupCommit(db, self._ingest_batch)
+        #: Rubrics known to be stored (content-addressed and never deleted, so this can only
+        #: be stale by being short), most recent last.
+        self._rubrics: OrderedDict[tuple[str, str], None] = OrderedDict()
         self._grades: GroupCommit[NewGrade, Graded | None] = GroupCommit(db, self._grade_batch)
 
     # -- intake -----------------------------------------------------------------------------
 
     async def ingest(self, answer: NewAnswer) -> Stored:
         """Store an answer (its event key and user with it); returns once committed."""
-        return await self._ingest.submit(answer)
+        stored = await self._ingest.submit(answer)
+        if answer.rubric is not None and stored.answer is not None:
+            # Committed: later batches need not write this rubric again.
+            self._rubrics[(answer.workspace_id, answer.rubric[0])] = None
+            if len(self._rubrics) > RUBRICS_REMEMBERED:
+                self._rubrics.popitem(last=False)
+        return stored
 
     async def _ingest_batch(self, conn: AsyncConnection, items: list[NewAnswer]) -> list[Stored]:
         results: list[Stored | None] = [None] * len(items)
+        await lock_budgets(conn, [a.user_id for a in items if a.charge is not None])
         keyed = [(i, a) for i, a in enumerate(items) if a.event_key]
         if keyed:
             fresh = set(
@@ -147,6 +201,16 @@ class Answers:
         live = [(i, a) for i, a in enumerate(items) if results[i] is None]
         if not live:
             return [r or Stored("seen") for r in results]
+        kept = {
+            (a.workspace_id, a.rubric[0]): a.rubric[1]
+            for _, a in live
+            if a.rubric and (a.workspace_id, a.rubric[0]) not in self._rubrics
+        }
+        if kept:  # one copy per workspace and content: most of a batch shares one
+            await conn.execute(
+                self.db.insert_ignore(rubrics),
+                [{"workspace_id": w, "id": key, "body": body} for (w, key), body in kept.items()],
+            )
         people = {(a.workspace_id, a.user_id): a.user_name or a.user_id for _, a in live}
         await conn.execute(
             self.db.insert_ignore(users),
@@ -162,8 +226,11 @@ class Answers:
                 )
             }
             for i, a in daily:
+                # a daily's first counted text is free of the cost guard (its policy's `free`)
                 row = inserted.pop((a.daily_id, a.user_id), None)
-                results[i] = Stored("stored", row) if row else await self._replace(conn, a)
+                results[i] = (
+                    Stored("stored", a.with_rubric(row)) if row else await self._replace(conn, a)
+                )
         for i, a in live:
             if a.daily_id is None:
                 results[i] = await self._practice(conn, a)
@@ -177,63 +244,95 @@ class Answers:
         return [r or Stored("seen") for r in results]
 
     async def _replace(self, conn: AsyncConnection, a: NewAnswer) -> Stored:
-        """The user's answer slot is taken: replace that answer if the new one may."""
-        existing = (
+        """The user's answer slot is taken: replace that answer if the new one may. A floored
+        text replaces for free and leaves the slot open; a counted one spends a unit once the
+        answer has had its free counted texts, and over budget it is held, ungraded."""
+        found = (
             await conn.execute(
                 sa.select(answers).where(
                     answers.c.daily_id == a.daily_id, answers.c.user_id == a.user_id
                 )
             )
         ).first()
-        if existing is None or a.replaces is None or not a.replaces(AnswerRow.of(existing)):
+        existing = AnswerRow.of(found) if found else None
+        if existing is None or a.replaces is None or not a.replaces(existing):
             return Stored("taken")
+        values: dict[str, Any] = {
+            "text": a.text,
+            "floor": a.floor,
+            "held_text": None,
+            "edited_at": a.now,
+            "score": None,
+            "points": None,
+        }
+        if a.floor is not None:
+            values["status"] = "floored"
+            await conn.execute(grades.delete().where(grades.c.answer_id == existing.id))
+        else:
+            counted = existing.counted_texts + 1
+            if a.charge is not None and a.charge.due(counted):
+                over = await spend(conn, a.charge, existing.id)
+                if over is not None:
+                    await conn.execute(
+                        answers.update()
+                        .where(answers.c.id == existing.id)
+                        .values(held_text=a.text, edited_at=a.now)
+                    )
+                    return Stored("held", existing, over)
+            values.update(status="pending", counted_texts=counted)
+        if existing.floor is not None:
+            values.update(a.as_new())
         row = (
             await conn.execute(
                 answers.update()
                 .where(answers.c.id == existing.id)
-                .values(text=a.text, edited_at=a.now, status="pending", score=None, points=None)
+                .values(values)
                 .returning(*answers.c)
             )
         ).one()
-        return Stored("replaced", AnswerRow.of(row))
+        # The edit is graded on the rubric the first answer kept (the daily asked it so).
+        body = await conn.scalar(
+            sa.select(rubrics.c.body).where(
+                rubrics.c.workspace_id == a.workspace_id, rubrics.c.id == row.rubric_id
+            )
+        )
+        return Stored("replaced", dataclasses.replace(AnswerRow.of(row), rubric=body))
 
     async def _practice(self, conn: AsyncConnection, a: NewAnswer) -> Stored:
-        if a.practice:
-            gone = await conn.execute(
-                practice.delete().where(
-                    practice.c.workspace_id == a.workspace_id,
-                    practice.c.user_id == a.user_id,
-                    practice.c.question_id == a.question_id,
-                )
-            )
-            if gone.rowcount == 0:
-                return Stored("gone")
+        """A practice or mock answer: it takes the waiting practice question and spends its unit
+        (refused over budget: nothing stored, the question still waits); a floored one spends
+        nothing and leaves the question waiting."""
+        mine = (
+            practice.c.workspace_id == a.workspace_id,
+            practice.c.user_id == a.user_id,
+            practice.c.question_id == a.question_id,
+        )
+        waiting = (
+            (await conn.execute(sa.select(practice).where(*mine))).first() if a.practice else None
+        )
+        if a.practice and waiting is None:
+            return Stored("gone")
+        counted = a.floor is None
+        if counted and a.practice and (
+            await conn.execute(practice.delete().where(*mine))
+        ).rowcount == 0:
+            return Stored("gone")  # another answer took it meanwhile
         row = (await conn.execute(answers.insert().values(a.row()).returning(*answers.c))).one()
-        return Stored("stored", AnswerRow.of(row))
-
-    async def count_since(
-        self, workspace_id: str, user_id: str, sources: Sequence[str], since: datetime
-    ) -> int:
-        """Answers of a user from these sources since `since` (the quota's count)."""
-        async with self.db.read() as conn:
-            return int(
-                await conn.scalar(
-                    sa.select(sa.func.count()).where(
-                        answers.c.workspace_id == workspace_id,
-                        answers.c.user_id == user_id,
-                        answers.c.source.in_(list(sources)),
-                        answers.c.answered_at >= since,
-                    )
-                )
-                or 0
-            )
+        if counted and a.charge is not None and a.charge.due(1):
+            over = await spend(conn, a.charge, row.id)
+            if over is not None:
+                await conn.execute(answers.delete().where(answers.c.id == row.id))
+                if waiting is not None:  # the question still waits
+                    await conn.execute(practice.insert().values(dict(waiting._mapping)))
+                return Stored("over", over=over)
+        return Stored("stored", a.with_rubric(AnswerRow.of(row)))
 
     # -- lookups ----------------------------------------------------------------------------
 
     async def get(self, answer_id: int, workspace_id: str | None = None) -> AnswerRow | None:
         """An answer by id; with `workspace_id`, only if it belongs to that workspace (every id a
         user typed is looked up this way, so no workspace reaches another's answers)."""
-        query = sa.select(answers).where(answers.c.id == answer_id)
+        query = _with_rubric(sa.select(answers)).where(answers.c.id == answer_id)
         if workspace_id is not None:
             query = query.where(answers.c.workspace_id == workspace_id)
         async with self.db.read() as conn:
@@ -244,7 +343,7 @@ class Answers:
         async with self.db.read() as conn:
             row = (
                 await conn.execute(
-                    sa.select(answers)
+                    _with_rubric(sa.select(answers))
                     .where(answers.c.workspace_id == workspace_id, answers.c.user_id == user_id)
                     .order_by(answers.c.answered_at.desc(), answers.c.id.desc())
                     .limit(1)
@@ -252,9 +351,14 @@ class Answers:
             ).first()
         return AnswerRow.of(row) if row else None
 
-    async def owed_a_grade(self, now: datetime, max_attempts: int, limit: int) -> list[int]:
+    async def owed_a_grade(
+        self, now: datetime, max_attempts: int, limit: int, untried_before: datetime | None = None
+    ) -> list[int]:
         """Answers whose grading is due again: pending ones first (no grade at all), then
-        provisional ones, oldest first; each failure pushes `retry_at` further out."""
+        provisional ones, oldest first; each failure pushes `retry_at` further out. An answer
+        never tried is owed once stored before `untried_before` (default: FRESH_GRACE ago)."""
+        if untried_before is None:
+            untried_before = now - FRESH_GRACE
         async with self.db.read() as conn:
             rows = await conn.execute(
                 sa.select(answers.c.id)
@@ -265,7 +369,7 @@ class Answers:
                     sa.or_(
                         answers.c.attempts > 0,
                         sa.func.coalesce(answers.c.edited_at, answers.c.answered_at)
-                        < now - FRESH_GRACE,
+                        < untried_before,
                     ),
                 )
                 .order_by(sa.case((answers.c.status == "pending", 0), else_=1), answers.c.id)
@@ -368,7 +472,13 @@ class Answers:
         await move_cards(
             conn,
             [
-                (g.answer.workspace_id, g.answer.user_id, g.answer.question_id, g.detail["score"])
+                (
+                    g.answer.workspace_id,
+                    g.answer.user_id,
+                    g.answer.question_id,
+                    g.detail["score"],
+                    g.answer.id if g.answer.kind == "practice" else None,  # self-checkable
+                )
                 for g in kept
                 if g.status == "graded"
             ],
@@ -401,20 +511,39 @@ class Answers:
                 )
             )
 
-    async def use_regrade(self, answer_id: int) -> bool:
-        """Mark the answer's one re-grade used (back to pending); False if already used or an
-        admin has overridden its score."""
+    async def void(self, answer_id: int) -> bool:
+        """Mark an answer that can never get a final grade (see `bot.services.grading`; a
+        provisional grade it has stays, labelled); False if it was graded, forgotten or already
+        void meanwhile."""
         async with self.db.write() as conn:
             done = await conn.execute(
                 answers.update()
-                .where(
-                    answers.c.id == answer_id,
-                    sa.not_(answers.c.regrade_used),
-                    answers.c.override_by.is_(None),  # an admin's score is final
-                )
-                .values(regrade_used=True, status="pending")
+                .where(answers.c.id == answer_id, answers.c.status.in_(("pending", "provisional")))
+                .values(status="void")
             )
         return bool(done.rowcount)
+
+    async def use_regrade(self, answer_id: int, charge: Charge) -> Regrade:
+        """Mark the answer's one re-grade used (back to pending) and spend its unit; `used` if
+        already used, if an admin has overridden its score or if it is floored (nothing to
+        grade); `Over` (nothing changed) when the user's budget is spent."""
+        async with self.db.write() as conn:
+            await lock_budgets(conn, [charge.user_id])
+            mine = (
+                answers.c.id == answer_id,
+                sa.not_(answers.c.regrade_used),
+                answers.c.override_by.is_(None),  # an admin's score is final
+                answers.c.floor.is_(None),
+            )
+            if (await conn.execute(sa.select(answers.c.id).where(*mine))).first() is None:
+                return "used"
+            over = await spend(conn, charge, answer_id)
+            if over is not None:
+                return over
+            await conn.execute(
+                answers.update().where(*mine).values(regrade_used=True, status="pending")
+            )
+        return "regrading"
 
     async def override(
         self, answer: AnswerRow, daily: DailyRow | None, score: int, by: str, at: datetime
@@ -437,6 +566,17 @@ class Answers:
                 grades.update().where(grades.c.answer_id == answer.id).values(score=score)
             )
         return points
+
+
+def _with_rubric(query: sa.Select[Any]) -> sa.Select[Any]:
+    """An answers query that also reads each answer's stored rubric (as `rubric`)."""
+    return query.add_columns(rubrics.c.body.label("rubric")).join(
+        rubrics,
+        sa.and_(
+            rubrics.c.workspace_id == answers.c.workspace_id, rubrics.c.id == answers.c.rubric_id
+        ),
+        isouter=True,
+    )
 
 
 def _upsert_many(conn: AsyncConnection, table: sa.Table, keys: list[str]) -> Any:

@@ -11,8 +11,10 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.streaks import Day
+from bot.store.counted import counted
 from bot.store.db import Database
 from bot.store.rows import BoardRow
+from bot.store.skips import skipped_dates
 from bot.store.tables import (
     answers,
     dailies,
@@ -21,6 +23,9 @@ from bot.store.tables import (
     mock_sessions,
     practice,
     reviews,
+    rubrics,
+    self_checks,
+    units,
     users,
 )
 
@@ -33,7 +38,8 @@ async def streak_days(
     until: date | None = None,
 ) -> dict[str, list[Day]]:
     """Per user: the channel's days with a posted daily (up to `until`) and whether the user
-    answered one of each day's dailies in time. Two grouped queries for any number of users."""
+    answered one of each day's dailies in time (a floored answer is no answer). Two grouped
+    queries for any number of users."""
     conditions = [
         dailies.c.workspace_id == workspace_id,
         dailies.c.channel_id == channel_id,
@@ -59,12 +65,27 @@ async def streak_days(
         sa.select(answers.c.user_id, dailies.c.local_date)
         .distinct()
         .join(dailies, dailies.c.id == answers.c.daily_id)
-        .where(*conditions, answers.c.user_id.in_(wanted), answers.c.kind == "daily")
+        .where(*conditions, answers.c.user_id.in_(wanted), counted())
     ):
         answered[r.user_id].add(r.local_date)
+    skips: set[date] = set()
+    if days:
+        first, last = (
+            date.fromisoformat(days[0].local_date),
+            date.fromisoformat(days[-1].local_date),
+        )
+        key = (workspace_id, channel_id)
+        skips = (await skipped_dates(conn, [key], first, last))[key]
+    # A daily posted on a date skipped afterwards (skipping today) counts like an extra: it
+    # extends a streak when answered and never breaks one.
     return {
         user: [
-            Day(date.fromisoformat(d.local_date), bool(d.sched), d.local_date in mine, bool(d.open))
+            Day(
+                date.fromisoformat(d.local_date),
+                bool(d.sched) and date.fromisoformat(d.local_date) not in skips,
+                d.local_date in mine,
+                bool(d.open),
+            )
             for d in days
         ]
         for user, mine in answered.items()
@@ -78,10 +99,11 @@ async def board(
     start: datetime | None,
     end: datetime | None,
 ) -> list[BoardRow]:
-    """Points per user over counted daily answers, best first; ties: who reached it first."""
+    """Points per user over counted (on-time, not floored) daily answers, best first; ties: who
+    reached it first."""
     conditions = [
         answers.c.workspace_id == workspace_id,
-        answers.c.kind == "daily",
+        counted(),
         answers.c.points.is_not(None),
     ]
     if channel_id is not None:
@@ -166,11 +188,29 @@ class Boards:
                         .order_by(answers.c.id)
                     )
                 ),
+                "rubrics": rows(
+                    await conn.execute(
+                        sa.select(rubrics).where(
+                            rubrics.c.workspace_id == workspace_id,
+                            rubrics.c.id.in_(sa.select(answers.c.rubric_id).where(*mine)),
+                        )
+                    )
+                ),
                 "reviews": rows(
                     await conn.execute(
                         sa.select(reviews).where(
                             reviews.c.workspace_id == workspace_id, reviews.c.user_id == user_id
                         )
+                    )
+                ),
+                "self_checks": rows(
+                    await conn.execute(
+                        sa.select(self_checks)
+                        .where(
+                            self_checks.c.workspace_id == workspace_id,
+                            self_checks.c.user_id == user_id,
+                        )
+                        .order_by(self_checks.c.answer_id)
                     )
                 ),
                 "mock_sessions": rows(
@@ -181,6 +221,14 @@ class Boards:
                 "mock_items": rows(
                     await conn.execute(
                         sa.select(mock_items).where(mock_items.c.session_id.in_(sessions))
+                    )
+                ),
+                # the cost guard's ledger (no text; rows leave it after 24 hours)
+                "units": rows(
+                    await conn.execute(
+                        sa.select(units).where(
+                            units.c.workspace_id == workspace_id, units.c.user_id == user_id
+                        )
                     )
                 ),
             }
@@ -195,6 +243,11 @@ class Boards:
         )
         async with self.db.write() as conn:
             await conn.execute(grades.delete().where(grades.c.answer_id.in_(answer_ids)))
+            await conn.execute(
+                self_checks.delete().where(
+                    self_checks.c.workspace_id == workspace_id, self_checks.c.user_id == user_id
+                )
+            )
             await conn.execute(mock_items.delete().where(mock_items.c.session_id.in_(sessions)))
             gone = await conn.execute(
                 answers.delete().where(

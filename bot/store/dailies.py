@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from bot.domain.picker import Asked
 from bot.store.coalesce import SingleFlight
+from bot.store.counted import counted
 from bot.store.db import Database
 from bot.store.group import GroupWriter
 from bot.store.reserve import Work
@@ -252,7 +253,8 @@ class Dailies:
 
 
 async def _results(conn: Any, daily_id: int) -> list[ResultRow]:
-    """Every answer of a daily with its grade and the user's name and privacy, best first."""
+    """Every counted answer of a daily (a floored one is not listed) with its grade and the
+    user's name and privacy, best first."""
     query = (
         sa.select(
             answers.c.user_id,
@@ -271,7 +273,7 @@ async def _results(conn: Any, daily_id: int) -> list[ResultRow]:
             ),
             isouter=True,
         )
-        .where(answers.c.daily_id == daily_id)
+        .where(answers.c.daily_id == daily_id, counted())
         .order_by(answers.c.score.desc().nulls_last(), answers.c.answered_at)
     )
     return [ResultRow.of(r) for r in await conn.execute(query)]

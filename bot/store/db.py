@@ -17,10 +17,13 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Table, event, text
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.sql.dml import Insert
+
+from bot.errors import StartupError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 #: The PostgreSQL advisory lock every starting process takes around its migrations (an
@@ -54,6 +57,22 @@ def upsert(conn: AsyncConnection, table: Table, values: dict[str, Any], keys: li
     )
 
 
+def is_storage_error(exc: BaseException) -> bool:
+    """Whether `exc` is the database failing (refused, full, read-only, corrupt, gone) rather
+    than a bug of ours: the caller can then say plainly that nothing was saved."""
+    return isinstance(exc, (sa_exc.DBAPIError, sa_exc.TimeoutError, OSError))
+
+
+def storage_trouble(exc: BaseException) -> str:
+    """What a user is told of a storage failure, in words and without the driver's text."""
+    said = str(getattr(exc, "orig", None) or exc).lower()
+    if "full" in said or "no space" in said:
+        return "drillbot's database is full"
+    if "readonly" in said or "read-only" in said or "read only" in said:
+        return "drillbot's database is read-only"
+    return "drillbot's database is unavailable"
+
+
 def _upgrade(connection: Connection) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
@@ -67,13 +86,40 @@ class Database:
 
     def __init__(self, url: str, **engine_options: Any) -> None:
         parsed = make_url(url)
+        self.shown_url = parsed.render_as_string(hide_password=True)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
-        if self.is_sqlite and parsed.database and parsed.database != ":memory:":
+        if (
+            self.is_sqlite
+            and parsed.database
+            and parsed.database != ":memory:"
+            and not parsed.database.startswith("file:")  # a URI (`?mode=ro&uri=true`)
+        ):
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        self.engine: AsyncEngine = create_async_engine(url, **engine_options)
+        # hide_parameters: an error's text (logged, shown in a traceback) never holds the bound
+        # values, which are answers and names that `forget-me` must be able to purge.
+        self.engine: AsyncEngine = create_async_engine(
+            url, **{"hide_parameters": True, **engine_options}
+        )
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self._write_lock = asyncio.Lock()
+
+    async def open(self) -> None:
+        """Migrate and refresh statistics at start-up; a database that cannot be used
+        (corrupt, read-only, unreachable) is a `StartupError` of one line. Nothing is changed
+        then: the migration runs in one transaction and SQLite refuses a corrupt file before
+        writing."""
+        try:
+            await self.migrate()
+            await self.optimize()
+        except Exception as exc:
+            if not is_storage_error(exc):
+                raise
+            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            raise StartupError(
+                f"the database {self.shown_url} cannot be used: {reason} (is it drillbot's "
+                "database, reachable and writable?)"
+            ) from exc
 
     async def migrate(self) -> None:
         """Bring the schema to the latest revision (run at start-up). On PostgreSQL under a
@@ -108,6 +154,11 @@ class Database:
     async def read(self) -> AsyncIterator[AsyncConnection]:
         async with self.engine.connect() as conn:
             yield conn
+
+    async def ping(self) -> None:
+        """One round-trip to the database; raises whatever the driver raises when it fails."""
+        async with self.read() as conn:
+            await conn.exec_driver_sql("SELECT 1")
 
     def insert_ignore(self, table: Table) -> Insert:
         """INSERT that silently skips a row whose key exists (the idempotency primitive)."""

@@ -11,19 +11,21 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.domain.reviews import next_card
 from bot.store.db import Database, upsert
-from bot.store.tables import reviews
+from bot.store.tables import answers, reviews
 
 CARD_KEY = ["workspace_id", "user_id", "question_id"]
+#: (workspace, user, question, score, the answer whose grade moves the card or None)
+Move = tuple[str, str, str, int, int | None]
 
 
-async def move_cards(
-    conn: AsyncConnection, moves: Sequence[tuple[str, str, str, int]], now: datetime
-) -> None:
-    """Move the cards (workspace, user, question, score) by their scores: one read and one
-    upsert for the whole batch."""
+async def move_cards(conn: AsyncConnection, moves: Sequence[Move], now: datetime) -> None:
+    """Move the cards (workspace, user, question, score, answer id or None) by their scores:
+    one read and one upsert for the whole batch. A move naming an answer keeps the card as it
+    was before on that answer (`answers.card_before`) and the card names that answer, so a
+    self-check can replay the review with another score."""
     if not moves:
         return
-    keys = list({(w, u, q) for w, u, q, _ in moves})
+    keys = list({(w, u, q) for w, u, q, _, _ in moves})
     stored = {
         (r.workspace_id, r.user_id, r.question_id): r.card
         for r in await conn.execute(
@@ -37,8 +39,11 @@ async def move_cards(
         )
     }
     rows: dict[tuple[str, str, str], dict[str, Any]] = {}
-    for workspace_id, user_id, question_id, score in moves:
+    before: list[dict[str, Any]] = []
+    for workspace_id, user_id, question_id, score, answer_id in moves:
         key = (workspace_id, user_id, question_id)
+        if answer_id is not None:
+            before.append({"_id": answer_id, "card_before": {"card": stored.get(key)}})
         card, due = next_card(stored.get(key), score, now)
         stored[key] = card
         rows[key] = {
@@ -49,11 +54,21 @@ async def move_cards(
             "due": due,
             "last_score": score,
             "reviewed_at": now,
+            "answer_id": answer_id,
         }
     values = list(rows.values())
     await conn.execute(
         upsert(conn, reviews, {k: sa.bindparam(k) for k in values[0]}, CARD_KEY), values
     )
+    if before:
+        # The first review of an answer keeps the card before it; a regrade's does not
+        # overwrite it, so a self-check replays from before the answer, not from between.
+        await conn.execute(
+            answers.update().where(
+                answers.c.id == sa.bindparam("_id"), answers.c.card_before.is_(None)
+            ),
+            before,
+        )
 
 
 class Reviews:
@@ -64,7 +79,7 @@ class Reviews:
         self, workspace_id: str, user_id: str, question_id: str, score: int, now: datetime
     ) -> None:
         async with self.db.write() as conn:
-            await move_cards(conn, [(workspace_id, user_id, question_id, score)], now)
+            await move_cards(conn, [(workspace_id, user_id, question_id, score, None)], now)
 
     async def due(self, workspace_id: str, user_id: str, now: datetime) -> list[str]:
         """Question ids whose review is due, most overdue first."""

@@ -6,7 +6,7 @@ domain value) before returning it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, fields
 from datetime import datetime
 from typing import Any, Self
 
@@ -16,7 +16,14 @@ class FromRow:
 
     @classmethod
     def of(cls, row: Any) -> Self:
-        return cls(**{f.name: getattr(row, f.name) for f in fields(cls)})  # type: ignore[arg-type]
+        """A field with a default may be missing from the row (it was not selected)."""
+        names = set(row._fields)
+        given = {
+            f.name: getattr(row, f.name)
+            for f in fields(cls)  # type: ignore[arg-type]
+            if f.name in names or f.default is MISSING
+        }
+        return cls(**given)
 
 
 @dataclass(frozen=True)
@@ -33,6 +40,10 @@ class ChannelRow(FromRow):
     paused: bool
     active: bool
     schedule_since: datetime
+    created_at: datetime
+    remind_minutes: int | None
+    digest: bool
+    holidays: str | None
 
 
 @dataclass(frozen=True)
@@ -80,9 +91,14 @@ class AnswerRow(FromRow):
     score: int | None
     points: int | None
     regrade_used: bool
-    rubric: list[str] | None
+    rubric_id: str | None
     grade_cap: int | None
     override_by: str | None
+    floor: str | None
+    counted_texts: int
+    held_text: str | None
+    #: The rubric it is graded against (a bot.domain.rubric.Rubric, as stored), when read.
+    rubric: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +113,8 @@ class SessionRow(FromRow):
     question_ids: list[str]
     position: int
     follow_up: str | None
+    #: The follow-up's rubric (a bot.domain.rubric.Rubric, as stored): what it is graded on.
+    follow_up_rubric: dict[str, Any] | None
     hinted: bool
     active_at: datetime
 

@@ -158,7 +158,7 @@ class Sessions:
             if review is not None:
                 score_, at = review
                 await move_cards(
-                    conn, [(session.workspace_id, session.user_id, question_id, score_)], at
+                    conn, [(session.workspace_id, session.user_id, question_id, score_, None)], at
                 )
 
     async def record_follow_up(self, session: SessionRow, score: int | None) -> None:

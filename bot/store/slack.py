@@ -1,5 +1,5 @@
-"""What the Slack platform keeps: installations (the bot token arrives already encrypted),
-OAuth `state` values, and the keys of posts that may have reached Slack.
+"""What the Slack platform keeps: installations (the bot token arrives already encrypted) and
+the keys of posts that may have reached Slack. OAuth `state` values are signed, not stored.
 
 The platform reaches this repository through the composition root (`bot.ports.Host`), never by
 importing the store.
@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.store.db import Database
 from bot.store.group import GroupWriter
 from bot.store.rows import FromRow
-from bot.store.tables import slack_installations, slack_oauth_states, slack_post_attempts
+from bot.store.tables import slack_installations, slack_post_attempts
 
 #: Attempts are only needed until the core confirms the post (seconds to hours).
 ATTEMPT_TTL = timedelta(days=8)
@@ -62,33 +62,31 @@ class SlackRecords:
             ).first()
         return InstallationRow.of(row) if row else None
 
+    async def installations(self) -> list[InstallationRow]:
+        """Every installation (start-up re-encrypts tokens stored under an older key)."""
+        async with self.db.read() as conn:
+            rows = (await conn.execute(sa.select(slack_installations))).all()
+        return [InstallationRow.of(row) for row in rows]
+
+    async def replace_token(self, team_id: str, old: str, new: str) -> bool:
+        """Store the ciphertext `new` unless the row no longer holds `old` (a reinstall
+        meanwhile wins); whether it was replaced."""
+        async with self.db.write() as conn:
+            result = await conn.execute(
+                slack_installations.update()
+                .where(
+                    slack_installations.c.team_id == team_id,
+                    slack_installations.c.bot_token == old,
+                )
+                .values(bot_token=new)
+            )
+        return bool(result.rowcount)
+
     async def delete_installation(self, team_id: str) -> None:
         async with self.db.write() as conn:
             await conn.execute(
                 slack_installations.delete().where(slack_installations.c.team_id == team_id)
             )
-
-    # -- OAuth states -----------------------------------------------------------------------
-
-    async def issue_state(self, state: str, now: datetime, expires_at: datetime) -> None:
-        """Keep a new state (and drop the expired ones)."""
-        async with self.db.write() as conn:
-            await conn.execute(
-                slack_oauth_states.delete().where(slack_oauth_states.c.expires_at < now)
-            )
-            await conn.execute(
-                slack_oauth_states.insert().values(state=state, expires_at=expires_at)
-            )
-
-    async def consume_state(self, state: str, now: datetime) -> bool:
-        """Use a state once; False when it is unknown, used or expired."""
-        async with self.db.write() as conn:
-            gone = await conn.execute(
-                slack_oauth_states.delete().where(
-                    slack_oauth_states.c.state == state, slack_oauth_states.c.expires_at >= now
-                )
-            )
-        return bool(gone.rowcount)
 
     # -- post attempts ----------------------------------------------------------------------
 

@@ -71,6 +71,11 @@ channels = sa.Table(
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("schedule_since", UTCDateTime, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    # Team practice (docs/design.md "Team practice"): minutes before close a reminder goes
+    # (None: off), the weekly digest, and the country whose public holidays are skipped.
+    sa.Column("remind_minutes", sa.Integer, nullable=True),
+    sa.Column("digest", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("holidays", sa.String(16), nullable=True),
 )
 
 dailies = sa.Table(
@@ -97,6 +102,8 @@ dailies = sa.Table(
     # A closed daily's reveal lease: when its current holder started.
     sa.Column("reveal_started_at", UTCDateTime, nullable=True),
     sa.Column("revealed_at", UTCDateTime, nullable=True),
+    # When this daily's reminders were reserved (the recipients chosen): once per daily.
+    sa.Column("reminded_at", UTCDateTime, nullable=True),
     sa.UniqueConstraint("workspace_id", "channel_id", "local_date", "slot", name="uq_daily_slot"),
     sa.ForeignKeyConstraint(
         ["workspace_id", "channel_id"], ["channels.workspace_id", "channels.id"], ondelete="CASCADE"
@@ -122,13 +129,18 @@ answers = sa.Table(
     sa.Column("message_id", sa.String(64), nullable=True),
     sa.Column("answered_at", UTCDateTime, nullable=False),
     sa.Column("edited_at", UTCDateTime, nullable=True),
-    sa.Column("status", sa.String(16), nullable=False),  # pending | graded
+    # pending | provisional | graded | floored (a non-answer: never graded) | void (never
+    # gradable: see bot.services.grading)
+    sa.Column("status", sa.String(16), nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("retry_at", UTCDateTime, nullable=True),  # failed grading: not before this
-    # How this answer is graded, kept so a retry or re-grade grades it the same way: a
-    # follow-up's narrowed rubric (key point texts) and a score cap after a hint.
-    sa.Column("rubric", sa.JSON, nullable=True),
+    # How this answer is graded, kept so a retry, re-grade or self-check grades it the same
+    # way whatever later happens to the bank: its rubric (in `rubrics`) and a hint's cap.
+    sa.Column("rubric_id", sa.String(64), nullable=True),
     sa.Column("grade_cap", sa.Integer, nullable=True),
+    # A graded practice answer's review card as it was before this answer moved it
+    # ({"card": null} for a new card), so a self-check can replay the review.
+    sa.Column("card_before", sa.JSON, nullable=True),
     sa.Column("score", sa.Integer, nullable=True),
     sa.Column("points", sa.Integer, nullable=True),
     # One re-grade on request per answer; an admin override is recorded with who and when.
@@ -139,8 +151,16 @@ answers = sa.Table(
     # last renewed that lease (bot.services.grading).
     sa.Column("lease_owner", sa.String(64), nullable=True),
     sa.Column("lease_at", UTCDateTime, nullable=True),
+    # The floors check of intake (`bot.grading.floors`): NULL for an answer, else why it is not
+    # one (it earns nothing, counts nowhere and holds no answer slot).
+    sa.Column("floor", sa.String(16), nullable=True),
+    # How many counted (non-floored) texts this answer has had: a daily answer's first ones are
+    # free of the cost guard. A replacement over budget is kept in `held_text`, ungraded.
+    sa.Column("counted_texts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("held_text", sa.Text, nullable=True),
     sa.UniqueConstraint("daily_id", "user_id", name="uq_answer_per_daily"),
 )
+
 sa.Index(
     "ix_answers_board",
     answers.c.workspace_id,
@@ -161,6 +181,17 @@ sa.Index(
 # No (workspace, user) index: SQLite's planner would take it for workspace boards and read the
 # whole workspace from the table; per-user lookups (history, forget-me) are rare and bounded.
 sa.Index("ix_answers_pending", answers.c.status)
+
+# The rubrics answers are graded against (a bot.domain.rubric.Rubric: the question as asked and
+# the key points, with weights, an answer counts against), stored once per workspace and content
+# (`id` is the SHA-256 of the canonical JSON), so an answer row stays small. Never updated.
+rubrics = sa.Table(
+    "rubrics",
+    metadata,
+    sa.Column("workspace_id", sa.String(64), primary_key=True),
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("body", sa.JSON, nullable=False),
+)
 
 grades = sa.Table(
     "grades",
@@ -243,6 +274,7 @@ reviews = sa.Table(
     sa.Column("due", UTCDateTime, nullable=False),
     sa.Column("last_score", sa.Integer, nullable=False),
     sa.Column("reviewed_at", UTCDateTime, nullable=False),
+    sa.Column("answer_id", sa.Integer, nullable=True),  # the answer that last moved it
 )
 sa.Index("ix_reviews_due", reviews.c.workspace_id, reviews.c.user_id, reviews.c.due)
 
@@ -258,6 +290,7 @@ mock_sessions = sa.Table(
     sa.Column("question_ids", sa.JSON, nullable=False),
     sa.Column("position", sa.Integer, nullable=False, server_default="0"),
     sa.Column("follow_up", sa.Text, nullable=True),  # asked and awaiting an answer
+    sa.Column("follow_up_rubric", sa.JSON, nullable=True),  # what the follow-up is graded on
     sa.Column("hinted", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("started_at", UTCDateTime, nullable=False),
     sa.Column("active_at", UTCDateTime, nullable=False),
@@ -284,6 +317,96 @@ mock_items = sa.Table(
     sa.Column("missed", sa.JSON, nullable=False),
 )
 
+# The cost guard's units: one row per grading request or LLM generation a user started,
+# counted per user and platform over a rolling 24 hours (docs/design.md "Grades").
+units = sa.Table(
+    "units",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("platform", sa.String(64), nullable=False),
+    sa.Column("user_id", sa.String(64), nullable=False),
+    sa.Column("workspace_id", sa.String(64), nullable=False),
+    sa.Column("unit", sa.String(16), nullable=False),
+    sa.Column("answer_id", sa.Integer, nullable=True),
+    sa.Column("at", UTCDateTime, nullable=False),
+)
+sa.Index("ix_units_budget", units.c.platform, units.c.user_id, units.c.at)
+
+# A learner's correction of the grader's marks on a practice or mock answer (docs/design.md
+# "Grades", Self-check): kept beside the grade, which stays as the grader gave it. `marks`:
+# per key point of the answer's rubric, its text, weight, the grader's credit and the learner's.
+self_checks = sa.Table(
+    "self_checks",
+    metadata,
+    sa.Column(
+        "answer_id", sa.Integer, sa.ForeignKey("answers.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("workspace_id", sa.String(64), nullable=False),
+    sa.Column("user_id", sa.String(64), nullable=False),
+    sa.Column("question_id", sa.String(80), nullable=False),
+    sa.Column("marks", sa.JSON, nullable=False),
+    sa.Column("score", sa.Integer, nullable=False),
+    sa.Column("grader_score", sa.Integer, nullable=False),
+    sa.Column("checked_at", UTCDateTime, nullable=False),
+)
+sa.Index("ix_self_checks_ws", self_checks.c.workspace_id, self_checks.c.checked_at)
+
+# -- Team practice: skipped dates, reminder opt-outs, reminders and weekly digests --------
+
+skip_dates = sa.Table(
+    "skip_dates",
+    metadata,
+    sa.Column("workspace_id", sa.String(64), primary_key=True),
+    sa.Column("channel_id", sa.String(64), primary_key=True),
+    sa.Column("local_date", sa.String(10), primary_key=True),
+    sa.Column("created_by", sa.String(64), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+# A row only for a user who turned reminders off (or back on): the default is on.
+reminder_prefs = sa.Table(
+    "reminder_prefs",
+    metadata,
+    sa.Column("workspace_id", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.String(64), primary_key=True),
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# One reminder per user per daily: `reserved` (chosen), `sending` (intent recorded, the DM
+# under way), then `sent` or `failed`.
+reminders = sa.Table(
+    "reminders",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("workspace_id", sa.String(64), nullable=False),
+    sa.Column("channel_id", sa.String(64), nullable=False),
+    sa.Column(
+        "daily_id", sa.Integer, sa.ForeignKey("dailies.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("user_id", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("reserved_at", UTCDateTime, nullable=False),
+    sa.Column("sent_at", UTCDateTime, nullable=True),
+    sa.UniqueConstraint("daily_id", "user_id", name="uq_reminder_per_daily"),
+)
+sa.Index("ix_reminders_status", reminders.c.status)
+
+# One digest per channel per ISO week (`2026-W48`), reserved like a post.
+digests = sa.Table(
+    "digests",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("workspace_id", sa.String(64), nullable=False),
+    sa.Column("channel_id", sa.String(64), nullable=False),
+    sa.Column("iso_week", sa.String(10), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # reserved | sending | posted | failed
+    sa.Column("reserved_at", UTCDateTime, nullable=False),
+    sa.Column("posted_at", UTCDateTime, nullable=True),
+    sa.Column("message_id", sa.String(64), nullable=True),
+    sa.UniqueConstraint("workspace_id", "channel_id", "iso_week", name="uq_digest_week"),
+)
+
 # -- Slack: installations (tokens encrypted by the platform), OAuth states, post attempts --
 
 slack_installations = sa.Table(
@@ -299,13 +422,6 @@ slack_installations = sa.Table(
     sa.Column("bot_scopes", sa.Text, nullable=False, server_default=""),
     sa.Column("installer_user_id", sa.String(64), nullable=True),
     sa.Column("installed_at", UTCDateTime, nullable=False),
-)
-
-slack_oauth_states = sa.Table(
-    "slack_oauth_states",
-    metadata,
-    sa.Column("state", sa.String(64), primary_key=True),
-    sa.Column("expires_at", UTCDateTime, nullable=False),
 )
 
 slack_post_attempts = sa.Table(

@@ -59,6 +59,11 @@ def error(status: int, code: int, message: str) -> web.Response:
     return respond({"message": message, "code": code}, status)
 
 
+def as_shown(content: str) -> str:
+    """Message content as Discord's client shows it: a backslash escape shows its character."""
+    return re.sub(r"\\(.)", r"\1", content)
+
+
 def now_iso() -> str:
     return datetime.now(UTC).isoformat()
 
@@ -105,6 +110,9 @@ class FakeDiscord:
     resumes: int = 0
     #: Refuse a RESUME (INVALID_SESSION), as Discord does when the session is gone.
     refuse_resume: bool = True
+    #: Awaited with each interaction's id as its first callback (defer, modal, message)
+    #: arrives, before it is answered: a test looks at what the bot committed by then.
+    on_callback: Callable[[int], Awaitable[None]] | None = None
 
     def __post_init__(self) -> None:
         self._faults: list[_Fault] = []
@@ -330,6 +338,8 @@ class FakeDiscord:
         interaction_id = int(match["id"])
         if self.callbacks[interaction_id]:
             return error(400, 40060, "Interaction has already been acknowledged.")
+        if self.on_callback is not None:
+            await self.on_callback(interaction_id)
         self.callbacks[interaction_id].append(body)
         flags = (body.get("data") or {}).get("flags", 0)
         answer = payload("interaction_callback", resource={"type": body["type"]})
@@ -557,6 +567,15 @@ class FakeDiscord:
     async def click(self, user: Json, message: Json, custom_id: str) -> Json:
         """A button of a message the bot posted."""
         data = {"custom_id": custom_id, "component_type": 2}
+        interaction = self._interaction(
+            3, user, int(message["channel_id"]), data, 0, message=message
+        )
+        await self.dispatch("INTERACTION_CREATE", interaction)
+        return interaction
+
+    async def select(self, user: Json, message: Json, custom_id: str, values: list[str]) -> Json:
+        """A string select of a message the bot posted, with the values now chosen."""
+        data = {"custom_id": custom_id, "component_type": 3, "values": values}
         interaction = self._interaction(
             3, user, int(message["channel_id"]), data, 0, message=message
         )

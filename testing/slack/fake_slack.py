@@ -1,11 +1,12 @@
 """A fake Slack on 127.0.0.1 (port 0): Web API, response URLs and Socket Mode.
 
 It records every call and enforces what matters to drillbot: bot tokens per workspace
-(`invalid_auth` otherwise), `chat.postMessage` at one message per `channel_interval` per
-channel and at most `workspace_per_second` per workspace in any trailing second (429 with an
-integer Retry-After, as Slack sends), channels the bot cannot post in, and injectable 429
-storms. Messages are kept per channel, with their metadata, so `conversations.history` can be
-searched. `/link` is a Socket Mode WebSocket: it says hello, pushes envelopes and keeps acks.
+(`invalid_auth` otherwise, `token_revoked` for a revoked or replaced one), `chat.postMessage`
+at one message per `channel_interval` per channel and at most `workspace_per_second` per
+workspace in any trailing second (429 with an integer Retry-After, as Slack sends), channels
+the bot cannot post in, and injectable 429 storms. Messages are kept per channel, with their
+metadata, so `conversations.history` can be searched. `/link` is a Socket Mode WebSocket: it
+says hello, pushes envelopes and keeps acks.
 """
 
 from __future__ import annotations
@@ -71,8 +72,13 @@ class FakeSlack:
     acks: dict[str, dict[str, Any]] = field(default_factory=dict)
     files: dict[str, dict[str, Any]] = field(default_factory=dict)  # by file id
     uploads: dict[str, bytes] = field(default_factory=dict)  # file id -> bytes received
+    revoked: set[str] = field(default_factory=set)
     rejected: int = 0
     url: str = ""
+    #: Channels whose chat.postMessage posts the message and then does not answer until
+    #: `release_hung()` (a hung connection); `hung` counts such requests still waiting.
+    hang: set[tuple[str, str]] = field(default_factory=set)
+    hung: int = 0
 
     def __post_init__(self) -> None:
         self._last_post: dict[tuple[str, str], float] = {}
@@ -80,6 +86,7 @@ class FakeSlack:
         self._last_ts = 0.0
         self._sockets: list[web.WebSocketResponse] = []
         self._runner: web.AppRunner | None = None
+        self._released = asyncio.Event()
 
     # -- set-up --------------------------------------------------------------------------------
 
@@ -100,7 +107,13 @@ class FakeSlack:
         self.url = f"http://127.0.0.1:{port}"
         return self
 
+    def release_hung(self) -> None:
+        """Answer the hung requests and hang no more."""
+        self.hang.clear()
+        self._released.set()
+
     async def stop(self) -> None:
+        self.release_hung()
         for ws in self._sockets:
             await ws.close()
         if self._runner is not None:
@@ -116,6 +129,22 @@ class FakeSlack:
         )
         self.teams[team.token] = team
         return team
+
+    def reissue(self, team_id: str, revoke_old: bool = True) -> str:
+        """A reinstall: the team gets a new bot token; the old one answers `token_revoked`
+        (or keeps working, as Slack may leave it, with `revoke_old=False`)."""
+        old = next(t for t in self.teams.values() if t.id == team_id)
+        new = Team(old.id, old.name, f"{old.token}-{len(self.teams) + len(self.revoked)}",
+                   old.bot_user_id, old.bot_id)  # fmt: skip
+        self.teams[new.token] = new
+        if revoke_old:
+            self.revoke(old.token)
+        return new.token
+
+    def revoke(self, token: str) -> None:
+        """The token stops working (an uninstall, a revocation): `token_revoked`."""
+        self.teams.pop(token, None)
+        self.revoked.add(token)
 
     def add_user(self, team_id: str, user_id: str, name: str = "", admin: bool = False) -> None:
         self.users[(team_id, user_id)] = {
@@ -250,7 +279,8 @@ class FakeSlack:
                 else {"ok": False, "error": "invalid_auth"}
             )
         if team is None:
-            return web.json_response({"ok": False, "error": "invalid_auth"})
+            error = "token_revoked" if token in self.revoked else "invalid_auth"
+            return web.json_response({"ok": False, "error": error})
         storm = self.storms.get(method)
         if storm is not None and storm.count > 0:
             storm.count -= 1
@@ -259,6 +289,12 @@ class FakeSlack:
         if handler is None:
             return web.json_response({"ok": True})
         result = handler(team, params)
+        if method == "chat.postMessage" and (team.id, str(params.get("channel"))) in self.hang:
+            self.hung += 1
+            try:
+                await self._released.wait()
+            finally:
+                self.hung -= 1
         if isinstance(result, web.Response):
             return result
         return web.json_response(result)

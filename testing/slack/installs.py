@@ -7,6 +7,9 @@ from slack_sdk.oauth.installation_store import Installation
 from bot.app import Core
 from bot.platforms.slack.installations import InstallationStore
 
+#: A DRILLBOT_SECRET_KEY for tests and benchmarks (a Fernet key made for them, no secret).
+TEST_SECRET_KEY = "Ft8p2NbLYN_crvto2VFyBYFXPmwLgct3LYfHOjIEWms="
+
 
 async def install(store: InstallationStore, core: Core, team: str) -> None:
     """Team `team`'s bot token (`xoxb-<team>`, bot user `UB<team>`) saved, and its workspace."""

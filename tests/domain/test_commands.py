@@ -14,8 +14,13 @@ def test_bare_drill_is_help() -> None:
 
 
 def test_leaderboard_options_in_any_order() -> None:
-    assert parse("leaderboard workspace month").args == {"scope": "month", "board": "workspace"}
-    assert parse("leaderboard").args == {"scope": "week", "board": "channel"}
+    assert parse("leaderboard workspace month").args == {
+        "kind": "points",
+        "scope": "month",
+        "board": "workspace",
+    }
+    assert parse("leaderboard").args == {"kind": "points", "scope": "week", "board": "channel"}
+    assert parse("leaderboard month consistency").args["kind"] == "consistency"
 
 
 @pytest.mark.parametrize(
@@ -32,6 +37,17 @@ def test_leaderboard_options_in_any_order() -> None:
         ("config difficulty=extreme", "difficulty must be"),
         ("config colour=blue", "unknown option"),
         ('config tz="Europe/Berlin', "quotation"),
+        ("leaderboard improved all", "not `all`"),
+        ("remind maybe", "Usage: /drill remind on\\|off"),
+        ("config remind=soon", "remind 'soon'"),
+        ("config digest=weekly", "digest must be"),
+        ("config holidays=DE-BZ", "did you mean DE-"),
+        ("config holidays=Narnia", "unknown country"),
+        ("skip 2026-02-30", "not a date"),
+        ("skip 2026-12-26..2026-12-24", "ends before it starts"),
+        ("skip 2026-01-01..2027-06-01", "at most 366 days"),
+        ("skip clear", "takes one date"),
+        ("skip tomorrow", "not a date"),
     ],
 )
 def test_malformed_commands_get_usage(text: str, message: str) -> None:

@@ -103,3 +103,34 @@ def test_a_stepped_star_is_unrestricted_like_vixie_cron() -> None:
     spec = CronSpec.parse("0 9 */2 * MON")  # odd days that are Mondays
     assert not spec.runs_on(date(2026, 11, 25))  # an odd Wednesday
     assert spec.runs_on(date(2026, 11, 23)) and not spec.runs_on(date(2026, 11, 30))
+
+
+@pytest.mark.parametrize(
+    "spec", ["0 9 31 2 *", "0 9 30 2 *", "0 9 31 4,6,9,11 *", "0 9 29 2 *", "0 9 */40 2 MON"]
+)
+def test_finding18_a_spec_with_no_slot_in_a_year_is_refused(spec: str) -> None:
+    """Issue 12, finding 18: `0 9 31 2 *` was accepted and shown active but never fired."""
+    with pytest.raises(CronError, match="has no slot in"):
+        CronSpec.parse(spec)
+
+
+@pytest.mark.parametrize("spec", ["0 9 31 * *", "0 9 28 2 *", "0 9 31 2 MON", "0 9 1 * 1"])
+def test_finding18_a_spec_with_a_slot_every_year_is_accepted(spec: str) -> None:
+    CronSpec.parse(spec)
+
+
+@pytest.mark.parametrize(
+    ("spec", "field"),
+    [
+        ("0 ² * * *", "hour: '²'"),
+        ("٣ 9 * * *", "minute: '٣'"),
+        ("0 9 * * 1-５", "weekday: '５'"),
+        ("0 9 */² * *", "step '²'"),
+    ],
+)
+def test_finding18_only_ascii_digits_with_our_own_message(spec: str, field: str) -> None:
+    """`²` passed `str.isdigit` and reached `int()`, whose error text the user saw."""
+    with pytest.raises(CronError) as refused:
+        CronSpec.parse(spec)
+    assert field in str(refused.value)
+    assert "invalid literal" not in str(refused.value)

@@ -560,7 +560,8 @@ async def test_practice_cost_guard(core: Core, commands: Commands) -> None:
         )
     await core.grading.drain()
     [refused] = await commands.handle(event_key="p3", actor=ALICE, channel=CH, text="practice")
-    assert "daily limit" in refused.text
+    assert "used your 2 graded requests" in refused.text
+    assert "from 2026-11-24 08:00 UTC (in 24 h 0 min)" in refused.text
     [bob] = await commands.handle(event_key="pb", actor=BOB, channel=CH, text="practice")
     assert "Practice [" in bob.text
 

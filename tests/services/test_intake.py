@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from dataclasses import dataclass
+from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
@@ -57,30 +58,41 @@ class Scene:
             event_key=f"cmd-{next(self.commands)}", actor=ALICE, channel=DM, text=text
         )
 
-    async def deliver(self, key: str) -> list[Reply]:
+    async def deliver(
+        self,
+        key: str,
+        text: str = TEXT,
+        *,
+        message_id: str = "msg-1",
+        sent_at: datetime | None = None,
+        actor: Actor = ALICE,
+    ) -> list[Reply]:
+        """One answer of this scene's kind (`text`; a thread reply's or edit's message id and
+        send time)."""
         inbound = self.core.inbound
         if self.kind in ("thread", "edit"):
             replies = await inbound.on_thread_message(
                 event_key=key,
-                actor=ALICE,
+                actor=actor,
                 channel=CH,
                 thread_id=self.thread,
-                text=TEXT,
-                message_id="msg-1",
+                text=text,
+                message_id=message_id,
                 edited=self.kind == "edit",
+                sent_at=sent_at,
             )
         elif self.kind in ("form", "choice"):
             replies = await inbound.on_private_answer(
                 event_key=key,
-                actor=ALICE,
+                actor=actor,
                 daily_id=self.daily_id,
-                text=self.letter if self.kind == "choice" else TEXT,
+                text=self.letter if self.kind == "choice" else text,
                 choice=self.kind == "choice",
             )
         else:
             channel = CH if self.kind == "line" else DM
             replies = await inbound.on_loose_message(
-                event_key=key, actor=ALICE, channel=channel, text=TEXT
+                event_key=key, actor=actor, channel=channel, text=text
             )
         await self.core.grading.drain()
         return replies
@@ -143,20 +155,26 @@ async def test_a_redelivered_event_stores_nothing_twice(
 
 
 @pytest.mark.parametrize("kind", KINDS)
-async def test_the_quota_applies_to_every_kind_its_policy_counts(
+async def test_the_cost_guard_applies_to_every_kind_as_its_policy_says(
     kind: Kind, db: Database, bank: Bank, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """With no budget, a kind whose policy spends a unit on its first text is refused and
+    nothing is stored; the shipped daily kinds give their first text free."""
     scene = await scene_for(kind, db, bank, clock)
-    monkeypatch.setitem(POLICIES, kind, dataclasses.replace(POLICIES[kind], quota=True))
+    monkeypatch.setitem(POLICIES, kind, dataclasses.replace(POLICIES[kind], unit="answer", free=0))
     scene.core.quota.limit = 0
     rows = await stored(scene.core)
-    [refusal] = await scene.deliver("over-quota")
-    assert "daily limit" in refusal.text
+    if kind in DAILY_KINDS:  # a daily's slot is taken by its first answer: never charged
+        assert await scene.deliver("first-answer-free") is not None
+        assert await stored(scene.core) == rows + 1
+        return
+    [refusal] = await scene.deliver("over-budget")
+    assert "used your 0 graded requests" in refusal.text
     assert await stored(scene.core) == rows
 
 
 @pytest.mark.parametrize("kind", DAILY_KINDS)
-async def test_today_the_quota_counts_no_daily_answer(
+async def test_a_daily_first_answer_is_free(
     kind: Kind, db: Database, bank: Bank, clock: ManualClock
 ) -> None:
     scene = await scene_for(kind, db, bank, clock)
@@ -173,3 +191,6 @@ def test_the_floors_are_one_pure_check(bank: Bank) -> None:
     assert check_text(open_q, "x" * 4001).refusal is not None
     assert check_text(mcq, f"{mcq.letters[0].lower()})").text == mcq.letters[0]
     assert check_text(mcq, "maybe").refusal is not None
+    assert check_text(open_q, "idk").floor == "non_answer"
+    assert check_text(open_q, TEXT).floor is None
+    assert check_text(mcq, "?").refusal is not None  # an MCQ takes a letter, never a floor

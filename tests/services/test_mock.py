@@ -124,10 +124,12 @@ async def test_two_users_never_share_state(core: Core) -> None:
     await core.tenants.ensure_workspace(WS, "test")
     alice, bob = Chat(core, ALICE), Chat(core, BOB, ChannelRef(WS, "D-bob"))
     await asyncio.gather(alice.cmd("mock 2"), bob.cmd("mock 3"))
-    a, b = await asyncio.gather(alice.say("alice answers one"), bob.say("bob answers one"))
+    a, b = await asyncio.gather(
+        alice.say("alice answers question one"), bob.say("bob answers question one")
+    )
     assert "Question 2/2" in a and "Question 2/3" in b
     assert "scorecard (1 of 2" in await alice.say("stop")
-    assert "Question 3/3" in await bob.say("bob answers two")
+    assert "Question 3/3" in await bob.say("bob answers question two")
 
 
 async def test_fsrs_schedules_weak_questions_back_first(core: Core, clock: ManualClock) -> None:
@@ -160,9 +162,7 @@ def test_score_to_rating() -> None:
     assert SCHEDULER.enable_fuzzing is False
 
 
-async def test_stats_png_and_export_only_own_rows(
-    core: Core, adapter: RecordingAdapter
-) -> None:
+async def test_stats_png_and_export_only_own_rows(core: Core, adapter: RecordingAdapter) -> None:
     core.grading.grader = FixedGrader(8)
     chat = await start(core, "llm", "1")
     await chat.say("my answer about the llm question")
@@ -205,8 +205,8 @@ async def test_mock_parser_and_cost_guard(core: Core) -> None:
     await chat.cmd("mock stop")
     assert "Question 1/1" in await chat.cmd("mock 3")  # trimmed to what the guard allows
     await chat.say("an answer that uses up the daily allowance")
-    assert "daily limit" in await chat.cmd("mock 3")
-    assert "daily limit" in await chat.cmd("practice")
+    assert "used your 1 graded requests" in await chat.cmd("mock 3")
+    assert "used your 1 graded requests" in await chat.cmd("practice")
 
 
 async def test_follow_up_and_hint_written_by_the_llm_with_offline_fallback(
@@ -227,7 +227,7 @@ async def test_follow_up_and_hint_written_by_the_llm_with_offline_fallback(
         out = await chat.say("a partial answer with some of the key ideas in it")
         assert "Follow-up: Which part of the question would you explain next" in out
         model.mode = "500"  # the endpoint goes down: the pack's own follow-up stands in
-        await chat.say("the follow-up answer")
+        await chat.say("the answer to the follow-up")
         out = await chat.say("another partial answer to the second question")
         question = core.bank.get((await session_row(core)).question_ids[1])
         assert f"Follow-up: {question.follow_ups[0]}" in out
@@ -240,7 +240,9 @@ async def test_follow_up_and_hint_written_by_the_llm_with_offline_fallback(
 async def test_two_quick_lines_answer_one_question_each(core: Core) -> None:
     core.grading.grader = FixedGrader(8)
     chat = await start(core, "3")
-    first, second = await asyncio.gather(chat.say("answer one"), chat.say("answer two"))
+    first, second = await asyncio.gather(
+        chat.say("my answer to the first one"), chat.say("my answer to the second one")
+    )
     assert "Question 2/3" in first + second and "Question 3/3" in first + second
     async with core.db.read() as conn:
         rows = (await conn.execute(sa.select(answers.c.question_id))).scalars().all()

@@ -16,6 +16,12 @@ would ping a user and markdown could disguise the message.
   after `@` or `<` breaks every mention (`@everyone`, `@here`, `<@123>`, `<@&42>`, `<#7>`,
   `</cmd:1>`) without changing what a reader sees. Messages are in addition sent with
   `allowed_mentions` that parse nothing.
+- Masked links (`[the docs](https://evil.example)`) are removed from the core's text before
+  escaping, keeping their words: a model steered by an answer could otherwise show a harmless
+  label over any URL (escaping alone would still print the URL beside it).
+- A terminal: escape sequences (ANSI CSI/OSC), other control characters and bidirectional
+  overrides are removed, so a name or a model's text cannot recolour, retitle or reorder what
+  the console prints.
 """
 
 from __future__ import annotations
@@ -40,6 +46,25 @@ _DISCORD_NUMBERED = re.compile(r"^(\s*\d+)\.(?=\s)", re.MULTILINE)
 #: `@everyone`, `@here`, `<@123>`, `<@!123>` (user), `<@&123>` (role), `<#123>` (channel),
 #: `</cmd:123>` (command).
 _DISCORD_MENTION = re.compile(r"@(?=everyone|here|[!&]?\d)|<(?=#\d|/)", re.IGNORECASE)
+
+
+#: `[words](url)`, `[words](<url>)`, `[words](url "title")`; the words may not span lines.
+_MASKED_LINK = re.compile(r"\[([^\[\]\n]*)\]\(\s*<?[^()\s<>]+>?(?:\s+\"[^\"]*\")?\s*\)")
+#: ANSI escape sequences: CSI (`ESC [ ... final`), OSC (`ESC ] ... BEL|ESC \`), and
+#: two-character escapes.
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]?")
+#: C0 and C1 controls other than tab and newline, and the bidirectional overrides/isolates.
+_TERMINAL_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def strip_masked_links(text: str) -> str:
+    """`[words](url)` reduced to `words`, everywhere in `text`."""
+    return _MASKED_LINK.sub(lambda m: m.group(1), text)
+
+
+def terminal_safe(text: str) -> str:
+    """Text a terminal prints as it reads: no escape sequence, control or bidi override."""
+    return _TERMINAL_UNSAFE.sub("", _ANSI.sub("", text))
 
 
 def clip(text: str, limit: int) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import logging
 import os
 import stat
 import sys
@@ -22,8 +23,13 @@ from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from bot.domain import render
-from bot.domain.types import Actor, ChannelRef, DailyPost, Reply, Reveal
+from bot.domain.selfcheck import CheckView
+from bot.domain.types import Actor, ChannelRef, DailyPost, Digest, Reply, Reveal
+from bot.platforms.common.files import safe_filename
+from bot.platforms.common.text import strip_masked_links, terminal_safe
 from bot.ports import Host, Inbound
+
+_log = logging.getLogger(__name__)
 
 WORKSPACE = "local"
 CHANNEL = ChannelRef(WORKSPACE, "console")
@@ -41,7 +47,10 @@ class ConsoleAdapter:
         self.files = files or Path("data") / "files"
 
     def show(self, text: str) -> None:
-        self.out.write(text.rstrip() + "\n\n")
+        """Print the core's text as a terminal shows it plainly: no escape sequence or control
+        character (from a name, an answer or a model) reaches the terminal, and masked links
+        are reduced to their words like on the chat platforms."""
+        self.out.write(terminal_safe(strip_masked_links(text)).rstrip() + "\n\n")
         self.out.flush()
 
     async def post_daily(self, post: DailyPost) -> str:
@@ -60,12 +69,25 @@ class ConsoleAdapter:
     async def post_reveal(self, reveal: Reveal) -> None:
         self.show(f"=== Reveal of daily #{reveal.daily_id} ===\n{render.reveal_text(reveal)}")
 
+    async def post_digest(self, digest: Digest) -> str:
+        self.show(f"=== {digest.text()}")
+        return digest.key
+
+    async def send_dm(self, channel: ChannelRef, user_id: str, text: str) -> None:
+        self.show(f"[DM to {user_id}] {text}")
+
     async def reply_in_thread(self, channel: ChannelRef, thread_id: str, text: str) -> None:
         self.show(f"[thread {thread_id}] {text}")
 
     async def send_private(
-        self, channel: ChannelRef, user_id: str, text: str, thread_id: str | None = None
+        self,
+        channel: ChannelRef,
+        user_id: str,
+        text: str,
+        thread_id: str | None = None,
+        check: CheckView | None = None,
     ) -> None:
+        """The text lists the key points numbered; a terminal flips them with `/drill check`."""
         self.show(f"[to {user_id}] {text}")
 
     async def add_reaction(
@@ -79,7 +101,7 @@ class ConsoleAdapter:
     async def upload_file(
         self, channel: ChannelRef, user_id: str, filename: str, data: bytes, title: str
     ) -> None:
-        path = self.files / filename
+        path = self.files / safe_filename(filename)
         await asyncio.to_thread(_write, path, data)
         self.show(f"[to {user_id}] {title}: saved to {path}")
 
@@ -107,7 +129,17 @@ class ConsoleSession:
             self.adapter.show(reply.text)
 
     async def handle_line(self, line: str) -> bool:
-        """Process one line; False when the user asked to quit."""
+        """Process one line; False when the user asked to quit. A line that fails is answered
+        with what failed and the session goes on (the core's replies already say whether
+        anything was lost); a script never ends silently halfway."""
+        try:
+            return await self._line(line)
+        except Exception as exc:
+            _log.exception("console line failed")
+            self.adapter.show(f"that failed: {type(exc).__name__}: {exc}; the session goes on.")
+            return True
+
+    async def _line(self, line: str) -> bool:
         text = line.strip()
         if not text:
             return True
@@ -159,9 +191,10 @@ class ConsoleSession:
 
 async def read_lines(stream: TextIO) -> AsyncIterator[str]:
     """Lines of stdin without blocking the loop: a pipe or terminal is read by the loop itself
-    (so Ctrl-C or SIGTERM stop at once); a regular file, which the loop cannot watch, by a
-    thread (it always reaches end of file)."""
-    if stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+    (so Ctrl-C or SIGTERM stop at once); a regular file or a device that is no terminal
+    (`/dev/null`), which the loop cannot watch, by a thread (it reaches end of file)."""
+    mode = os.fstat(stream.fileno()).st_mode
+    if stat.S_ISREG(mode) or (stat.S_ISCHR(mode) and not stream.isatty()):
         while line := await asyncio.to_thread(stream.readline):
             yield line
         return

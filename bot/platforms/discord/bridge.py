@@ -9,7 +9,10 @@
   the catch-up after a reconnect are harmless.
 - Deadlines: a slash command is deferred (ephemeral, "thinking") before anything else and
   answered with follow-ups; a button opens its form at once; a form submission or a choice
-  click is deferred without a visible message and answered ephemerally.
+  click carries an answer: it is committed first, then deferred without a visible message
+  (so a deferred answer is never lost; `bot.platforms.common.storefirst`), then answered
+  ephemerally. A commit still waiting at the deadline is deferred anyway (Discord never
+  resends an interaction) and the user is told if it then fails.
 - Admins: Manage Server (or Administrator) in the interaction's member permissions.
 """
 
@@ -23,12 +26,11 @@ import discord
 
 from bot.domain.answers import MAX_DELIVERY_DELAY
 from bot.domain.commands import ADMIN
-from bot.domain.types import Actor, ChannelRef, Reply
+from bot.domain.types import Actor, ChannelRef, Reply, Stored
 from bot.platforms.common.dm import DmRefused, dm_only, moved_to_dm
 from bot.platforms.common.replies import ReplyOnce
-from bot.platforms.common.text import chunks
-from bot.platforms.discord import render as look
-from bot.platforms.discord.outbound import COMMAND, DiscordAdapter
+from bot.platforms.common.storefirst import store_first
+from bot.platforms.discord.outbound import COMMAND, DiscordAdapter, send_parts
 from bot.platforms.discord.views import form_submission
 from bot.ports import Inbound
 
@@ -78,6 +80,8 @@ class Bridge:
         self.lanes = Lanes()
         self._known: set[str] = set()
         self.reply_once = ReplyOnce(core)
+        #: Answers in flight after their deferral (their replies still to send).
+        self._deliveries: set[asyncio.Task[None]] = set()
 
     # -- workspaces ---------------------------------------------------------------------------
 
@@ -115,7 +119,7 @@ class Bridge:
         try:
             replies = await self._command(interaction, name, text)
         except Exception:
-            _log.exception("/drill %s failed", text)
+            _log.exception("/drill %s failed (interaction %s)", name, interaction.id)
             replies = [Reply(FAILED)]
         await _follow_up(interaction, replies or [Reply("Done.")])
 
@@ -161,34 +165,68 @@ class Bridge:
     async def on_choice(self, interaction: discord.Interaction, daily_id: int, letter: str) -> None:
         await self._private_answer(interaction, daily_id, letter, choice=True)
 
+    async def on_check(
+        self, interaction: discord.Interaction, answer_id: int, covered: list[int]
+    ) -> None:
+        """A self-check select changed: practice and mock answers live in the user's DM
+        workspace, wherever the select is shown."""
+        if not await _acknowledge(interaction, thinking=False):
+            return
+        actor, _ref, _dm = await self._dm(interaction.user)
+        try:
+            replies = await self.core.on_self_check(
+                event_key=f"discord-i-{interaction.id}",
+                actor=actor,
+                answer_id=answer_id,
+                covered=covered,
+            )
+        except Exception:
+            _log.exception("self-check of answer %s failed", answer_id)
+            replies = [Reply(FAILED)]
+        await _follow_up(interaction, replies)
+
     async def _private_answer(
         self, interaction: discord.Interaction, daily_id: int, text: str, choice: bool
     ) -> None:
-        if not await _acknowledge(interaction, thinking=False):
-            return
         if interaction.guild_id is None:
+            await _acknowledge(interaction, thinking=False)
             return  # dailies live in servers; a DM has no daily to answer
         user = interaction.user
         guild = interaction.guild
-        workspace = await self._workspace(str(interaction.guild_id), guild.name if guild else "")
-        actor = Actor(workspace, str(user.id), user.display_name)
+        deferred = asyncio.Event()
+
+        async def answer(on_stored: Stored) -> list[Reply]:
+            """A failure is told to the user (after the deferral), before or after it."""
+            try:
+                name = guild.name if guild else ""
+                workspace = await self._workspace(str(interaction.guild_id), name)
+                return await self.core.on_private_answer(
+                    event_key=f"discord-i-{interaction.id}",
+                    actor=Actor(workspace, str(user.id), user.display_name),
+                    daily_id=daily_id,
+                    text=text,
+                    choice=choice,
+                    on_stored=on_stored,
+                )
+            except Exception:
+                _log.exception("answer to daily %s failed", daily_id)
+                return [Reply(FAILED)]
+
+        async def reply(replies: list[Reply]) -> None:
+            await deferred.wait()
+            await _follow_up(interaction, replies)
+
+        delivery = await store_first(answer, reply)
+        self._deliveries.add(delivery.task)
+        delivery.task.add_done_callback(self._deliveries.discard)
+        if not await _acknowledge(interaction, thinking=False):
+            return
         if interaction.message is not None:
             # The core's feedback for this daily then goes through this token, ephemerally.
             self.adapter.remember_interaction(
-                actor.user_id, str(interaction.message.id), interaction
+                str(user.id), str(interaction.message.id), interaction
             )
-        try:
-            replies = await self.core.on_private_answer(
-                event_key=f"discord-i-{interaction.id}",
-                actor=actor,
-                daily_id=daily_id,
-                text=text,
-                choice=choice,
-            )
-        except Exception:
-            _log.exception("answer to daily %s failed", daily_id)
-            replies = [Reply(FAILED)]
-        await _follow_up(interaction, replies)
+        deferred.set()
 
     # -- messages -------------------------------------------------------------------------------
 
@@ -219,8 +257,7 @@ class Bridge:
 
         async def deliver(shown: list[Reply]) -> None:
             for reply in shown:
-                for part in chunks(reply.text, look.CONTENT_LIMIT):
-                    await message.channel.send(part)
+                await send_parts(message.channel.send, reply.text, reply.check)
 
         await self.reply_once.send(actor.workspace_id, key, replies, deliver)
 
@@ -313,8 +350,7 @@ async def _acknowledge(interaction: discord.Interaction, thinking: bool) -> bool
 async def _send_dm(dm: discord.DMChannel, replies: list[Reply]) -> None:
     try:
         for reply in replies:
-            for part in chunks(reply.text, look.CONTENT_LIMIT):
-                await dm.send(part)
+            await send_parts(dm.send, reply.text, reply.check)
     except discord.HTTPException as exc:
         raise DmRefused(str(exc)) from exc
 
@@ -322,7 +358,6 @@ async def _send_dm(dm: discord.DMChannel, replies: list[Reply]) -> None:
 async def _follow_up(interaction: discord.Interaction, replies: list[Reply]) -> None:
     try:
         for reply in replies:
-            for part in chunks(reply.text, look.CONTENT_LIMIT):
-                await interaction.followup.send(part, ephemeral=True)
+            await send_parts(interaction.followup.send, reply.text, reply.check, ephemeral=True)
     except discord.HTTPException as exc:
         _log.warning("follow-up of interaction %s failed: %s", interaction.id, exc)

@@ -30,10 +30,12 @@ from bot.domain.commands import (
     FEEDBACK_MODES,
     MOCK_MAX,
     MOCK_WORDS,
+    ON_OFF,
     SCOPES,
     SPECS,
     Spec,
 )
+from bot.domain.fairboards import KINDS
 from bot.platforms.common.text import clip
 
 #: Discord shows at most 25 autocomplete suggestions.
@@ -64,6 +66,9 @@ _SETTINGS = (
     Option("difficulty", "question difficulty", choices=DIFFICULTIES, form="key"),
     Option("window", "how long answers stay open, e.g. 24h or 90m", form="key"),
     Option("feedback", "where feedback goes", choices=FEEDBACK_MODES, form="key"),
+    Option("remind", "a reminder this long before close, e.g. 2h, or off", form="key"),
+    Option("digest", "the weekly digest", choices=ON_OFF, form="key"),
+    Option("holidays", "skip a country's public holidays: US, DE-BY ... or none", form="key"),
 )
 OPTIONS: dict[str, tuple[Option, ...]] = {
     "help": (Option("command", "a command to explain", complete="command"),),
@@ -75,6 +80,7 @@ OPTIONS: dict[str, tuple[Option, ...]] = {
         Option("difficulty", "question difficulty", choices=DIFFICULTIES[:3]),
     ),
     "leaderboard": (
+        Option("kind", "points, most improved or consistency (default points)", choices=KINDS),
         Option("period", "which period (default week)", choices=SCOPES),
         Option("board", "this channel or the whole server (default channel)", choices=BOARDS),
     ),
@@ -82,6 +88,7 @@ OPTIONS: dict[str, tuple[Option, ...]] = {
         Option("mode", "show or hide your name", choices=("public", "anonymous"), required=True),
     ),
     "forget-me": (Option("confirm", "delete for good", choices=("confirm",)),),
+    "remind": (Option("mode", "reminders on or off", choices=ON_OFF, required=True),),
     "schedule": (
         Option("cron", "five cron fields, e.g. 0 9 * * MON-FRI", required=True, form="raw"),
         *_SETTINGS,

@@ -14,17 +14,20 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import timedelta
+from typing import Any
 
 import discord
 
-from bot.domain.types import ChannelRef, DailyPost, Reveal
+from bot.domain.selfcheck import CheckView
+from bot.domain.types import ChannelRef, DailyPost, Digest, Reveal
 from bot.errors import ChannelUnavailable
 from bot.platforms.common.cache import BoundedCache
-from bot.platforms.common.text import chunks
+from bot.platforms.common.files import safe_filename
+from bot.platforms.common.text import discord_escape
 from bot.platforms.discord import render as look
-from bot.platforms.discord.views import daily_view
+from bot.platforms.discord.views import check_view, daily_view
 
 _log = logging.getLogger(__name__)
 
@@ -154,51 +157,72 @@ class DiscordAdapter:
                 ),
             )
 
+    async def post_digest(self, digest: Digest) -> str:
+        channel = await self._text_channel(digest.channel)
+        with refused_as_unavailable(digest.channel):
+            message = await channel.send(
+                embed=look.digest_embed(digest), nonce=look.nonce(digest.key)
+            )
+        return str(message.id)
+
+    async def send_dm(self, channel: ChannelRef, user_id: str, text: str) -> None:
+        if not await self.direct_message(int(user_id), text):
+            raise ConnectionError(f"user {user_id} takes no DMs from drillbot")
+
     async def reply_in_thread(self, channel: ChannelRef, thread_id: str, text: str) -> None:
         thread = self.client.get_partial_messageable(int(thread_id))
         with refused_as_unavailable(channel):
-            for part in chunks(text, look.CONTENT_LIMIT):
+            for part in look.content_parts(text):
                 await thread.send(part)
 
     async def send_private(
-        self, channel: ChannelRef, user_id: str, text: str, thread_id: str | None = None
+        self,
+        channel: ChannelRef,
+        user_id: str,
+        text: str,
+        thread_id: str | None = None,
+        check: CheckView | None = None,
     ) -> None:
-        """Ephemeral through the answer's interaction while its token is valid, else a DM."""
+        """Ephemeral through the answer's interaction while its token is valid, else a DM;
+        a self-check select under the last part."""
         interaction = self._token(user_id, thread_id or "")
         if interaction is not None:
             try:
-                for part in chunks(text, look.CONTENT_LIMIT):
-                    await interaction.followup.send(part, ephemeral=True)
+                await send_parts(interaction.followup.send, text, check, ephemeral=True)
                 return
             except discord.HTTPException as exc:
                 _log.info("ephemeral follow-up failed (%s); sending a DM instead", exc)
-        await self.direct_message(int(user_id), text)
+        await self.direct_message(int(user_id), text, check)
 
     async def upload_file(
         self, channel: ChannelRef, user_id: str, filename: str, data: bytes, title: str
     ) -> None:
         """An attachment only the user sees, on the command that asked for it; else a DM."""
+        filename = safe_filename(filename)
         interaction = self._token(user_id, COMMAND)
         if interaction is not None:
             try:
                 await interaction.followup.send(
-                    title, file=discord.File(io.BytesIO(data), filename=filename), ephemeral=True
+                    discord_escape(title),
+                    file=discord.File(io.BytesIO(data), filename=filename),
+                    ephemeral=True,
                 )
                 return
             except discord.HTTPException as exc:
                 _log.info("ephemeral file failed (%s); sending a DM instead", exc)
         try:
             user = await self._user(int(user_id))
-            await user.send(title, file=discord.File(io.BytesIO(data), filename=filename))
+            await user.send(
+                discord_escape(title), file=discord.File(io.BytesIO(data), filename=filename)
+            )
         except discord.HTTPException as exc:
             _log.warning("cannot send file %s to user %s: %s", filename, user_id, exc)
 
-    async def direct_message(self, user_id: int, text: str) -> bool:
+    async def direct_message(self, user_id: int, text: str, check: CheckView | None = None) -> bool:
         """A DM; False (logged) when the user does not accept DMs from the bot."""
         try:
             user = await self._user(user_id)
-            for part in chunks(text, look.CONTENT_LIMIT):
-                await user.send(part)
+            await send_parts(user.send, text, check)
         except discord.HTTPException as exc:
             _log.warning("cannot send a DM to user %s: %s", user_id, exc)
             return False
@@ -237,7 +261,19 @@ class DiscordAdapter:
             return
         if guild.system_channel is not None:
             with contextlib.suppress(discord.HTTPException):
-                for part in chunks(notice, look.CONTENT_LIMIT):
+                for part in look.content_parts(notice):
                     await guild.system_channel.send(part)
                 return
         _log.warning("admin notice for %s not delivered: %s", channel, text)
+
+
+async def send_parts(
+    send: Callable[..., Awaitable[Any]], text: str, check: CheckView | None, **options: Any
+) -> None:
+    """`text` in as many messages as it takes (escaped, masked links stripped), with a
+    self-check select under the last."""
+    parts = look.content_parts(text)
+    view = check_view(check)
+    for i, part in enumerate(parts):
+        extra = {"view": view} if view is not None and i == len(parts) - 1 else {}
+        await send(part, **options, **extra)

@@ -3,7 +3,8 @@
 Discord refuses a message whose content passes 2,000 characters or whose embed passes its
 caps (title 256, description 4,096, field 1,024, footer 2,048, 6,000 in all), and a nonce
 longer than 25 characters. Everything the adapter sends is shaped here, so no send fails for
-its size. The facts come from `bot.domain.render`; user text inside them is escaped here.
+its size. The facts come from `bot.domain.render`; names, user and grader text inside them
+are escaped here (`content_parts` for every text message).
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from typing import Final
 import discord
 
 from bot.domain import render
-from bot.domain.types import DailyPost, Reveal
-from bot.platforms.common.text import clip, discord_escape
+from bot.domain.types import DailyPost, Digest, Reveal
+from bot.platforms.common.text import chunks, clip, discord_escape, strip_masked_links
 
 CONTENT_LIMIT = 2000
 TITLE_LIMIT = 256
@@ -71,12 +72,47 @@ def thread_name(post: DailyPost) -> str:
     return clip(f"#{post.daily_id} {prompt}", THREAD_NAME_LIMIT)
 
 
+def content_parts(text: str) -> list[str]:
+    """The core's plain text (feedback, replies, notices: names and grader text inside) as
+    messages: masked links removed, markdown and mentions escaped, each within
+    `CONTENT_LIMIT` after escaping."""
+    parts: list[str] = []
+    for piece in chunks(strip_masked_links(text), CONTENT_LIMIT):
+        escaped = discord_escape(piece)
+        if len(escaped) <= CONTENT_LIMIT:
+            parts.append(escaped)
+        else:  # escaping at most doubles a character
+            parts += [discord_escape(p) for p in chunks(piece, CONTENT_LIMIT // 2)]
+    return parts
+
+
 def reveal_embed(reveal: Reveal) -> discord.Embed:
-    """The reveal, with the top answers' text escaped (it is user text)."""
+    """The reveal, with every name and answer escaped (user text: a display name may hold a
+    masked link or a mention); the pack's own text keeps its markdown."""
     shown = dataclasses.replace(
-        reveal, top=[dataclasses.replace(t, text=discord_escape(t.text)) for t in reveal.top]
+        reveal,
+        top=[
+            dataclasses.replace(t, name=discord_escape(t.name), text=discord_escape(t.text))
+            for t in reveal.top
+        ],
     )
     return discord.Embed(
         title=clip(f"Reveal · {reveal.question.topic} · {reveal.question.id}", TITLE_LIMIT),
         description=clip(render.reveal_text(shown), DESCRIPTION_LIMIT),
     )
+
+
+#: Discord allows 25 fields in an embed.
+MAX_FIELDS = 25
+
+
+def digest_embed(digest: Digest) -> discord.Embed:
+    """The weekly digest as an embed: one field per fact, names escaped (never a mention)."""
+    embed = discord.Embed(title=clip(digest.title, TITLE_LIMIT))
+    for label, text in digest.sections[:MAX_FIELDS]:
+        embed.add_field(
+            name=clip(label, TITLE_LIMIT),
+            value=clip(discord_escape(text), FIELD_LIMIT),
+            inline=False,
+        )
+    return embed

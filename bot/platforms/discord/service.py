@@ -17,6 +17,7 @@ import contextlib
 import logging
 from typing import Any
 
+import aiohttp
 import discord
 import yarl
 from discord import app_commands
@@ -26,10 +27,12 @@ from bot.errors import StartupError
 from bot.platforms.discord.bridge import Bridge
 from bot.platforms.discord.commands import build_group
 from bot.platforms.discord.outbound import DiscordAdapter
-from bot.platforms.discord.views import AnswerButton, ChoiceButton
+from bot.platforms.discord.views import AnswerButton, CheckSelect, ChoiceButton
 from bot.ports import Host
 
 _log = logging.getLogger(__name__)
+#: Seconds one Discord REST attempt may take (a hung connection must not hold a channel).
+ATTEMPT_TIMEOUT = 10.0
 
 
 def configure_endpoints(settings: Settings) -> None:
@@ -48,6 +51,18 @@ def intents_for(settings: Settings) -> discord.Intents:
     intents.dm_messages = True
     intents.message_content = settings.discord_message_content
     return intents
+
+
+def bound_attempts(http: discord.http.HTTPClient, seconds: float) -> None:
+    """Give every REST attempt a timeout: discord.py opens its aiohttp session (at login,
+    before `setup_hook`) with aiohttp's default of 5 minutes, so one hung channel would hold
+    its post, and the tick step waiting for it, that long. discord.py sleeps out a 429's
+    Retry-After between attempts, outside `session.request`, so those waits are unaffected."""
+    session = getattr(http, "_HTTPClient__session", None)
+    if isinstance(session, aiohttp.ClientSession):
+        session._timeout = aiohttp.ClientTimeout(total=seconds)
+    else:
+        _log.warning("discord.py's HTTP session was not found: REST attempts keep its timeout")
 
 
 class DrillClient(discord.AutoShardedClient):
@@ -73,7 +88,8 @@ class DrillClient(discord.AutoShardedClient):
         self._catch_ups: set[asyncio.Task[None]] = set()
 
     async def setup_hook(self) -> None:
-        self.add_dynamic_items(AnswerButton, ChoiceButton)
+        bound_attempts(self.http, ATTEMPT_TIMEOUT)
+        self.add_dynamic_items(AnswerButton, ChoiceButton, CheckSelect)
         self.tree.add_command(build_group(self.bridge))
         if self.shard_ids is None or 0 in self.shard_ids:  # one process syncs the commands
             await self._sync_commands()

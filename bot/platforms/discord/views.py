@@ -16,12 +16,16 @@ from typing import Any, Protocol, cast
 import discord
 from discord import ui
 
+from bot.domain.selfcheck import CheckView
 from bot.domain.types import DailyPost
+from bot.platforms.common.text import clip
 
 FORM_ID = re.compile(r"drill:form:(?P<daily>\d+)")
 ANSWER_FIELD = "answer"
 #: Discord's cap on a text input, and the core's cap on an answer.
 MAX_ANSWER = 4000
+#: Discord's cap on a select option's label; the full key points are in the message above.
+MAX_OPTION = 100
 
 
 class AnswerHandler(Protocol):
@@ -29,6 +33,10 @@ class AnswerHandler(Protocol):
 
     async def on_choice(
         self, interaction: discord.Interaction, daily_id: int, letter: str
+    ) -> None: ...
+
+    async def on_check(
+        self, interaction: discord.Interaction, answer_id: int, covered: list[int]
     ) -> None: ...
 
 
@@ -87,6 +95,53 @@ class ChoiceButton(
 
     async def callback(self, interaction: discord.Interaction) -> None:
         await _bridge(interaction).on_choice(interaction, self.daily_id, self.letter)
+
+
+class CheckSelect(ui.DynamicItem[ui.Select[Any]], template=r"drill:check:(?P<answer>\d+)"):
+    """A self-check: the key points of a practice or mock grade, selected where they count
+    as covered now; changing the selection flips them (docs/design.md "Grades"). Rebuilt from
+    its custom_id after a restart; the selected values come with the interaction."""
+
+    def __init__(self, answer_id: int, check: CheckView | None = None) -> None:
+        marks = check.marks if check else ()
+        super().__init__(
+            ui.Select(
+                custom_id=f"drill:check:{answer_id}",
+                placeholder="Key points you covered",
+                min_values=0,
+                max_values=max(1, len(marks)),
+                options=[
+                    discord.SelectOption(
+                        label=clip(f"{m.number}. {m.text}", MAX_OPTION),
+                        value=str(m.number),
+                        default=m.learner == 1.0,
+                    )
+                    for m in marks
+                ]
+                or [discord.SelectOption(label="-", value="0")],
+            )
+        )
+        self.answer_id = answer_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: ui.Item[Any], match: re.Match[str], /
+    ) -> CheckSelect:
+        return cls(int(match["answer"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        data = cast(dict[str, Any], interaction.data or {})
+        covered = [int(v) for v in data.get("values", []) if str(v).isdecimal()]
+        await _bridge(interaction).on_check(interaction, self.answer_id, covered)
+
+
+def check_view(check: CheckView | None) -> ui.View | None:
+    """The self-check select under a grade's feedback (None when there is nothing to check)."""
+    if check is None or not check.marks:
+        return None
+    view = ui.View(timeout=None)
+    view.add_item(CheckSelect(check.answer_id, check))
+    return view
 
 
 class AnswerForm(ui.Modal):

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
 import aiohttp
@@ -49,15 +50,44 @@ def error_code(exc: SlackApiError) -> str:
     return str(exc.response.get("error", "")) if exc.response is not None else ""
 
 
-class PacedWebClient(AsyncWebClient):
-    """An AsyncWebClient whose every call waits its turn in the shared limiter."""
+#: What Slack answers for a token that no longer works: uninstalled, revoked, reinstalled
+#: elsewhere (another replica holds the new token) or the account deactivated.
+AUTH_GONE = frozenset({"invalid_auth", "token_revoked", "account_inactive", "not_authed"})
 
-    def __init__(self, *, limiter: RateLimiter, team: str = "", **kwargs: Any) -> None:
+#: Re-reads a workspace's token after Slack refused `stale`: the new one, or None.
+Refresh = Callable[[str, str], Awaitable[str | None]]
+
+
+class PacedWebClient(AsyncWebClient):
+    """An AsyncWebClient whose every call waits its turn in the shared limiter, and which,
+    when Slack refuses its token (`AUTH_GONE`), re-reads the workspace's token once and
+    retries with it if it changed (a reinstall on another replica)."""
+
+    def __init__(
+        self, *, limiter: RateLimiter, team: str = "", refresh: Refresh | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(retry_handlers=[], **kwargs)
         self.limiter = limiter
         self.drill_team = team
+        self.refresh = refresh
 
     async def api_call(self, api_method: str, **kwargs: Any) -> AsyncSlackResponse:
+        try:
+            return await self._paced(api_method, kwargs)
+        except SlackApiError as exc:
+            stale = self.token
+            if error_code(exc) not in AUTH_GONE or self.refresh is None or stale is None:
+                raise
+            fresh = await self.refresh(self.drill_team, stale)
+            if fresh is None or fresh == stale:
+                raise
+            _log.info(
+                "slack: workspace %s has a new token; retrying %s", self.drill_team, api_method
+            )
+            self.token = fresh
+            return await self._paced(api_method, kwargs)
+
+    async def _paced(self, api_method: str, kwargs: dict[str, Any]) -> AsyncSlackResponse:
         args = kwargs.get("json") or kwargs.get("params") or kwargs.get("data") or {}
         channel = args.get("channel") if isinstance(args, dict) else None
         call = super().api_call
@@ -84,6 +114,10 @@ class Installations(Protocol):
     async def find(self, team_id: str) -> Workspace | None: ...
 
     async def forget(self, team_id: str) -> None: ...
+
+    def evict(self, team_id: str) -> None:
+        """Drop what is remembered of the workspace, so `find` reads it afresh."""
+        ...
 
 
 class SingleWorkspace:
@@ -113,6 +147,9 @@ class SingleWorkspace:
         if self.workspace is not None and self.workspace.team_id == team_id:
             self.workspace = None
 
+    def evict(self, team_id: str) -> None:
+        """The one token comes from the environment: there is nothing to read again."""
+
 
 
 class SlackApi:
@@ -136,6 +173,7 @@ class SlackApi:
         return PacedWebClient(
             limiter=self.limiter,
             team=team,
+            refresh=self.refresh if team else None,
             token=token,
             base_url=self.base_url,
             session=self.session,
@@ -146,6 +184,16 @@ class SlackApi:
         if found is None:
             raise WorkspaceGone(team_id)
         return found
+
+    async def refresh(self, team_id: str, stale: str) -> str | None:
+        """After Slack refused `stale`: forget it, read the workspace's installation again
+        and return its token (None when the workspace is gone)."""
+        if self.installations is None:
+            return None
+        self.installations.evict(team_id)
+        self._clients.pop((team_id, stale), None)
+        found = await self.installations.find(team_id)
+        return found.bot_token if found is not None else None
 
     async def client(self, team_id: str) -> PacedWebClient:
         token = (await self.workspace(team_id)).bot_token
@@ -170,12 +218,20 @@ class SlackApi:
 
 
 class UserDirectory:
-    """Who a user is (display name, admin or owner), from users.info, cached for an hour (the
-    most recent `USERS_REMEMBERED`); concurrent lookups of one user share one call."""
+    """Who a user is (display name, admin or owner), from users.info; concurrent lookups of
+    one user share one call.
 
-    def __init__(self, api: SlackApi, ttl: float = 3600.0) -> None:
+    Only a non-admin answer is remembered, briefly (`ttl`, SLACK_CACHE_SECONDS; the most
+    recent `USERS_REMEMBERED`): an admin's rights are checked with Slack on every delivery,
+    so a demoted admin loses them at once, while a promoted user gains them within `ttl`."""
+
+    def __init__(
+        self, api: SlackApi, ttl: float = 60.0, now: Callable[[], float] = time.monotonic
+    ) -> None:
         self.api = api
-        self._cache: BoundedCache[tuple[str, str], Actor] = BoundedCache(USERS_REMEMBERED, ttl)
+        self._cache: BoundedCache[tuple[str, str], Actor] = BoundedCache(
+            USERS_REMEMBERED, ttl, now
+        )
         self._pending: dict[tuple[str, str], asyncio.Future[Actor]] = {}
 
     async def actor(self, team_id: str, user_id: str) -> Actor:
@@ -202,7 +258,8 @@ class UserDirectory:
         name = profile.get("display_name") or user.get("real_name") or user.get("name") or ""
         admin = any(user.get(flag) for flag in ("is_admin", "is_owner", "is_primary_owner"))
         actor = Actor(team_id, user_id, name, is_admin=admin)
-        self._cache.put((team_id, user_id), actor)
+        if not admin:
+            self._cache.put((team_id, user_id), actor)
         return actor
 
     def forget_team(self, team_id: str) -> None:

@@ -16,9 +16,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.domain import render
-from bot.domain.types import DailyPost, Reveal
+from bot.domain.selfcheck import CheckView
+from bot.domain.types import DailyPost, Digest, Reveal
 from bot.packs import Question
-from bot.platforms.common.text import chunks, clip, slack_escape, slack_escape_clipped
+from bot.platforms.common.text import (
+    chunks,
+    clip,
+    slack_escape,
+    slack_escape_clipped,
+    strip_masked_links,
+)
 
 Block = dict[str, Any]
 
@@ -39,6 +46,11 @@ CHOICE_ACTION_PREFIX = "drill_choice_"
 ANSWER_MODAL = "drill_answer_modal"
 ANSWER_BLOCK = "answer"
 ANSWER_INPUT = "text"
+CHECK_ACTION = "drill_check"
+#: A self-check's checkbox group is in a block named after its answer: `drill_check_12`.
+CHECK_BLOCK_PREFIX = "drill_check_"
+#: Slack's cap on an option's text; the full key points are in the message above.
+MAX_OPTION = 75
 
 #: A reaction per grade band (names of Slack's standard emoji set).
 BAND_EMOJI = {
@@ -95,10 +107,35 @@ class Message:
 
 
 def text_message(text: str) -> Message:
-    """Plain text from the core (feedback, replies, notices) as an escaped message."""
+    """Plain text from the core (feedback, replies, notices: names and grader text inside) as
+    an escaped message, masked links removed."""
+    text = strip_masked_links(text)
     return Message(
         slack_escape_clipped(text, MAX_FALLBACK), sections(slack_escape(text), MAX_BLOCKS)
     )
+
+
+def check_message(text: str, check: CheckView) -> Message:
+    """Feedback with its key points as checkboxes, ticked where they count as covered now:
+    ticking or unticking one is a self-check (docs/design.md "Grades")."""
+    message = text_message(text)
+    options = [
+        {"text": _plain(f"{m.number}. {m.text}", MAX_OPTION), "value": str(m.number)}
+        for m in check.marks
+    ]
+    group: Block = {"type": "checkboxes", "action_id": CHECK_ACTION, "options": options}
+    ticked = [options[n - 1] for n in check.covered]
+    if ticked:
+        group["initial_options"] = ticked
+    actions = {"type": "actions", "block_id": f"{CHECK_BLOCK_PREFIX}{check.answer_id}"}
+    blocks = [*message.blocks[: MAX_BLOCKS - 1], {**actions, "elements": [group]}]
+    return Message(message.text, blocks)
+
+
+def checked(action: dict[str, Any]) -> tuple[int, list[int]]:
+    """(answer id, key point numbers ticked) of a checkbox group's action."""
+    answer_id = int(str(action["block_id"]).removeprefix(CHECK_BLOCK_PREFIX))
+    return answer_id, [int(o["value"]) for o in action.get("selected_options") or []]
 
 
 def _choices(question: Question) -> str:
@@ -135,11 +172,32 @@ def daily_message(post: DailyPost) -> Message:
 
 
 def reveal_message(reveal: Reveal) -> Message:
-    text = render.reveal_text(reveal)
+    """The reveal, escaped as a whole: names and answers are user text."""
+    text = strip_masked_links(render.reveal_text(reveal))
     return Message(
         slack_escape_clipped(text.splitlines()[0], MAX_FALLBACK),
         sections(slack_escape(text), MAX_BLOCKS),
     )
+
+
+def digest_message(digest: Digest) -> Message:
+    """The weekly digest: a header and one section per fact, every name escaped (so never a
+    mention)."""
+    header: Block = {"type": "header", "text": _plain(digest.title, MAX_HEADER)}
+    if not digest.sections:
+        body = sections(slack_escape(digest.title), 1)
+        return Message(slack_escape_clipped(digest.title, MAX_FALLBACK), body)
+    body = [
+        {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": clip(f"*{slack_escape(label)}*\n{slack_escape(text)}", MAX_SECTION),
+            },
+        }
+        for label, text in digest.sections[: MAX_BLOCKS - 1]
+    ]
+    return Message(slack_escape_clipped(digest.title, MAX_FALLBACK), [header, *body])
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ def home_view_of(standing: Home) -> dict[str, Any]:
     lines = [
         f"*Points:* {standing.week_points} this week, {standing.total_points} all time ({where})."
     ]
+    lines.append(f"*{standing.bests.text()}*")
     for chan in standing.channels:
         streak = chan.streak
         lines.append(

@@ -65,6 +65,9 @@ class Limits:
     default_per_minute: int = 20
     #: A minute-based budget is enforced over this many seconds (60 in production).
     minute: float = 60.0
+    #: Seconds one HTTP attempt may take before it is abandoned (a hung connection must not
+    #: hold a channel, or the tick, forever). Retry-After waits are outside any attempt.
+    attempt_timeout: float = 10.0
 
 
 class Window:

@@ -15,9 +15,11 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from bot.domain.types import ChannelRef, DailyPost, Reveal
+from bot.domain.selfcheck import CheckView
+from bot.domain.types import ChannelRef, DailyPost, Digest, Reveal
 from bot.errors import ChannelUnavailable, WorkspaceGone
 from bot.platforms.common.cache import BoundedCache
+from bot.platforms.common.files import safe_filename
 from bot.platforms.slack import blocks
 from bot.platforms.slack.api import CHANNEL_GONE, SlackApi, error_code
 from bot.platforms.slack.installations import PostAttempts
@@ -39,9 +41,7 @@ _REMEMBERED_DMS = 50_000
 class SlackAdapter:
     platform = "slack"
 
-    def __init__(
-        self, *, api: SlackApi, attempts: PostAttempts, admins: Collection[str]
-    ) -> None:
+    def __init__(self, *, api: SlackApi, attempts: PostAttempts, admins: Collection[str]) -> None:
         self.api = api
         self.attempts = attempts
         self.admins = [a for a in admins if _SLACK_USER.match(a)]
@@ -92,13 +92,25 @@ class SlackAdapter:
         message = blocks.reveal_message(reveal)
         await self._post(reveal.channel, thread_ts=reveal.thread_id, **message.as_args())
 
+    async def post_digest(self, digest: Digest) -> str:
+        response = await self._post(digest.channel, **blocks.digest_message(digest).as_args())
+        return str(response["ts"])
+
+    async def send_dm(self, channel: ChannelRef, user_id: str, text: str) -> None:
+        await self.direct_message(channel.workspace_id, user_id, blocks.text_message(text))
+
     async def reply_in_thread(self, channel: ChannelRef, thread_id: str, text: str) -> None:
         await self._post(channel, thread_ts=thread_id, **blocks.text_message(text).as_args())
 
     async def send_private(
-        self, channel: ChannelRef, user_id: str, text: str, thread_id: str | None = None
+        self,
+        channel: ChannelRef,
+        user_id: str,
+        text: str,
+        thread_id: str | None = None,
+        check: CheckView | None = None,
     ) -> None:
-        message = blocks.text_message(text)
+        message = blocks.check_message(text, check) if check else blocks.text_message(text)
         if channel.channel_id.startswith("D"):  # a DM is private already
             await self._post(channel, **message.as_args())
             return
@@ -149,7 +161,11 @@ class SlackAdapter:
         client = await self.api.client(channel.workspace_id)
         dm = await self.open_dm(channel.workspace_id, user_id)
         await client.files_upload_v2(
-            channel=dm, file=data, filename=filename, title=title, initial_comment=title
+            channel=dm,
+            file=data,
+            filename=safe_filename(filename),
+            title=title,
+            initial_comment=title,
         )
 
     # -- helpers used by the inbound side too -----------------------------------------------

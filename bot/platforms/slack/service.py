@@ -4,10 +4,11 @@ Three ways to run, chosen by settings (docs/slack.md):
 - Socket Mode (default; `SLACK_BOT_TOKEN` + `SLACK_APP_TOKEN`): a team hosting its own bot,
   no public URL;
 - HTTP mode with one token (`SLACK_MODE=http`, `SLACK_SIGNING_SECRET`, `SLACK_BOT_TOKEN`):
-  events, commands and interactions at `/slack/events`, `/healthz` for probes;
+  events, commands and interactions at `/slack/events`, `/healthz` for probes (a database
+  round-trip: 503 when it fails);
 - HTTP mode for many workspaces (`SLACK_CLIENT_ID`/`SLACK_CLIENT_SECRET`): OAuth install at
-  `/slack/install` and `/slack/oauth_redirect`, tokens in our database, encrypted with a key
-  from `DRILLBOT_SECRET_KEY` (refused without it).
+  `/slack/install` and `/slack/oauth_redirect`, tokens in our database, encrypted under the
+  keys of `DRILLBOT_SECRET_KEY` (refused without it; rotation in docs/slack.md).
 
 The pieces (modules of this package): `limits` (the one rate limiter), `api` (clients, users),
 `installations` (installations), `blocks` (rendering), `outbound` (the core's outbound port),
@@ -39,7 +40,7 @@ from bot.platforms.slack.events import SlackEvents
 from bot.platforms.slack.installations import (
     InstallationStore,
     PostAttempts,
-    StateStore,
+    SignedStates,
     TokenCipher,
 )
 from bot.platforms.slack.limits import Limits, RateLimiter
@@ -49,6 +50,8 @@ from bot.ports import Host
 _log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
+#: How long `/healthz` waits for the database's answer.
+HEALTH_TIMEOUT = 5.0
 #: What stopping waits for listeners in flight and for grades to be delivered.
 GRACE_SECONDS = 10.0
 #: The bot scopes drillbot asks for; slack_manifest.yaml lists the same (a test checks).
@@ -112,6 +115,7 @@ class SlackService:
         adapter: SlackAdapter,
         events: SlackEvents,
         single: SingleWorkspace | None,
+        store: InstallationStore | None = None,
     ) -> None:
         self.app = app
         self.bolt = bolt
@@ -119,6 +123,7 @@ class SlackService:
         self.adapter = adapter
         self.events = events
         self.single = single
+        self.store = store
         self.port: int | None = None
         self._socket: AsyncSocketModeHandler | None = None
         self._runner: web.AppRunner | None = None
@@ -126,6 +131,8 @@ class SlackService:
 
     async def start(self) -> None:
         settings = self.app.settings
+        if self.store is not None:
+            await self.store.reencrypt_all()
         if self.single is not None:
             workspace = await self.single.identify(self.api.make_client(self.single.token))
             core = self.app.inbound
@@ -145,12 +152,22 @@ class SlackService:
         server = self.bolt.server(
             port=settings.http_port, path=EVENTS_PATH, host=settings.http_host
         )
-        server.web_app.router.add_get("/healthz", _healthz)
+        server.web_app.router.add_get("/healthz", self.healthz)
         self._runner = web.AppRunner(server.web_app)
         await self._runner.setup()
         await web.TCPSite(self._runner, settings.http_host, settings.http_port).start()
         self.port = int(self._runner.addresses[0][1])
         _log.info("slack: HTTP mode on %s:%s%s", settings.http_host, self.port, EVENTS_PATH)
+
+    async def healthz(self, request: web.Request) -> web.Response:
+        """For load balancers and probes: 200 when the database answers a round-trip within
+        `HEALTH_TIMEOUT`, else 503 (the process is up but cannot store an answer)."""
+        try:
+            await asyncio.wait_for(self.app.check_database(), HEALTH_TIMEOUT)
+        except Exception as exc:  # whatever the driver raises, the database is not usable
+            _log.warning("healthz: the database check failed (%s)", type(exc).__name__)
+            return web.json_response({"ok": False, "database": "unavailable"}, status=503)
+        return web.json_response({"ok": True, "database": "ok"})
 
     async def wait(self) -> None:
         await self._stopped.wait()
@@ -171,10 +188,6 @@ class SlackService:
             _log.warning("slack: stopped with grades in flight; they are graded at next start")
         await self.api.session.close()
         self._stopped.set()
-
-
-async def _healthz(request: web.Request) -> web.Response:
-    return web.json_response({"ok": True})
 
 
 def _check(app: Host) -> None:
@@ -206,7 +219,12 @@ def _check(app: Host) -> None:
 async def build_service(app: Host, limits: Limits | None = None) -> SlackService:
     """Assemble the Slack service from settings (tests pass tighter or looser limits)."""
     _check(app)
-    session = aiohttp.ClientSession()
+    limits = limits or Limits(
+        workspace_messages_per_second=app.settings.slack_messages_per_second
+    )
+    # slack_sdk applies its own timeout only to sessions it creates: every attempt through
+    # ours (Web API and response URLs) is bounded here.
+    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=limits.attempt_timeout))
     try:
         return _assemble(app, session, limits)
     except BaseException:
@@ -214,7 +232,7 @@ async def build_service(app: Host, limits: Limits | None = None) -> SlackService
         raise
 
 
-def _assemble(app: Host, session: aiohttp.ClientSession, limits: Limits | None) -> SlackService:
+def _assemble(app: Host, session: aiohttp.ClientSession, limits: Limits) -> SlackService:
     s = app.settings
     core = app.inbound
     api = SlackApi(base_url=s.slack_api_url, limiter=RateLimiter(limits), session=session)
@@ -223,8 +241,11 @@ def _assemble(app: Host, session: aiohttp.ClientSession, limits: Limits | None) 
     installations: Installations
     if s.slack_client_id:
         assert s.secret_key is not None
-        cipher = TokenCipher(s.secret_key.get_secret_value())
-        installations = store = InstallationStore(app.slack_storage, cipher, app.clock)
+        legacy = s.legacy_secret_key.get_secret_value() if s.legacy_secret_key else None
+        cipher = TokenCipher.from_settings(s.secret_key.get_secret_value(), legacy)
+        installations = store = InstallationStore(
+            app.slack_storage, cipher, app.clock, ttl=s.slack_cache_seconds
+        )
     else:
         assert s.slack_bot_token is not None
         installations = single = SingleWorkspace(s.slack_bot_token.get_secret_value())
@@ -232,7 +253,9 @@ def _assemble(app: Host, session: aiohttp.ClientSession, limits: Limits | None) 
     adapter = SlackAdapter(
         api=api, attempts=PostAttempts(app.slack_storage, app.clock), admins=app.admins
     )
-    users = UserDirectory(api)
+    users = UserDirectory(
+        api, ttl=s.slack_cache_seconds, now=lambda: app.clock.now().timestamp()
+    )
 
     async def uninstalled(team_id: str) -> None:
         """app_uninstalled and tokens_revoked, in either order: idempotent."""
@@ -251,12 +274,16 @@ def _assemble(app: Host, session: aiohttp.ClientSession, limits: Limits | None) 
         request_verification_enabled=s.slack_mode == "http",
         authorize=InstallationAuthorize(installations),  # type: ignore[arg-type]
         oauth_settings=_oauth_settings(app, store) if store else None,
+        # Answer Slack only when a listener returns: answers are committed first (events.py).
+        process_before_response=True,
     )
     events = SlackEvents(
         core=app.inbound, adapter=adapter, api=api, users=users, on_uninstall=uninstalled
     )
     events.register(bolt)
-    return SlackService(app=app, bolt=bolt, api=api, adapter=adapter, events=events, single=single)
+    return SlackService(
+        app=app, bolt=bolt, api=api, adapter=adapter, events=events, single=single, store=store
+    )
 
 
 def _oauth_settings(app: Host, store: InstallationStore) -> AsyncOAuthSettings:
@@ -281,7 +308,7 @@ def _oauth_settings(app: Host, store: InstallationStore) -> AsyncOAuthSettings:
         scopes=list(BOT_SCOPES),
         installation_store=store,
         installation_store_bot_only=True,
-        state_store=StateStore(app.slack_storage, app.clock),
+        state_store=SignedStates(s.slack_client_secret.get_secret_value(), app.clock),
         callback_options=AsyncCallbackOptions(success=installed, failure=failed),
     )
 

@@ -14,6 +14,8 @@ from bot.platforms.common.text import (
     clip,
     discord_escape,
     slack_escape,
+    strip_masked_links,
+    terminal_safe,
 )
 
 
@@ -77,3 +79,21 @@ def test_blank_text_gives_no_piece_whatever_the_platform() -> None:
     assert chunks("", 3000) == [] and chunks("  \n\n", 2000) == []
     assert chunks("a\n\nb", 10) == ["a\n\nb"]
     assert chunks("ab\ncd", 3) == ["ab", "cd"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("see [the docs](https://evil.example/a?b=1)", "see the docs"),
+        ('[a](<https://e.vil>) and [b](https://x.y "title")', "a and b"),
+        ("**[bold](https://e.vil)**", "**bold**"),
+        ("[not a link] (https://x.y) and [x]", "[not a link] (https://x.y) and [x]"),
+    ],
+)
+def test_finding10_masked_links_keep_only_their_words(text: str, expected: str) -> None:
+    assert strip_masked_links(text) == expected
+
+
+def test_finding10_terminal_text_loses_escapes_controls_and_bidi_overrides() -> None:
+    text = "a\x1b[31mred\x1b[0m \x1b]0;title\x07b\u202eevil\x00\x9b c\n\td"
+    assert terminal_safe(text) == "ared bevil c\n\td"

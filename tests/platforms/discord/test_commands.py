@@ -15,10 +15,14 @@ async def test_drill_is_synced_with_every_subcommand(harness: Harness) -> None:
     (drill,) = harness.fake.synced["global"]
     assert drill["name"] == "drill"
     assert [o["name"] for o in drill["options"]] == list(SPECS)
+    assert "check" in SPECS and len(drill["options"]) <= 25  # Discord's cap on subcommands
     practice = next(o for o in drill["options"] if o["name"] == "practice")
     assert practice["options"][0]["autocomplete"] is True
     board = next(o for o in drill["options"] if o["name"] == "leaderboard")
-    assert [c["value"] for c in board["options"][0]["choices"]] == ["week", "month", "all"]
+    kind, scope = board["options"][0], board["options"][1]
+    assert [c["value"] for c in kind["choices"]] == ["points", "improved", "consistency"]
+    assert [c["value"] for c in scope["choices"]] == ["week", "month", "all"]
+    assert len(drill["options"]) <= 25  # Discord's cap on subcommands
 
 
 async def test_drill_is_synced_to_the_command_guilds_at_once(harness: Harness) -> None:

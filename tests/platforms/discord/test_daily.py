@@ -95,7 +95,7 @@ async def test_an_edit_before_close_regrades_and_a_redelivered_edit_does_not(
     await harness.start(message_content=True)
     daily = await harness.daily()
     thread = int(daily.message_id)
-    reply = await harness.fake.say(thread, harness.alice, "no idea")
+    reply = await harness.fake.say(thread, harness.alice, "It is when a model does badly on data")
     await eventually(lambda: len(harness.fake.reactions) == 1)
     first = (await harness.answers())[0]
     edited = await harness.fake.edit(reply, GOOD_ANSWER)
@@ -107,6 +107,39 @@ async def test_an_edit_before_close_regrades_and_a_redelivered_edit_does_not(
     assert len(rows) == 1 and rows[0].text == GOOD_ANSWER
     assert rows[0].score > first.score
     assert len(harness.fake.reactions) == 2
+
+
+async def test_a_non_answer_earns_nothing_and_the_next_reply_or_form_answer_replaces_it(
+    harness: Harness,
+) -> None:
+    """The non-answer rule through Discord: a floored thread reply, its edit, a floored form
+    answer and a later form answer; MCQ clicks are covered below (never floored)."""
+    await harness.start(message_content=True)
+    daily = await harness.daily()
+    thread = int(daily.message_id)
+    shrug = await harness.fake.say(thread, harness.alice, "no idea honestly 🤷")
+    dm = await eventually(lambda: harness.fake.dm_channel(harness.alice))
+    await eventually(lambda: harness.fake.bot_messages(dm))
+    assert "It earns nothing" in harness.fake.bot_messages(dm)[0]["content"]
+    [row] = await harness.answers()
+    assert (row.floor, row.status, row.points) == ("non_answer", "floored", None)
+    assert harness.fake.reactions == []  # no grade, no band
+    await harness.fake.edit(shrug, GOOD_ANSWER)  # the edit replaces the placeholder
+    await eventually(lambda: harness.fake.reactions)
+    [row] = await harness.answers()
+    assert (row.floor, row.status, row.text) == (None, "graded", GOOD_ANSWER)
+    assert row.points is not None and row.points >= row.score
+    # bob: a floored form answer, then a real one through the form again
+    message = harness.daily_message(daily)
+    first = await harness.fake.submit(harness.bob, message, f"drill:form:{daily.id}", "​.")
+    await eventually(lambda: harness.fake.replies(first))
+    assert any("It earns nothing" in t for t in harness.fake.replies(first))
+    second = await harness.fake.submit(
+        harness.bob, message, f"drill:form:{daily.id}", GOOD_ANSWER
+    )
+    await eventually(lambda: len(harness.fake.replies(second)) >= 2)
+    bob = await harness.answers(user_id=harness.bob["id"])
+    assert [(r.floor, r.status, r.text) for r in bob] == [(None, "graded", GOOD_ANSWER)]
 
 
 async def test_mcq_daily_shows_letter_buttons_and_the_first_click_counts(

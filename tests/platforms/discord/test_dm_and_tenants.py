@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 
+import sqlalchemy as sa
+
 from bot.domain.types import ChannelRef
 from bot.platforms.discord.bridge import dm_workspace
+from bot.store.tables import self_checks
+from testing.discord.fake_discord import as_shown
 from testing.polling import eventually
 from tests.platforms.discord.conftest import GOOD_ANSWER, Harness
 
@@ -121,3 +125,29 @@ async def test_a_redelivered_dm_is_not_answered_twice(harness: Harness) -> None:
     await eventually(lambda: harness.fake.reactions)
     refusals = [m for m in harness.fake.bot_messages(dm) if "No question is open" in m["content"]]
     assert len(refusals) == 1
+
+
+async def test_practice_feedback_has_a_select_and_changing_it_is_a_self_check(
+    harness: Harness,
+) -> None:
+    await harness.start()
+    dm = harness.fake.open_dm(harness.bob)
+    call = await harness.fake.slash(harness.bob, dm, "practice", topic="ml")
+    await eventually(lambda: harness.fake.replies(call))
+    await harness.fake.say(dm, harness.bob, "overfitting is when the model memorises noise")
+    await eventually(lambda: harness.fake.bot_messages(dm))
+    await harness.settle()
+    feedback = harness.fake.bot_messages(dm)[-1]
+    assert "/drill check N" in feedback["content"]
+    [row] = feedback["components"]
+    [menu] = row["components"]
+    assert menu["type"] == 3 and menu["custom_id"].startswith("drill:check:")
+    chosen = [o["value"] for o in menu["options"] if o.get("default")]
+    added = next(o["value"] for o in menu["options"] if o["value"] not in chosen)
+    picked = await harness.fake.select(harness.bob, feedback, menu["custom_id"], [*chosen, added])
+    await eventually(lambda: harness.fake.replies(picked))
+    reply = as_shown(harness.fake.replies(picked)[0])
+    assert "Self-checked" in reply and f"{added}. [x]" in reply
+    async with harness.db.read() as conn:
+        workspace = await conn.scalar(sa.select(self_checks.c.workspace_id))
+    assert workspace == dm_workspace(int(harness.bob["id"]))

@@ -50,7 +50,7 @@ def test_options_turn_back_into_the_text_the_core_parses() -> None:
     assert text == "schedule 0 9 * * MON-FRI tz=Europe/Berlin topics=ml,stats"
     assert parse(text).args["timezone"] == "Europe/Berlin"
     board = command_text("leaderboard", OPTIONS["leaderboard"], {"period": "all"})
-    assert parse(board).args == {"scope": "all", "board": "channel"}
+    assert parse(board).args == {"kind": "points", "scope": "all", "board": "channel"}
 
 
 def test_every_spec_gets_options_and_new_ones_a_free_text_option() -> None:
@@ -60,3 +60,11 @@ def test_every_spec_gets_options_and_new_ones_a_free_text_option() -> None:
     (free,) = options_of("quiz", future)
     assert free.form == "raw"
     assert command_text("quiz", (free,), {"arguments": "sql 3"}) == "quiz sql 3"
+
+
+def test_finding10_content_parts_escape_and_stay_within_the_limit() -> None:
+    from bot.platforms.discord.render import CONTENT_LIMIT, content_parts
+
+    parts = content_parts("[x](https://e.vil) " + "*_" * 3000)
+    assert all(len(part) <= CONTENT_LIMIT for part in parts)
+    assert parts[0].startswith("x \\*\\_") and "e.vil" not in "".join(parts)

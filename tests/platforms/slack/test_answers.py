@@ -46,7 +46,8 @@ async def test_edit_before_close_regrades_and_is_not_taken_for_a_retry(slack: Fa
     h = await slack()
     daily = await h.daily("T1", "C1")
     ts = h.next_ts()
-    await h.event(p.thread_reply("T1", "C1", "U1", daily.message_id, ts, "no idea", h.next_id()))
+    weak = "It is when a model does badly on data"
+    await h.event(p.thread_reply("T1", "C1", "U1", daily.message_id, ts, weak, h.next_id()))
     await eventually(lambda: len(h.fake.ephemerals("T1", "U1")) == 1)
     good = h.core.bank.get(daily.question_id).reference_answer
     edit = p.message_changed("T1", "C1", "U1", daily.message_id, ts, h.next_ts(), good, h.next_id())
@@ -138,7 +139,33 @@ async def test_thread_feedback_mode_replies_publicly_in_the_thread(slack: Factor
     assert h.fake.ephemerals("T1", "U1") == []
 
 
-async def test_healthz_answers_for_probes(slack: Factory) -> None:
+async def test_a_non_answer_earns_nothing_and_the_next_answer_replaces_it(slack: Factory) -> None:
+    """The non-answer rule through Slack: a floored thread reply (zero-width and emoji only), a
+    floored edit of it, then a real edit that is graded and counts; MCQ clicks are never
+    floored (`test_interactions`)."""
     h = await slack()
-    async with h.session.get(f"{h.url}/healthz") as answer:
-        assert answer.status == 200 and await answer.json() == {"ok": True}
+    daily = await h.daily("T1", "C1")
+    ts = h.next_ts()
+    blank = "\u200b\u200d :shrug: :fire: :fire: :+1: \U0001f937"
+    await h.event(p.thread_reply("T1", "C1", "U1", daily.message_id, ts, blank, h.next_id()))
+    [told] = await eventually(lambda: h.fake.ephemerals("T1", "U1"))
+    assert "It earns nothing" in told["text"]
+    [row] = await _answers(h.core)
+    assert (row.floor, row.status, row.points) == ("blank", "floored", None)
+    shrug = p.message_changed(
+        "T1", "C1", "U1", daily.message_id, ts, h.next_ts(), "idk", h.next_id()
+    )
+    await h.event(shrug)
+    await eventually(lambda: len(h.fake.ephemerals("T1", "U1")) == 2)
+    [row] = await _answers(h.core)
+    assert (row.floor, row.text) == ("non_answer", "idk")
+    assert h.fake.called("reactions.add") == []
+    real = p.message_changed(
+        "T1", "C1", "U1", daily.message_id, ts, h.next_ts(), ANSWER, h.next_id()
+    )
+    await h.event(real)
+    await eventually(lambda: h.fake.called("reactions.add"))
+    await h.core.grading.drain()
+    [row] = await _answers(h.core)
+    assert (row.floor, row.status, row.text) == (None, "graded", ANSWER)
+    assert row.points is not None

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 
+import sqlalchemy as sa
+
+from bot.platforms.slack import blocks
+from bot.store.tables import self_checks
 from testing.polling import eventually
 from testing.slack import payloads as p
 from tests.platforms.slack.conftest import Factory
@@ -60,7 +64,13 @@ async def test_practice_continues_in_a_dm_and_a_plain_dm_answers_it(slack: Facto
     [question] = h.fake.posts("T1", "DU1")
     assert question["text"].startswith("Practice")
     answer = p.channel_message(
-        "T1", "DU1", "U1", h.next_ts(), "my practice answer", h.next_id(), channel_type="im"
+        "T1",
+        "DU1",
+        "U1",
+        h.next_ts(),
+        "my practice answer with some words",
+        h.next_id(),
+        channel_type="im",
     )
     assert (await h.event(answer)).status == 200
     await eventually(lambda: len(h.fake.posts("T1", "DU1")) == 2)
@@ -91,3 +101,48 @@ async def test_export_arrives_as_a_file_in_the_users_dm(slack: Factory) -> None:
     assert (exported["workspace_id"], exported["user_id"]) == ("T1", "U1")
     shared = h.fake.files[file_id]
     assert (shared["channel"], shared["name"]) == ("DU1", "drillbot-export-T1-U1.json")
+
+
+async def test_practice_feedback_has_checkboxes_and_ticking_one_is_a_self_check(
+    slack: Factory,
+) -> None:
+    h = await slack()
+    await h.command("T1", "C1", "U1", "practice")
+    await eventually(lambda: h.fake.posts("T1", "DU1"))
+    answer = p.channel_message(
+        "T1",
+        "DU1",
+        "U1",
+        h.next_ts(),
+        "my practice answer in a few words",
+        h.next_id(),
+        channel_type="im",
+    )
+    assert (await h.event(answer)).status == 200
+    await eventually(lambda: len(h.fake.posts("T1", "DU1")) == 2)
+    await h.core.grading.drain()
+    feedback = h.fake.posts("T1", "DU1")[-1]
+    posted = feedback["blocks"]
+    posted = json.loads(posted) if isinstance(posted, str) else posted
+    [group] = posted[-1]["elements"]
+    assert group["type"] == "checkboxes" and group["action_id"] == blocks.CHECK_ACTION
+    assert any("/drill check N" in b.get("text", {}).get("text", "") for b in posted)
+    ticked = {o["value"] for o in group.get("initial_options", [])}
+    unticked = next(o for o in group["options"] if o["value"] not in ticked)
+    click = p.block_action("T1", "DU1", "U1", feedback["ts"], blocks.CHECK_ACTION, "", "trig-c1")
+    click["actions"][0] = {
+        "type": "checkboxes",
+        "action_id": blocks.CHECK_ACTION,
+        "block_id": posted[-1]["block_id"],
+        "selected_options": [*group.get("initial_options", []), unticked],
+        "action_ts": "1800000000.000001",
+    }
+    assert (await h.interaction(click)).status == 200  # a signed request into the Bolt app
+    reply = await eventually(
+        lambda: [m for m in h.fake.posts("T1", "DU1") if "Self-checked" in m["text"]]
+    )
+    assert f"{unticked['value']}. [x]" in json.dumps(reply[-1]["blocks"])
+    async with h.core.db.read() as conn:
+        marks = await conn.scalar(sa.select(self_checks.c.marks))
+    flipped = [m for m in marks if m["learner"] != m["grader"]]
+    assert len(flipped) == 1 and flipped[0]["learner"] == 1.0

@@ -26,13 +26,22 @@ async def test_opening_the_home_tab_publishes_streaks_and_points(slack: Factory)
     text = str(published["view"]["blocks"])
     assert "#drills-c1" in text and "streak 1" in text and "all time (#1 in the workspace)" in text
     assert "Reviews due:* none right now" in text  # a good answer is not due again today
+    assert "Personal bests: streak 1, best week " in text
 
 
 async def test_home_tab_counts_reviews_due(slack: Factory) -> None:
     h = await slack()
     daily = await h.daily("T1", "C1")
     await h.event(
-        p.thread_reply("T1", "C1", "U1", daily.message_id, h.next_ts(), "no idea", h.next_id())
+        p.thread_reply(
+            "T1",
+            "C1",
+            "U1",
+            daily.message_id,
+            h.next_ts(),
+            "It is when a model does badly",
+            h.next_id(),
+        )
     )
     await eventually(lambda: h.fake.called("reactions.add"))
     await h.core.grading.drain()

@@ -113,14 +113,25 @@ async def test_grading_never_delays_the_ack(slack: Factory, core: Core) -> None:
     h = await slack(core=slow)
     daily = await h.daily("T1", "C1")
     reply = await h.event(
-        p.thread_reply("T1", "C1", "U1", daily.message_id, h.next_ts(), "an answer", h.next_id())
+        p.thread_reply(
+            "T1", "C1", "U1", daily.message_id, h.next_ts(), "an answer of a few words", h.next_id()
+        )
     )
     view = await _open_modal(h, daily.message_id, daily.id, "U2")
-    submitted = await h.interaction(p.view_submission("T1", "U2", view, "mine", "V1"))
+    submitted = await h.interaction(
+        p.view_submission("T1", "U2", view, "mine, in a few words", "V1")
+    )
     command = await h.command("T1", "C1", "U1", "history")
+    # The grader never answers, so any ack at all proves grading is not awaited; the bound is
+    # Slack's own (3 s), less a margin, so a loaded CI machine cannot fail it spuriously.
     for sent in (reply, submitted, command):
-        assert sent.status == 200 and sent.seconds < 1.0
+        assert sent.status == 200 and sent.seconds < 2.5
     await eventually(lambda: h.fake.responses)
+
+    async def both() -> bool:
+        return len(await _rows(h.core)) == 2
+
+    await eventually(both)
     stored = await _rows(h.core)
     assert {r.status for r in stored} == {"pending"} and len(stored) == 2
     stuck.release.set()

@@ -18,14 +18,14 @@ from bot.store.tables import answers, slack_installations, workspaces
 from testing.polling import eventually
 from testing.slack import payloads as p
 from testing.slack.fake_slack import FakeSlack
-from testing.slack.installs import install
+from testing.slack.installs import TEST_SECRET_KEY, install
 from tests.platforms.slack.conftest import Factory, Harness, slack_settings
 
 OAUTH = {
     "slack_bot_token": None,
     "slack_client_id": "111.222",
     "slack_client_secret": "client-secret",
-    "secret_key": "a long random secret for tests",
+    "secret_key": TEST_SECRET_KEY,
 }
 
 
@@ -64,7 +64,7 @@ async def test_oauth_install_stores_the_token_encrypted_and_activates_the_worksp
     async with h.session.get(f"{h.url}/slack/install") as page:
         assert page.status == 200
         html = await page.text()
-    state = re.search(r"state=([\w-]+)", html)
+    state = re.search(r"state=([\w.-]+)", html)
     assert state, html
     cookie = {"Cookie": f"slack-app-oauth-state={state.group(1)}"}
     async with h.session.get(
@@ -80,9 +80,9 @@ async def test_oauth_install_stores_the_token_encrypted_and_activates_the_worksp
     found = await h.service.api.installations.find(team)
     assert found and found.bot_token == f"xoxb-{team}" and found.bot_id == f"BB{team}"
     async with h.session.get(
-        f"{h.url}/slack/oauth_redirect?code=c0de&state={state.group(1)}", headers=cookie
-    ) as replay:
-        assert replay.status != 200  # a state is good once
+        f"{h.url}/slack/oauth_redirect?code=c0de&state={state.group(1)}"
+    ) as elsewhere:
+        assert elsewhere.status != 200  # bound to the browser that started the install
 
 
 async def test_oauth_needs_a_secret_key(
@@ -139,12 +139,16 @@ async def test_uninstall_in_either_order_deletes_tokens_and_stops_schedules(
     await eventually(left)
     await eventually(lambda: _is(scheduled(), {"T2"}))
     assert await store.find("T2") is not None
+    calls_before = len(h.fake.calls)
     daily = await h.daily("T2", "C1")
     assert daily.message_id
     sent = await h.event(p.thread_reply("T1", "C1", "U1", "1.2", h.next_ts(), "x", h.next_id()))
     assert sent.status == 200  # acked, but nobody acts for a workspace that left
     await h.core.grading.drain()
     assert await _count(h.core, "T1") == 0
+    await h.core.tick.run()
+    # fault F11: no API call for the departed workspace afterwards
+    assert [c.method for c in h.fake.calls[calls_before:] if c.team == "T1"] == []
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,7 @@
 """Scale-out: lease owners on reserved work, named claims, grading leases, feedback intent
 
 Revision ID: 0008_scale
-Revises: 0004_one_head
+Revises: 0009_team
 
 - `dailies.lease_owner`: which process holds a reserved post's send lease (`send_started_at`),
   and `dailies.reveal_started_at`: the lease of a closed daily's reveal;
@@ -20,7 +20,7 @@ from alembic import op
 import bot.store.tables
 
 revision = "0008_scale"
-down_revision = "0004_one_head"
+down_revision = "0009_team"
 branch_labels = None
 depends_on = None
 

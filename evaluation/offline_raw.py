@@ -1,0 +1,135 @@
+"""Dump the raw alignment material of the offline grader on a dev set, for `tune_offline.py`.
+
+Per answer: the grader's own `Features.row` inputs per key point (what ships), the lexical
+evidence (coverage, contradiction, keyword-list flag), the floor, and the raw material from
+which other alignment features can be computed without running the model again: each key
+point's piece-by-answer-piece cosine matrix (float16) and piece weights, each answer piece's
+sentence, the answer's, question's and reference's sentence vectors, and per answer sentence
+its mean piece vector. Labels ride along only so the fit can read them.
+
+    python evaluation/offline_raw.py NAME CSV OUT.pkl [--sample N] [--split dev]
+
+The hold-out questions of the interview set are refused: pass `--split dev`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import pickle
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot.config import Settings
+from bot.grading import semantic
+from bot.grading.base import GradeRequest
+from bot.grading.encoder import shared
+from bot.grading.evaluate import load_rows, question_for, sample
+from bot.grading.floors import floor
+from bot.grading.lexical import lexical
+from bot.grading.offline import OfflineGrader, _measure, sentence_bounds
+from bot.grading.prefilter import scan, strip_flagged
+from bot.packs import load_bank
+
+CREDIT = {"covered": 1.0, "partly": 0.5, "missed": 0.0}
+
+
+def raw(grader: OfflineGrader, request: GradeRequest) -> dict[str, Any]:
+    """The material of one answer (see the module docstring)."""
+    question = request.question
+    points = request.rubric
+    flags = tuple(scan(request.answer))
+    text = strip_flagged(request.answer) if flags else request.answer
+    out: dict[str, Any] = {"flagged": bool(flags), "floor": False, "rows": None,
+                           "contradicted": [False] * len(points), "stuffed": False}
+    if floor(question.prompt, text, flagged=bool(flags)) is not None:
+        out["floor"] = True
+        return out
+    reference = question.reference_answer or ""
+    rubric = grader._rubric(question.prompt, reference, points)
+    answer = shared().encode(text)
+    words = lexical(question.prompt, reference, points, text)
+    features, _ = _measure(rubric, answer, words)
+    mask = semantic.answer_mask(answer)
+    bounds = sentence_bounds(text)
+    sentence_of = np.full(len(answer.pieces), -1, np.int16)
+    for s, (a, b) in enumerate(bounds):
+        for i, (x, y) in enumerate(answer.spans):
+            if x >= a and y <= b:
+                sentence_of[i] = s
+    sentence_means = []
+    for s in range(len(bounds)):
+        inside = (sentence_of == s) & mask
+        v = (answer.vectors[inside].mean(axis=0) if inside.any()
+             else np.zeros(answer.vectors.shape[1]))
+        sentence_means.append(v / max(float(np.linalg.norm(v)), 1e-12))
+    out.update({
+        "rows": [features.row(k) for k in range(len(points))],
+        "lexical": list(words.coverages),
+        "contradicted": list(words.contradicted),
+        "stuffed": words.stuffed,
+        "pieces": list(answer.pieces),
+        "mask": mask,
+        "sentence_of": sentence_of,
+        "sims": [(p.encoded.vectors @ answer.vectors.T).astype(np.float16) for p in rubric.points],
+        "kp_weights": [p.weights for p in rubric.points],
+        "kp_pieces": [list(p.encoded.pieces) for p in rubric.points],
+        "kp_means": np.stack([p.encoded.mean for p in rubric.points]) if points else None,
+        "ref_sims": [(r.encoded.vectors @ answer.vectors.T).astype(np.float16)
+                     for r in rubric.references],
+        "ref_weights": [r.weights for r in rubric.references],
+        "answer_mean": answer.mean, "question_mean": rubric.question.mean,
+        "reference_mean": rubric.reference.encoded.mean,
+        "sentence_means": np.stack(sentence_means) if sentence_means else None,
+        "n_words": len(text.split()),
+    })
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("name")
+    parser.add_argument("csv", type=Path)
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--sample", type=int, default=None)
+    parser.add_argument("--split", default=None)
+    args = parser.parse_args()
+    bank = load_bank(Settings().pack_paths)
+    rows = load_rows(args.csv)
+    if args.split:
+        rows = [r for r in rows if r.split == args.split]
+    if any(r.split == "holdout" for r in rows):
+        raise SystemExit("hold-out rows are never used for tuning: pass --split dev")
+    rows = sample(rows, args.sample, seed=0)
+    with args.csv.open(encoding="utf-8", newline="") as handle:
+        judged = {r["id"]: json.loads(r["judgments"]) for r in csv.DictReader(handle)
+                  if r.get("judgments")}
+    grader = OfflineGrader()
+    questions = {}
+    out = []
+    started = time.perf_counter()
+    for i, row in enumerate(rows):
+        if row.question_id not in questions:
+            questions[row.question_id] = question_for(row, bank)
+        question = questions[row.question_id]
+        item = raw(grader, GradeRequest(question=question, answer=row.answer))
+        item.update({
+            "set": args.name, "id": row.id, "qid": row.question_id, "target": row.target,
+            "profile": row.profile, "split": row.split,
+            "weights": [kp.weight for kp in question.key_points],
+            "judgments": [CREDIT[j] for j in judged[row.id]] if row.id in judged else None,
+        })
+        out.append(item)
+        if i % 500 == 0:
+            print(f"{args.name}: {i}/{len(rows)} {time.perf_counter() - started:.0f} s",
+                  flush=True)
+    args.out.write_bytes(pickle.dumps(out))
+    print(f"{args.name}: done, {len(out)} rows")
+
+
+if __name__ == "__main__":
+    main()
