@@ -38,9 +38,15 @@ class Console:
         await self.core.grading.drain()
         return self.out.getvalue()[before:]
 
-    async def stored(self) -> list[sa.Row[tuple[str, str, int | None]]]:
+    async def stored(self) -> list[sa.Row[tuple[str, str, int | None, str | None, str]]]:
         async with self.core.db.read() as conn:
-            query = sa.select(answers.c.user_id, answers.c.text, answers.c.score).order_by(
+            query = sa.select(
+                answers.c.user_id,
+                answers.c.text,
+                answers.c.score,
+                answers.c.floor,
+                answers.c.status,
+            ).order_by(
                 answers.c.id
             )
             return list((await conn.execute(query)).all())
@@ -56,8 +62,9 @@ async def console(core: Core, tmp_path: Path) -> Console:
 async def test_B2_null_model_answers_get_a_clear_answer_and_a_bounded_score(
     console: Console,
 ) -> None:
-    """Non-answers: each is answered; none scores above the "needs work" band; an oversize
-    one is refused politely and nothing of it is stored."""
+    """Non-answers: each is answered and stored; a floored one (docs/design.md "A non-answer
+    earns nothing") is never graded and says so, the rest score in the "needs work" band; an
+    oversize one is refused politely and nothing of it is stored."""
     await console.say("/drill post-now")
     [daily] = await console.core.store.dailies.posted_in(WORKSPACE, CHANNEL.channel_id)
     question = console.core.bank.get(daily.question_id)
@@ -71,7 +78,7 @@ async def test_B2_null_model_answers_get_a_clear_answer_and_a_bounded_score(
     for user, text in inputs.items():
         await console.say(f"/as {user}")
         shown = await console.say(text)
-        assert f"[to {user}] Your answer to" in shown, (user, shown)
+        assert f"[to {user}] Your answer to" in shown or "It earns nothing" in shown, (user, shown)
     await console.say("/as huge")
     refused = await console.say("a" * 40_000)
     assert "That answer is 40000 characters; the limit is 4000." in refused
@@ -80,7 +87,11 @@ async def test_B2_null_model_answers_get_a_clear_answer_and_a_bounded_score(
     assert sorted(stored) == sorted(inputs)  # every non-answer kept, the oversize one not
     for user, row in stored.items():
         assert row.text == inputs[user].strip()
-        assert row.score is not None and row.score <= 3, (user, row.score)
+        if row.floor is not None:
+            assert (row.status, row.score) == ("floored", None), user
+        else:
+            assert row.score is not None and row.score <= 3, (user, row.score)
+    assert {stored[u].floor for u in ("na", "shrug", "copy")} == {"non_answer", "blank", "copy"}
 
 
 TRICKY = {
