@@ -1,6 +1,6 @@
 """Settings, read from the environment and `.env` with pydantic-settings.
 
-Names are the canonical ones of DESIGN.md ("Settings"). Secrets are `SecretStr`, so they never
+Names are the canonical ones of docs/design.md ("Settings"). Secrets are `SecretStr`, so they never
 appear in a repr, a log line or an error message. List-valued settings take comma-separated
 values (`DRILLBOT_ADMINS=U1,U2`) or a JSON list.
 """
@@ -159,7 +159,7 @@ class Settings(BaseSettings):
 
     @property
     def grader_name(self) -> Literal["offline", "llm"]:
-        """`llm` when an OpenAI key or base URL is set, else `offline` (DESIGN.md)."""
+        """`llm` when an OpenAI key or base URL is set, else `offline` (docs/design.md "Settings")."""
         if self.grader:
             return self.grader
         return "llm" if (self.openai_api_key or self.openai_base_url) else "offline"

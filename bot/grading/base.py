@@ -1,6 +1,6 @@
 """The grader seam: what every grader receives and returns, and the one score formula.
 
-DESIGN.md fixes one formula for every grader so scores compare: a grader judges each key
+docs/design.md fixes one formula for every grader so scores compare: a grader judges each key
 point covered (1), partly (0.5) or missed (0); the score is
 round(10 x covered weight / total weight), minus 1 per misconception, floor 0, and an answer
 flagged as trying to steer the grader is capped at 5. Graders return plain text; adapters
@@ -30,7 +30,7 @@ class Judgment(BaseModel):
 
 
 class Grade(BaseModel):
-    """A grader's verdict on one answer, as stored (DESIGN.md "Grades")."""
+    """A grader's verdict on one answer, as stored (docs/design.md "Grades")."""
 
     score: int
     covered: list[str] = []
@@ -62,7 +62,7 @@ class GradeRequest:
     """What a grader sees: the question, the answer text, and which key points count.
 
     `key_points` is the question's own list for a first answer; for a follow-up answer it is
-    the key points the first answer missed (DESIGN.md).
+    the key points the first answer missed (docs/design.md "Grades").
     """
 
     question: Question
@@ -87,7 +87,7 @@ class Grader(Protocol):
 def compute_score(
     judgments: list[Judgment], weights: dict[str, float], misconceptions: int, flagged: bool
 ) -> int:
-    """The one score formula of DESIGN.md, from per-key-point judgments."""
+    """The one score formula of docs/design.md ("Grades"), from per-key-point judgments."""
     total = sum(weights.get(j.key_point, 1.0) for j in judgments)
     if total <= 0:
         return 0

@@ -1,4 +1,4 @@
-"""Our code decides what a model's evidence is worth (DESIGN.md "Grades").
+"""Our code decides what a model's evidence is worth (docs/design.md "Grades").
 
 A fooled model quotes the answer's own sentences as "evidence", so a quote merely being in the
 answer proves nothing. A judgment's credit is therefore capped by two checks:

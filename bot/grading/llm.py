@@ -1,6 +1,6 @@
 """The LLM grader: any OpenAI-compatible endpoint through the openai SDK (3.x, over httpx2).
 
-What it does per answer (DESIGN.md "Grades"):
+What it does per answer (docs/design.md "Grades"):
 1. Deterministic floors first (`bot.grading.floors`, the check intake runs: blank, trivial, short,
    copied answers): score 0, no LLM call.
 2. The pre-filter's flagged sentences are removed; the model never sees them, and the grade is
@@ -242,7 +242,7 @@ class LLMGrader:
     def from_settings(
         cls, settings: Settings, http_client: httpx2.AsyncClient | None = None
     ) -> LLMGrader:
-        """The grader of the configured endpoint (DESIGN.md "Settings").
+        """The grader of the configured endpoint (docs/design.md "Settings").
 
         `http_client` is for tests (an `httpx2.MockTransport`); by default the SDK's own.
         """

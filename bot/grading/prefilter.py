@@ -1,6 +1,6 @@
 """Injection pre-filter: spot answer text that talks to the grader instead of about the topic.
 
-DESIGN.md ("Grades"): the answer is data, never instructions. An answer that tries to steer the
+docs/design.md ("Grades"): the answer is data, never instructions. An answer that tries to steer the
 grader is flagged (its score is capped at 5) and the flagged text never reaches a model; the
 rest is graded on what it says about the topic. Both graders share this module, so the offline
 grade and the LLM grade of one answer see the same text.
