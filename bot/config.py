@@ -159,7 +159,8 @@ class Settings(BaseSettings):
 
     @property
     def grader_name(self) -> Literal["offline", "llm"]:
-        """`llm` when an OpenAI key or base URL is set, else `offline` (docs/design.md "Settings")."""
+        """`llm` when an OpenAI key or base URL is set, else `offline` (docs/design.md,
+        "Settings")."""
         if self.grader:
             return self.grader
         return "llm" if (self.openai_api_key or self.openai_base_url) else "offline"
