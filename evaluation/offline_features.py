@@ -20,14 +20,16 @@ from pathlib import Path
 
 from bot.config import Settings
 from bot.grading.base import GradeRequest
-from bot.grading.evaluate import load_rows, question_for, sample
+from bot.grading.evaluate import Row, load_rows, question_for, sample
 from bot.grading.offline import OfflineGrader
-from bot.packs import load_bank
+from bot.packs import Bank, load_bank
 
 CREDIT = {"covered": 1.0, "partly": 0.5, "missed": 0.0}
 
 
-def main() -> None:
+def read_set(*, tuning: bool) -> tuple[argparse.Namespace, Bank, list[Row], dict[str, list[str]]]:
+    """The command line both tuning scripts take (`name csv out [--sample N] [--split S]`), the
+    bank, the chosen rows and their per-key-point judgments. `tuning`: refuse hold-out rows."""
     parser = argparse.ArgumentParser()
     parser.add_argument("name")
     parser.add_argument("csv", type=Path)
@@ -39,10 +41,17 @@ def main() -> None:
     rows = load_rows(args.csv)
     if args.split:
         rows = [r for r in rows if r.split == args.split]
+    if tuning and any(r.split == "holdout" for r in rows):
+        raise SystemExit("hold-out rows are never used for tuning: pass --split dev")
     rows = sample(rows, args.sample, seed=0)
     with args.csv.open(encoding="utf-8", newline="") as handle:
         judged = {r["id"]: json.loads(r["judgments"]) for r in csv.DictReader(handle)
                   if r.get("judgments")}
+    return args, bank, rows, judged
+
+
+def main() -> None:
+    args, bank, rows, judged = read_set(tuning=False)
     grader = OfflineGrader()
     questions = {}
     out = []

@@ -14,26 +14,21 @@ The hold-out questions of the interview set are refused: pass `--split dev`.
 
 from __future__ import annotations
 
-import argparse
-import csv
-import json
 import pickle
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from bot.config import Settings
 from bot.grading import semantic
 from bot.grading.base import GradeRequest
 from bot.grading.encoder import shared
-from bot.grading.evaluate import load_rows, question_for, sample
-from bot.grading.floors import floor
+from bot.grading.evaluate import question_for
+from bot.grading.floors import floor_of
 from bot.grading.lexical import lexical
 from bot.grading.offline import OfflineGrader, _measure, sentence_bounds
 from bot.grading.prefilter import scan, strip_flagged
-from bot.packs import load_bank
+from evaluation.offline_features import read_set
 
 CREDIT = {"covered": 1.0, "partly": 0.5, "missed": 0.0}
 
@@ -46,7 +41,7 @@ def raw(grader: OfflineGrader, request: GradeRequest) -> dict[str, Any]:
     text = strip_flagged(request.answer) if flags else request.answer
     out: dict[str, Any] = {"flagged": bool(flags), "floor": False, "rows": None,
                            "contradicted": [False] * len(points), "stuffed": False}
-    if floor(question.prompt, text, flagged=bool(flags)) is not None:
+    if floor_of(question.prompt, request.answer) is not None:
         out["floor"] = True
         return out
     reference = question.reference_answer or ""
@@ -91,23 +86,7 @@ def raw(grader: OfflineGrader, request: GradeRequest) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("name")
-    parser.add_argument("csv", type=Path)
-    parser.add_argument("out", type=Path)
-    parser.add_argument("--sample", type=int, default=None)
-    parser.add_argument("--split", default=None)
-    args = parser.parse_args()
-    bank = load_bank(Settings().pack_paths)
-    rows = load_rows(args.csv)
-    if args.split:
-        rows = [r for r in rows if r.split == args.split]
-    if any(r.split == "holdout" for r in rows):
-        raise SystemExit("hold-out rows are never used for tuning: pass --split dev")
-    rows = sample(rows, args.sample, seed=0)
-    with args.csv.open(encoding="utf-8", newline="") as handle:
-        judged = {r["id"]: json.loads(r["judgments"]) for r in csv.DictReader(handle)
-                  if r.get("judgments")}
+    args, bank, rows, judged = read_set(tuning=True)
     grader = OfflineGrader()
     questions = {}
     out = []
