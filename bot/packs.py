@@ -68,6 +68,18 @@ class KeyPoint(BaseModel):
     weight: Annotated[float, Field(gt=0, le=10)] = 1.0
 
 
+class Misconception(BaseModel):
+    """A wrong belief candidates state about a question, and the key point (1-based) it
+    contradicts. Interviewers keep such a list beside the rubric; graders use it to tell an
+    answer that states a point wrongly from one that states it (docs/design.md "Question
+    packs"), which a similarity model alone cannot."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    text: Annotated[str, Field(min_length=10, max_length=300)]
+    point: Annotated[int, Field(ge=1, le=7)]
+
+
 class Question(BaseModel):
     """One question of a pack, open (rubric-graded) or multiple choice."""
 
@@ -84,6 +96,7 @@ class Question(BaseModel):
     reference_answer: str | None = None
     key_points: list[KeyPoint] = []
     follow_ups: Annotated[list[str], Field(max_length=3)] = []
+    misconceptions: Annotated[list[Misconception], Field(max_length=5)] = []
     choices: list[str] = []
     answer: str | None = None
     explanation: str | None = None
@@ -113,6 +126,12 @@ class Question(BaseModel):
                 )
             if self.choices or self.answer:
                 raise ValueError("choices: only mcq questions have choices and an answer")
+            for m in self.misconceptions:
+                if m.point > len(self.key_points):
+                    raise ValueError(
+                        f"misconceptions: point {m.point} names no key point (there are "
+                        f"{len(self.key_points)}): {m.text[:60]!r}"
+                    )
             texts = [kp.text.strip().lower() for kp in self.key_points]
             if len(set(texts)) != len(texts):
                 # A follow-up's rubric names key points by text: two equal texts are one point.
@@ -130,12 +149,18 @@ class Question(BaseModel):
                 raise ValueError("choices: two choices are the same, so more than one is correct")
             if not self.explanation:
                 raise ValueError("explanation: an mcq needs an explanation shown after answering")
+            if self.misconceptions:
+                raise ValueError("misconceptions: only open questions list misconceptions")
         return self
 
     @property
     def letters(self) -> list[str]:
         """The choice letters, A, B, C..."""
         return [chr(ord("A") + i) for i in range(len(self.choices))]
+
+    def contradicted(self, misconception: Misconception) -> KeyPoint:
+        """The key point a misconception of this question contradicts."""
+        return self.key_points[misconception.point - 1]
 
     @property
     def family_key(self) -> str:
