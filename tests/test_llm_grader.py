@@ -67,7 +67,7 @@ async def test_one_call_per_answer_with_usage_versions_and_model() -> None:
     grade = await llm(fake).grade(request(STRONG))
     assert len(fake.requests) == 1
     assert grade.score >= 7 and grade.grader == "llm" and grade.model == "fake-model"
-    assert grade.prompt_version == "grade-v2" and not grade.provisional
+    assert grade.prompt_version == "grade-v3" and not grade.provisional
     assert grade.tokens_in > 100 and grade.tokens_out > 10
     assert grade.covered and not grade.flagged
 
@@ -550,7 +550,7 @@ async def test_follow_up_that_echoes_the_system_prompt_is_refused() -> None:
 def test_templates_declare_versions_and_both_blocks(tmp_path: Path) -> None:
     prompts = Prompts()
     assert [prompts.version(name) for name in TEMPLATES] == [
-        "grade-v2",
+        "grade-v3",
         "follow-up-v1",
         "hint-v1",
     ]
@@ -659,7 +659,7 @@ async def test_circuit_opens_then_the_provisional_grade_is_replaced(
     row, stored = await the_answer(core)
     assert len(fake.requests) == 2 and grader.breaker.state == "closed"
     assert (row.status, stored.grader, stored.provisional) == ("graded", "llm", False)
-    assert stored.prompt_version == "grade-v2" and stored.tokens_in > 0
+    assert stored.prompt_version == "grade-v3" and stored.tokens_in > 0
     await grader.aclose()
 
 

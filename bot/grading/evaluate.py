@@ -47,13 +47,14 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from difflib import SequenceMatcher
 from pathlib import Path
 
 from tqdm import tqdm
 
 from bot.grading.base import Grader, GradeRequest
 from bot.grading.text import derive_key_points
-from bot.packs import Bank, KeyPoint, Question
+from bot.packs import Bank, KeyPoint, Misconception, Question
 
 BOOTSTRAP_RESAMPLES = 1000
 CALIBRATION_FOLDS = 5
@@ -206,6 +207,7 @@ def question_for(row: Row, bank: Bank | None = None) -> Question:
             prompt=row.question or (known.prompt if known else ""),
             reference_answer=row.reference or (known.reference_answer if known else None),
             key_points=list(row.key_points), tags=[], follow_ups=[], choices=[],
+            misconceptions=remapped(known, row.key_points) if known else [],
         )
     if known is not None and not row.reference:
         if known.type != "open":
@@ -215,6 +217,24 @@ def question_for(row: Row, bank: Bank | None = None) -> Question:
         raise ValueError(f"row {row.id}: no key_points, no reference_answer, and question_id "
                          f"{row.question_id!r} is not in the bank")
     return derived_question(row)
+
+
+#: How alike (difflib ratio) a row's key point and the bank's must be to carry its misconceptions.
+SAME_POINT = 0.5
+
+
+def remapped(known: Question, key_points: Sequence[KeyPoint]) -> list[Misconception]:
+    """The bank question's misconceptions, each pointed at the row's key point closest in text
+    to the one it contradicts: a row's key points are a copy of the bank's from when the row was
+    written, and later reviews split or reworded some. One with no such key point is left out."""
+    out: list[Misconception] = []
+    for m in known.misconceptions:
+        meant = known.contradicted(m).text
+        likeness = [SequenceMatcher(None, meant, kp.text).ratio() for kp in key_points]
+        best = max(range(len(key_points)), key=likeness.__getitem__)
+        if likeness[best] >= SAME_POINT:
+            out.append(m.model_copy(update={"point": best + 1}))
+    return out
 
 
 def derived_question(row: Row) -> Question:

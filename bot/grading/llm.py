@@ -375,6 +375,7 @@ class LLMGrader:
             schema=self._schema,
             question=request.question,
             key_points=request.rubric,
+            misconceptions=[(m.text, i + 1) for i, m in request.misconceptions()],
             delimiter=delimiter,
             answer=seen,
         )

@@ -82,6 +82,13 @@ PARTLY_AT = 0.5
 #: been missed.
 BORDERLINE = 0.1
 STUFFING_CAP = 0.5 * (COVERED_AT + PARTLY_AT)
+#: A listed misconception is stated when one answer sentence recalls what sets it apart from
+#: its key point at least WRONG_AT, and WRONG_MARGIN more than the whole answer recalls what
+#: sets the key point apart from it (chosen on the interview set's dev questions).
+WRONG_AT = 0.5
+WRONG_MARGIN = 0.1
+#: Misconceptions charged to one answer at most (each costs a point).
+MOST_MISCONCEPTIONS = 2
 QUOTE_WORDS = 12
 RUBRICS_CACHED = 128
 
@@ -101,6 +108,19 @@ class _Rubric:
     reference: semantic.Target
     references: tuple[semantic.Target, ...]
     points: tuple[semantic.Target, ...]
+    wrongs: tuple[Wrong, ...] = ()
+
+
+@dataclass(frozen=True)
+class Wrong:
+    """A listed misconception of the rubric: the key point it contradicts (index), its text,
+    and the two contrasted targets (`semantic.contrast`): what the misconception says that
+    the key point does not, and the other way round."""
+
+    point: int
+    text: str
+    says: semantic.Target
+    instead: semantic.Target
 
 
 @dataclass(frozen=True)
@@ -113,6 +133,9 @@ class Features:
     lexical: tuple[float, ...]
     reference_recall: float
     off_question: float
+    #: Per listed misconception: the best one-sentence recall of what sets it apart, and the
+    #: whole answer's recall of what sets its key point apart.
+    wrongs: tuple[tuple[float, float], ...] = ()
 
     def row(self, index: int) -> tuple[float, ...]:
         """Key point `index`'s inputs to `blend`, recalls rescaled from RECALL_BASE."""
@@ -133,6 +156,8 @@ class Assessment:
     quotes: tuple[str | None, ...] = ()
     features: Features | None = None
     stuffed: bool = False
+    #: Per key point, the listed misconception the answer states instead of it, if any.
+    misstated: tuple[str | None, ...] = ()
 
 
 def _rescale(value: float) -> float:
@@ -166,8 +191,11 @@ class OfflineGrader:
     def __init__(self, encoder: Callable[[], Encoder] = shared) -> None:
         self._encoder = encoder
 
-    def _rubric(self, prompt: str, reference: str, key_points: tuple[KeyPoint, ...]) -> _Rubric:
-        return _cached_rubric(self._encoder(), prompt, reference, key_points)
+    def _rubric(self, request: GradeRequest) -> _Rubric:
+        question = request.question
+        wrongs = tuple((i, m.text) for i, m in request.misconceptions())
+        return _cached_rubric(self._encoder(), question.prompt, question.reference_answer or "",
+                              request.rubric, wrongs)
 
     def assess(self, request: GradeRequest) -> Assessment:
         """Coverage of each key point of `request.rubric` (CPU; loads the model on first use:
@@ -183,16 +211,18 @@ class OfflineGrader:
             return Assessment(zeros, flags, stopped, tuple(False for _ in points),
                               tuple(None for _ in points))
         reference = question.reference_answer or ""
-        rubric = self._rubric(question.prompt, reference, points)
+        rubric = self._rubric(request)
         answer = self._encoder().encode(text)
         words = lexical(question.prompt, reference, points, text)
-        features, matches = _measure(rubric, answer, words)
+        bounds = sentence_bounds(text)
+        features, matches = _measure(rubric, answer, words, bounds)
+        misstated = _misstated(rubric, features, len(points))
         limit = STUFFING_CAP if words.stuffed else 1.0
         coverages = tuple(
-            0.0 if contradicted else min(limit, blend(features.row(i)))
-            for i, contradicted in enumerate(words.contradicted)
+            0.0 if contradicted or wrong is not None else min(limit, blend(features.row(i)))
+            for i, (contradicted, wrong) in enumerate(zip(words.contradicted, misstated,
+                                                          strict=True))
         )
-        bounds = sentence_bounds(text)
         # Each sentence's own lexical evidence per key point: a quote should hold the key
         # point's words, not merely pieces the model found similar ("unsupervised" for
         # "supervised").
@@ -204,7 +234,7 @@ class OfflineGrader:
             for k, (p, (sims, found), c) in enumerate(zip(rubric.points, matches, coverages,
                                                           strict=True)))
         return Assessment(coverages, flags, None, words.contradicted, quotes, features,
-                          words.stuffed)
+                          words.stuffed, misstated)
 
     def coverage(self, request: GradeRequest) -> float:
         """The continuous grade in [0, 1]: weighted mean key-point coverage (0 on a floor)."""
@@ -227,12 +257,10 @@ class OfflineGrader:
             for kp, c, q in zip(request.rubric, assessment.coverages,
                                 assessment.quotes or (None,) * len(request.rubric), strict=True)
         ]
-        contradicted = [kp.text for kp, bad in zip(request.rubric, assessment.contradicted,
-                                                   strict=False) if bad]
         return graded(
             judgments,
             request.rubric,
-            misconceptions=[f"States the opposite of: {_short(t)}" for t in contradicted[:1]],
+            misconceptions=_misconceptions(request.rubric, assessment),
             flags=assessment.flags,
             feedback=_feedback(assessment, judgments, rubric_weights(request.rubric)),
             floored=assessment.floor is not None,
@@ -241,7 +269,42 @@ class OfflineGrader:
         )
 
 
-def _measure(rubric: _Rubric, answer: Encoded, words: Lexical
+def _misconceptions(points: Sequence[KeyPoint], assessment: Assessment) -> list[str]:
+    """What the answer is charged with: each listed misconception it states, and one key point
+    it states with the opposite polarity (one wrong statement often contradicts a key point and
+    its reference clause alike); MOST_MISCONCEPTIONS at most."""
+    stated = [f"States: {_short(m)}" for m in assessment.misstated if m is not None]
+    opposite = [f"States the opposite of: {_short(kp.text)}"
+                for kp, bad, m in zip(points, assessment.contradicted,
+                                      assessment.misstated or (None,) * len(points), strict=False)
+                if bad and m is None]
+    return [*stated, *opposite[:1]][:MOST_MISCONCEPTIONS]
+
+
+def _misstated(rubric: _Rubric, features: Features, size: int) -> tuple[str | None, ...]:
+    """Per key point, the listed misconception the answer states instead (WRONG_AT,
+    WRONG_MARGIN), if any."""
+    found: list[str | None] = [None] * size
+    for wrong, (says, instead) in zip(rubric.wrongs, features.wrongs, strict=True):
+        if found[wrong.point] is None and says >= WRONG_AT and says - instead >= WRONG_MARGIN:
+            found[wrong.point] = wrong.text
+    return tuple(found)
+
+
+def _said(goal: semantic.Target, answer: Encoded, mask: np.ndarray,
+          bounds: Sequence[tuple[int, int]]) -> float:
+    """The best recall of `goal` within one sentence of the answer (a wrong belief is stated in
+    a sentence, not assembled from words scattered over the answer)."""
+    starts = np.array([a for a, _ in answer.spans])
+    best = 0.0
+    for start, end in bounds:
+        inside = mask & (starts >= start) & (starts < end)
+        if inside.any():
+            best = max(best, semantic.recall(goal, semantic.best_matches(goal, answer, inside)[0]))
+    return best
+
+
+def _measure(rubric: _Rubric, answer: Encoded, words: Lexical, bounds: Sequence[tuple[int, int]]
              ) -> tuple[Features, list[tuple[np.ndarray, np.ndarray]]]:
     """The Features of one answer, and each key point's best matches (for quoting)."""
     mask = semantic.answer_mask(answer)
@@ -255,24 +318,34 @@ def _measure(rubric: _Rubric, answer: Encoded, words: Lexical
              for r in rubric.references), default=0.0),
         off_question=semantic.off_question_cosine(answer, rubric.reference.encoded,
                                                   rubric.question),
+        wrongs=tuple(
+            (_said(w.says, answer, mask, bounds),
+             semantic.recall(w.instead, semantic.best_matches(w.instead, answer, mask)[0]))
+            for w in rubric.wrongs),
     )
     return features, matches
 
 
 @lru_cache(maxsize=RUBRICS_CACHED)
 def _cached_rubric(encoder: Encoder, prompt: str, reference: str,
-                   key_points: tuple[KeyPoint, ...]) -> _Rubric:
-    """Encode a rubric once: a grader sees the same question for many answers."""
+                   key_points: tuple[KeyPoint, ...], wrongs: tuple[tuple[int, str], ...] = ()
+                   ) -> _Rubric:
+    """Encode a rubric once: a grader sees the same question for many answers. `wrongs`: the
+    listed misconceptions, each with the index of the key point it contradicts."""
     asked = frozenset(t.key for t in content_tokens(prompt))
     lines = [line for line in reference.splitlines() if line.strip()]
     whole = semantic.target(encoder.encode(reference), asked)
+    points = tuple(semantic.target(encoder.encode(kp.text), asked) for kp in key_points)
+    stated = [(i, text, semantic.target(encoder.encode(text), asked)) for i, text in wrongs]
     return _Rubric(
         question=encoder.encode(prompt),
         question_keys=asked,
         reference=whole,
         references=(tuple(semantic.target(encoder.encode(line), asked) for line in lines)
                     if len(lines) > 1 else (whole,)),
-        points=tuple(semantic.target(encoder.encode(kp.text), asked) for kp in key_points),
+        points=points,
+        wrongs=tuple(Wrong(i, text, semantic.contrast(says, points[i]),
+                           semantic.contrast(points[i], says)) for i, text, says in stated),
     )
 
 
@@ -347,18 +420,25 @@ def _feedback(assessment: Assessment, judgments: Sequence[Judgment],
             names = "; ".join([_short(first.key_point, 70) + said,
                                *(_short(j.key_point, 70) for j in covered[1:2])])
             parts.append(_sentence(f"You covered: {names}"))
+        misstated = assessment.misstated or (None,) * len(judgments)
         index, top = max(
             ((i, j) for i, j in enumerate(judgments) if j.credit < 1.0),
-            key=lambda item: (weights.get(item[1].key_point, 1.0), -item[1].credit))
-        if assessment.contradicted and assessment.contradicted[index]:
-            lead = "Your answer seems to state the opposite of"
-        elif top.credit:
-            lead = "Say more about"
+            key=lambda item: (misstated[item[0]] is not None,
+                              weights.get(item[1].key_point, 1.0), -item[1].credit))
+        wrong = misstated[index]
+        opposite = bool(assessment.contradicted and assessment.contradicted[index])
+        if wrong is not None:
+            parts.append(_sentence(f"Your answer seems to say that {_short(wrong, 100)}, "
+                                   f"but in fact: {_short(top.key_point)}"))
         else:
-            lead = "The most important point you missed"
-        parts.append(_sentence(f"{lead}: {_short(top.key_point)}"))
-        if borderline(assessment.coverages[index]) and not (
-                assessment.contradicted and assessment.contradicted[index]):
+            if opposite:
+                lead = "Your answer seems to state the opposite of"
+            elif top.credit:
+                lead = "Say more about"
+            else:
+                lead = "The most important point you missed"
+            parts.append(_sentence(f"{lead}: {_short(top.key_point)}"))
+        if borderline(assessment.coverages[index]) and not opposite and wrong is None:
             parts.append("If you did say this, the grader may have missed your wording.")
     if assessment.flags:
         parts.append("Text addressed to the grader was ignored; a flagged answer scores at most 5.")

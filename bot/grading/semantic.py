@@ -68,6 +68,18 @@ def target(encoded: Encoded, question_keys: frozenset[str]) -> Target:
     return Target(encoded, weights)
 
 
+def contrast(goal: Target, other: Target) -> Target:
+    """`goal` weighed by what `other` does not say: each piece's weight times its distance
+    (1 - cosine) from the closest piece of `other`. A misconception and the key point it
+    contradicts share most words ("supervised learning", "labels"); what tells them apart is
+    the rest ("a person corrects the model by hand"), and only the rest should decide which of
+    the two an answer states."""
+    if not len(goal.encoded.pieces) or not len(other.encoded.pieces):
+        return goal
+    closest = (goal.encoded.vectors @ other.encoded.vectors.T).max(axis=1)
+    return Target(goal.encoded, goal.weights * np.clip(1.0 - closest, 0.0, 1.0))
+
+
 def answer_mask(encoded: Encoded) -> np.ndarray:
     """Which answer pieces may be matched: everything but punctuation."""
     return np.array([any(c.isalnum() for c in p) for p in encoded.pieces], dtype=bool)

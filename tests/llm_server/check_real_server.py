@@ -302,7 +302,7 @@ async def test_grades_through_a_real_llama_cpp_server(
         say(f"[alice, server up] {describe(grade)}; {time.monotonic() - began:.1f} s")
         say(f"  feedback: {grade.feedback}")
         assert (row.status, grade.grader, grade.provisional) == ("graded", "llm", False)
-        assert grade.prompt_version == "grade-v2" and grade.tokens_in > 0 < grade.tokens_out
+        assert grade.prompt_version == "grade-v3" and grade.tokens_in > 0 < grade.tokens_out
         assert len(wire.sent) == 1 and server.served() == 1
         body = wire.sent[0]
         fmt = body["response_format"]
