@@ -288,6 +288,16 @@ def _shipped_rules(path: Path, q: Question) -> list[str]:
         problems.append(
             f"{path}: question {q.id}: field follow_ups: the shipped bank has 1-3 follow-ups"
         )
+    if not 1 <= len(q.misconceptions) <= 3:
+        problems.append(
+            f"{path}: question {q.id}: field misconceptions: the shipped bank lists 1-3, has "
+            f"{len(q.misconceptions)}"
+        )
+    elif len(central) == 1 and q.contradicted(q.misconceptions[0]) != central[0]:
+        problems.append(
+            f"{path}: question {q.id}: field misconceptions: the first one must contradict the "
+            "central (weight: 2) key point"
+        )
     return problems
 
 

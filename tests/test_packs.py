@@ -209,6 +209,9 @@ questions:
       - computed under the null hypothesis
       - not the probability that the null is true
     follow_ups: ["How would you explain p = 0.03 to a product manager?"]
+    misconceptions:
+      - text: The p-value is the probability that the null hypothesis is true
+        point: 1
 """
 
 
@@ -236,6 +239,18 @@ questions:
             "    follow_ups: [",
             "    tags: [",
             "question shipped-one: field follow_ups: the shipped bank has 1-3 follow-ups",
+        ),
+        (
+            "    misconceptions:\n      - text: The p-value is the probability that the null "
+            "hypothesis is true\n        point: 1\n",
+            "",
+            "question shipped-one: field misconceptions: the shipped bank lists 1-3, has 0",
+        ),
+        (
+            "        point: 1\n",
+            "        point: 3\n",
+            "question shipped-one: field misconceptions: the first one must contradict the "
+            "central (weight: 2) key point",
         ),
     ],
 )
@@ -313,3 +328,54 @@ def test_finding19_packs_are_parsed_by_libyaml_where_available() -> None:
 
     expected = yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader
     assert packs.YAML_LOADER is expected
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ("    misconceptions:\n      - text: The null is the probability of the data\n"
+         "        point: 4\n",
+         "question good-one: field (pack): misconceptions: point 4 names no key point (there "
+         "are 3)"),
+        ("    misconceptions:\n      - text: The null is the probability of the data\n",
+         "question good-one: field misconceptions.0.point: Field required"),
+        ("    misconceptions:\n      - text: short\n        point: 1\n",
+         "question good-one: field misconceptions.0.text: String should have at least 10"),
+    ],
+)
+def test_a_broken_misconception_names_file_question_and_field(
+        tmp_path: Path, extra: str, expected: str) -> None:
+    path = write(tmp_path, "m.yaml", GOOD + extra)
+    with pytest.raises(PackError) as err:
+        load_bank([path])
+    assert f"{path}: {expected}" in str(err.value)
+
+
+def test_an_mcq_lists_no_misconceptions(tmp_path: Path) -> None:
+    body = """
+questions:
+  - id: mcq-one
+    topic: statistics
+    difficulty: easy
+    type: mcq
+    prompt: Which of these is a measure of spread?
+    choices: [mean, variance]
+    answer: b
+    explanation: Variance measures spread.
+    misconceptions:
+      - text: The mean measures how spread out the data are
+        point: 1
+"""
+    path = write(tmp_path, "mcq.yaml", body)
+    with pytest.raises(PackError, match="only open questions list misconceptions"):
+        load_bank([path])
+
+
+def test_every_shipped_open_question_names_its_misconceptions(bank: Bank) -> None:
+    """The first one contradicts the central point (the loader's shipped rule), and each is a
+    statement of its own, not a key point of the question with a word changed."""
+    for q in bank.open_questions():
+        assert 1 <= len(q.misconceptions) <= 3, q.id
+        assert q.contradicted(q.misconceptions[0]).weight == 2, q.id
+        texts = {kp.text.lower() for kp in q.key_points}
+        assert not any(m.text.lower() in texts for m in q.misconceptions), q.id

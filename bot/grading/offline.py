@@ -29,7 +29,13 @@ Kept in front of the model, because a model rewards topical text:
   opposite polarity (negation or antonym, `bot.grading.lexical`) gets no credit, whatever the
   model says (the vectors of "is connected" and "is not connected" are nearly the same), and the
   answer is charged one misconception (-1; one at most, since one wrong statement often
-  contradicts a key point and its reference clause alike).
+  contradicts a key point and its reference clause alike);
+- listed misconceptions (the question's `misconceptions`, each naming the key point it
+  contradicts): an answer sentence about as close to one as the reference is, and not clearly
+  closer to the reference, voids that key point and is charged (-1; MOST_MISCONCEPTIONS in all).
+  A similarity model rewards a confident wrong answer on the topic; the list is what lets it
+  see "supervised means a person corrects the model" as wrong. It is a weak signal (WRONG_AT),
+  so the feedback says the answer *seems* to say it.
 
 Feedback says what was found, quoting the answer's own words for a covered key point (the answer
 sentence that holds most of that point's matched words), names the most important key point
@@ -82,11 +88,15 @@ PARTLY_AT = 0.5
 #: been missed.
 BORDERLINE = 0.1
 STUFFING_CAP = 0.5 * (COVERED_AT + PARTLY_AT)
-#: A listed misconception is stated when one answer sentence recalls what sets it apart from
-#: its key point at least WRONG_AT, and WRONG_MARGIN more than the whole answer recalls what
-#: sets the key point apart from it (chosen on the interview set's dev questions).
-WRONG_AT = 0.5
-WRONG_MARGIN = 0.1
+#: A listed misconception is taken as stated when the answer sentence closest to it (cosine)
+#: comes within -WRONG_AT of the closest correct sentence (of the reference or a key point) and
+#: is WRONG_OVER closer to it than to any correct sentence. Chosen on the interview set's dev
+#: questions for precision (evaluation/tune_misconceptions.py): dev r 0.743 against 0.727
+#: without misconceptions, 5 of 18 wrong-on-the-central-point answers charged and 1 of 72
+#: others. Looser settings reached dev r 0.762 but charged 12 of those 72 (the model cannot
+#: tell "higher" from "lower"), telling learners who were right that they were wrong.
+WRONG_AT = -0.02
+WRONG_OVER = 0.05
 #: Misconceptions charged to one answer at most (each costs a point).
 MOST_MISCONCEPTIONS = 2
 QUOTE_WORDS = 12
@@ -109,18 +119,22 @@ class _Rubric:
     references: tuple[semantic.Target, ...]
     points: tuple[semantic.Target, ...]
     wrongs: tuple[Wrong, ...] = ()
+    #: Sentence vectors of the correct material: the reference's sentences and the key points.
+    correct: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
 class Wrong:
     """A listed misconception of the rubric: the key point it contradicts (index), its text,
-    and the two contrasted targets (`semantic.contrast`): what the misconception says that
-    the key point does not, and the other way round."""
+    its sentence vector, and `base`, the highest cosine of that vector with a sentence of the
+    reference or a key point. A misconception and the correct statement share most words, so
+    the cosine alone says "on topic"; an answer sentence closer to the misconception than any
+    correct sentence is says it."""
 
     point: int
     text: str
-    says: semantic.Target
-    instead: semantic.Target
+    vector: np.ndarray
+    base: float
 
 
 @dataclass(frozen=True)
@@ -133,8 +147,9 @@ class Features:
     lexical: tuple[float, ...]
     reference_recall: float
     off_question: float
-    #: Per listed misconception: the best one-sentence recall of what sets it apart, and the
-    #: whole answer's recall of what sets its key point apart.
+    #: Per listed misconception, for the answer sentence closest to it: how much closer that
+    #: is than `Wrong.base`, and how much closer it is to the misconception than to the
+    #: correct material.
     wrongs: tuple[tuple[float, float], ...] = ()
 
     def row(self, index: int) -> tuple[float, ...]:
@@ -216,11 +231,11 @@ class OfflineGrader:
         words = lexical(question.prompt, reference, points, text)
         bounds = sentence_bounds(text)
         features, matches = _measure(rubric, answer, words, bounds)
-        misstated = _misstated(rubric, features, len(points))
+        wrong_of = misstated(rubric, features, len(points), WRONG_AT, WRONG_OVER)
         limit = STUFFING_CAP if words.stuffed else 1.0
         coverages = tuple(
             0.0 if contradicted or wrong is not None else min(limit, blend(features.row(i)))
-            for i, (contradicted, wrong) in enumerate(zip(words.contradicted, misstated,
+            for i, (contradicted, wrong) in enumerate(zip(words.contradicted, wrong_of,
                                                           strict=True))
         )
         # Each sentence's own lexical evidence per key point: a quote should hold the key
@@ -234,7 +249,7 @@ class OfflineGrader:
             for k, (p, (sims, found), c) in enumerate(zip(rubric.points, matches, coverages,
                                                           strict=True)))
         return Assessment(coverages, flags, None, words.contradicted, quotes, features,
-                          words.stuffed, misstated)
+                          words.stuffed, wrong_of)
 
     def coverage(self, request: GradeRequest) -> float:
         """The continuous grade in [0, 1]: weighted mean key-point coverage (0 on a floor)."""
@@ -273,7 +288,7 @@ def _misconceptions(points: Sequence[KeyPoint], assessment: Assessment) -> list[
     """What the answer is charged with: each listed misconception it states, and one key point
     it states with the opposite polarity (one wrong statement often contradicts a key point and
     its reference clause alike); MOST_MISCONCEPTIONS at most."""
-    stated = [f"States: {_short(m)}" for m in assessment.misstated if m is not None]
+    stated = [f"Seems to state: {_short(m)}" for m in assessment.misstated if m is not None]
     opposite = [f"States the opposite of: {_short(kp.text)}"
                 for kp, bad, m in zip(points, assessment.contradicted,
                                       assessment.misstated or (None,) * len(points), strict=False)
@@ -281,27 +296,16 @@ def _misconceptions(points: Sequence[KeyPoint], assessment: Assessment) -> list[
     return [*stated, *opposite[:1]][:MOST_MISCONCEPTIONS]
 
 
-def _misstated(rubric: _Rubric, features: Features, size: int) -> tuple[str | None, ...]:
-    """Per key point, the listed misconception the answer states instead (WRONG_AT,
-    WRONG_MARGIN), if any."""
+def misstated(rubric: _Rubric, features: Features, size: int, at: float, over: float
+              ) -> tuple[str | None, ...]:
+    """Per key point (of `size`), the listed misconception the answer states instead, if any:
+    the answer sentence closest to it is `at` closer to it than the correct material is, and
+    `over` closer to it than to the correct material (the grader passes WRONG_AT, WRONG_OVER)."""
     found: list[str | None] = [None] * size
-    for wrong, (says, instead) in zip(rubric.wrongs, features.wrongs, strict=True):
-        if found[wrong.point] is None and says >= WRONG_AT and says - instead >= WRONG_MARGIN:
+    for wrong, (closer, over_right) in zip(rubric.wrongs, features.wrongs, strict=True):
+        if found[wrong.point] is None and closer >= at and over_right >= over:
             found[wrong.point] = wrong.text
     return tuple(found)
-
-
-def _said(goal: semantic.Target, answer: Encoded, mask: np.ndarray,
-          bounds: Sequence[tuple[int, int]]) -> float:
-    """The best recall of `goal` within one sentence of the answer (a wrong belief is stated in
-    a sentence, not assembled from words scattered over the answer)."""
-    starts = np.array([a for a, _ in answer.spans])
-    best = 0.0
-    for start, end in bounds:
-        inside = mask & (starts >= start) & (starts < end)
-        if inside.any():
-            best = max(best, semantic.recall(goal, semantic.best_matches(goal, answer, inside)[0]))
-    return best
 
 
 def _measure(rubric: _Rubric, answer: Encoded, words: Lexical, bounds: Sequence[tuple[int, int]]
@@ -318,12 +322,21 @@ def _measure(rubric: _Rubric, answer: Encoded, words: Lexical, bounds: Sequence[
              for r in rubric.references), default=0.0),
         off_question=semantic.off_question_cosine(answer, rubric.reference.encoded,
                                                   rubric.question),
-        wrongs=tuple(
-            (_said(w.says, answer, mask, bounds),
-             semantic.recall(w.instead, semantic.best_matches(w.instead, answer, mask)[0]))
-            for w in rubric.wrongs),
+        wrongs=_closer(rubric, semantic.sentence_vectors(answer, bounds)),
     )
     return features, matches
+
+
+def _closer(rubric: _Rubric, sentences: np.ndarray) -> tuple[tuple[float, float], ...]:
+    """`Features.wrongs` of an answer, from its sentence vectors."""
+    wrongs = rubric.wrongs
+    if not len(wrongs) or not len(sentences) or rubric.correct is None:
+        return tuple((-1.0, -1.0) for _ in wrongs)
+    cosines = sentences @ np.stack([w.vector for w in wrongs]).T
+    right = (sentences @ rubric.correct.T).max(axis=1)
+    closest = cosines.argmax(axis=0)
+    return tuple((float(cosines[s, k]) - w.base, float(cosines[s, k] - right[s]))
+                 for k, (s, w) in enumerate(zip(closest, wrongs, strict=True)))
 
 
 @lru_cache(maxsize=RUBRICS_CACHED)
@@ -336,7 +349,9 @@ def _cached_rubric(encoder: Encoder, prompt: str, reference: str,
     lines = [line for line in reference.splitlines() if line.strip()]
     whole = semantic.target(encoder.encode(reference), asked)
     points = tuple(semantic.target(encoder.encode(kp.text), asked) for kp in key_points)
-    stated = [(i, text, semantic.target(encoder.encode(text), asked)) for i, text in wrongs]
+    correct = np.stack([encoder.encode(t).mean for t in (*sentences(reference),
+                                                         *(kp.text for kp in key_points))])
+    stated = [(i, text, encoder.encode(text).mean) for i, text in wrongs]
     return _Rubric(
         question=encoder.encode(prompt),
         question_keys=asked,
@@ -344,8 +359,9 @@ def _cached_rubric(encoder: Encoder, prompt: str, reference: str,
         references=(tuple(semantic.target(encoder.encode(line), asked) for line in lines)
                     if len(lines) > 1 else (whole,)),
         points=points,
-        wrongs=tuple(Wrong(i, text, semantic.contrast(says, points[i]),
-                           semantic.contrast(points[i], says)) for i, text, says in stated),
+        wrongs=tuple(Wrong(i, text, vector, float((correct @ vector).max()))
+                     for i, text, vector in stated),
+        correct=correct,
     )
 
 

@@ -17,6 +17,7 @@ rescaling does; the constants are measured on the dev sets (see `bot.grading.off
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,18 +69,6 @@ def target(encoded: Encoded, question_keys: frozenset[str]) -> Target:
     return Target(encoded, weights)
 
 
-def contrast(goal: Target, other: Target) -> Target:
-    """`goal` weighed by what `other` does not say: each piece's weight times its distance
-    (1 - cosine) from the closest piece of `other`. A misconception and the key point it
-    contradicts share most words ("supervised learning", "labels"); what tells them apart is
-    the rest ("a person corrects the model by hand"), and only the rest should decide which of
-    the two an answer states."""
-    if not len(goal.encoded.pieces) or not len(other.encoded.pieces):
-        return goal
-    closest = (goal.encoded.vectors @ other.encoded.vectors.T).max(axis=1)
-    return Target(goal.encoded, goal.weights * np.clip(1.0 - closest, 0.0, 1.0))
-
-
 def answer_mask(encoded: Encoded) -> np.ndarray:
     """Which answer pieces may be matched: everything but punctuation."""
     return np.array([any(c.isalnum() for c in p) for p in encoded.pieces], dtype=bool)
@@ -119,6 +108,22 @@ def without(vector: np.ndarray, direction: np.ndarray) -> np.ndarray:
     """`vector` minus its component along the unit vector `direction`, renormalised."""
     rest = vector - float(vector @ direction) * direction
     return rest / max(float(np.linalg.norm(rest)), 1e-12)
+
+
+def sentence_vectors(encoded: Encoded, bounds: Sequence[tuple[int, int]]) -> np.ndarray:
+    """One normalised vector per sentence span: the mean of its pieces' contextual vectors
+    (read from the whole answer's encoding, so sentences cost no extra model call; a sentence
+    with no piece gets a zero row)."""
+    rows = np.zeros((len(bounds), encoded.vectors.shape[1]), np.float32)
+    if not len(encoded.pieces):
+        return rows
+    starts = np.array([start for start, _ in encoded.spans])
+    for row, (start, end) in enumerate(bounds):
+        inside = (starts >= start) & (starts < end)
+        if inside.any():
+            mean = encoded.vectors[inside].mean(axis=0)
+            rows[row] = mean / max(float(np.linalg.norm(mean)), 1e-12)
+    return rows
 
 
 def off_question_cosine(answer: Encoded, reference: Encoded, question: Encoded) -> float:
