@@ -45,12 +45,12 @@ def raw(grader: OfflineGrader, request: GradeRequest) -> dict[str, Any]:
         out["floor"] = True
         return out
     reference = question.reference_answer or ""
-    rubric = grader._rubric(request)
+    rubric = grader._rubric(question.prompt, reference, points)
     answer = shared().encode(text)
     words = lexical(question.prompt, reference, points, text)
-    bounds = sentence_bounds(text)
-    features, _ = _measure(rubric, answer, words, bounds)
+    features, _ = _measure(rubric, answer, words)
     mask = semantic.answer_mask(answer)
+    bounds = sentence_bounds(text)
     sentence_of = np.full(len(answer.pieces), -1, np.int16)
     for s, (a, b) in enumerate(bounds):
         for i, (x, y) in enumerate(answer.spans):

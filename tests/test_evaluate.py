@@ -18,11 +18,12 @@ from bot.grading.evaluate import (
     load_rows,
     pearson,
     question_for,
+    remapped,
     roc_auc,
     sample,
     spearman,
 )
-from bot.packs import Bank, Question
+from bot.packs import Bank, KeyPoint, Question
 
 FIELDS = ["id", "question_id", "question", "reference_answer", "answer", "score", "score_max",
           "feedback", "all_reference_answers", "placeholder_answer"]
@@ -260,3 +261,17 @@ async def test_a_row_with_no_rubric_is_refused(tmp_path: Path) -> None:
                   [{"id": "a", "question_id": "unknown", "answer": "grade 1", "score": 1}])
     with pytest.raises(ValueError, match="not in the bank"):
         await evaluate(ScoreFromText(), data, bank=Bank({}, {}), progress=False)
+
+
+def test_a_rows_inline_key_points_get_the_bank_questions_misconceptions(bank: Bank) -> None:
+    """A committed row keeps the key points it was judged on; the bank's misconceptions are
+    pointed at the row's key point closest in wording to the one each contradicts, and one
+    whose key point the row no longer has is left out."""
+    known = next(q for q in bank.open_questions() if len(q.misconceptions) >= 2)
+    first = known.misconceptions[0]
+    kept = known.contradicted(first)
+    reworded = KeyPoint(text=kept.text + " (reworded)", weight=kept.weight)
+    unrelated = KeyPoint(text="zzz qqq xxx", weight=1)
+    listed = remapped(known, (unrelated, reworded))
+    assert listed[0] == first.model_copy(update={"point": 2})
+    assert remapped(known, (unrelated,)) == []

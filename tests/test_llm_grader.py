@@ -715,3 +715,23 @@ def test_whole_bot_grades_through_a_loopback_endpoint(tmp_path: Path) -> None:
     assert "That is not an answer yet" in out and "It earns nothing" in out  # bob's
     assert "[to bob] Your answer" not in out
     assert "Traceback" not in out + result.stderr
+
+
+async def test_the_prompt_lists_the_questions_misconceptions_by_rubric_number() -> None:
+    """The model is told which wrong beliefs to watch for and which key point each voids,
+    numbered as in the rubric it grades (a follow-up's rubric is a subset, renumbered)."""
+    assert QUESTION.misconceptions
+    first = QUESTION.misconceptions[0]
+    fake = FakeModel()
+    await llm(fake).grade(request(WRONG))
+    system, _ = messages(fake.requests[0])
+    assert f"- {first.text} (contradicts key point {first.point})" in system
+    meant = QUESTION.contradicted(first)
+    follow_up = GradeRequest(question=QUESTION, answer=WRONG, key_points=(meant,))
+    assert follow_up.misconceptions() == [
+        (0, m) for m in QUESTION.misconceptions if QUESTION.contradicted(m) == meant]
+    await llm(fake).grade(follow_up)
+    system, _ = messages(fake.requests[1])
+    assert f"- {first.text} (contradicts key point 1)" in system
+    others = [m for m in QUESTION.misconceptions if QUESTION.contradicted(m) != meant]
+    assert all(m.text not in system for m in others)

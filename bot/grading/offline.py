@@ -29,13 +29,7 @@ Kept in front of the model, because a model rewards topical text:
   opposite polarity (negation or antonym, `bot.grading.lexical`) gets no credit, whatever the
   model says (the vectors of "is connected" and "is not connected" are nearly the same), and the
   answer is charged one misconception (-1; one at most, since one wrong statement often
-  contradicts a key point and its reference clause alike);
-- listed misconceptions (the question's `misconceptions`, each naming the key point it
-  contradicts): an answer sentence about as close to one as the reference is, and not clearly
-  closer to the reference, voids that key point and is charged (-1; MOST_MISCONCEPTIONS in all).
-  A similarity model rewards a confident wrong answer on the topic; the list is what lets it
-  see "supervised means a person corrects the model" as wrong. It is a weak signal (WRONG_AT),
-  so the feedback says the answer *seems* to say it.
+  contradicts a key point and its reference clause alike).
 
 Feedback says what was found, quoting the answer's own words for a covered key point (the answer
 sentence that holds most of that point's matched words), names the most important key point
@@ -88,17 +82,6 @@ PARTLY_AT = 0.5
 #: been missed.
 BORDERLINE = 0.1
 STUFFING_CAP = 0.5 * (COVERED_AT + PARTLY_AT)
-#: A listed misconception is taken as stated when the answer sentence closest to it (cosine)
-#: comes within -WRONG_AT of the closest correct sentence (of the reference or a key point) and
-#: is WRONG_OVER closer to it than to any correct sentence. Chosen on the interview set's dev
-#: questions for precision (evaluation/tune_misconceptions.py): dev r 0.743 against 0.727
-#: without misconceptions, 5 of 18 wrong-on-the-central-point answers charged and 1 of 72
-#: others. Looser settings reached dev r 0.762 but charged 12 of those 72 (the model cannot
-#: tell "higher" from "lower"), telling learners who were right that they were wrong.
-WRONG_AT = -0.02
-WRONG_OVER = 0.05
-#: Misconceptions charged to one answer at most (each costs a point).
-MOST_MISCONCEPTIONS = 2
 QUOTE_WORDS = 12
 RUBRICS_CACHED = 128
 
@@ -118,23 +101,6 @@ class _Rubric:
     reference: semantic.Target
     references: tuple[semantic.Target, ...]
     points: tuple[semantic.Target, ...]
-    wrongs: tuple[Wrong, ...] = ()
-    #: Sentence vectors of the correct material: the reference's sentences and the key points.
-    correct: np.ndarray | None = None
-
-
-@dataclass(frozen=True)
-class Wrong:
-    """A listed misconception of the rubric: the key point it contradicts (index), its text,
-    its sentence vector, and `base`, the highest cosine of that vector with a sentence of the
-    reference or a key point. A misconception and the correct statement share most words, so
-    the cosine alone says "on topic"; an answer sentence closer to the misconception than any
-    correct sentence is says it."""
-
-    point: int
-    text: str
-    vector: np.ndarray
-    base: float
 
 
 @dataclass(frozen=True)
@@ -147,10 +113,6 @@ class Features:
     lexical: tuple[float, ...]
     reference_recall: float
     off_question: float
-    #: Per listed misconception, for the answer sentence closest to it: how much closer that
-    #: is than `Wrong.base`, and how much closer it is to the misconception than to the
-    #: correct material.
-    wrongs: tuple[tuple[float, float], ...] = ()
 
     def row(self, index: int) -> tuple[float, ...]:
         """Key point `index`'s inputs to `blend`, recalls rescaled from RECALL_BASE."""
@@ -171,8 +133,6 @@ class Assessment:
     quotes: tuple[str | None, ...] = ()
     features: Features | None = None
     stuffed: bool = False
-    #: Per key point, the listed misconception the answer states instead of it, if any.
-    misstated: tuple[str | None, ...] = ()
 
 
 def _rescale(value: float) -> float:
@@ -206,11 +166,8 @@ class OfflineGrader:
     def __init__(self, encoder: Callable[[], Encoder] = shared) -> None:
         self._encoder = encoder
 
-    def _rubric(self, request: GradeRequest) -> _Rubric:
-        question = request.question
-        wrongs = tuple((i, m.text) for i, m in request.misconceptions())
-        return _cached_rubric(self._encoder(), question.prompt, question.reference_answer or "",
-                              request.rubric, wrongs)
+    def _rubric(self, prompt: str, reference: str, key_points: tuple[KeyPoint, ...]) -> _Rubric:
+        return _cached_rubric(self._encoder(), prompt, reference, key_points)
 
     def assess(self, request: GradeRequest) -> Assessment:
         """Coverage of each key point of `request.rubric` (CPU; loads the model on first use:
@@ -226,18 +183,16 @@ class OfflineGrader:
             return Assessment(zeros, flags, stopped, tuple(False for _ in points),
                               tuple(None for _ in points))
         reference = question.reference_answer or ""
-        rubric = self._rubric(request)
+        rubric = self._rubric(question.prompt, reference, points)
         answer = self._encoder().encode(text)
         words = lexical(question.prompt, reference, points, text)
-        bounds = sentence_bounds(text)
-        features, matches = _measure(rubric, answer, words, bounds)
-        wrong_of = misstated(rubric, features, len(points), WRONG_AT, WRONG_OVER)
+        features, matches = _measure(rubric, answer, words)
         limit = STUFFING_CAP if words.stuffed else 1.0
         coverages = tuple(
-            0.0 if contradicted or wrong is not None else min(limit, blend(features.row(i)))
-            for i, (contradicted, wrong) in enumerate(zip(words.contradicted, wrong_of,
-                                                          strict=True))
+            0.0 if contradicted else min(limit, blend(features.row(i)))
+            for i, contradicted in enumerate(words.contradicted)
         )
+        bounds = sentence_bounds(text)
         # Each sentence's own lexical evidence per key point: a quote should hold the key
         # point's words, not merely pieces the model found similar ("unsupervised" for
         # "supervised").
@@ -249,7 +204,7 @@ class OfflineGrader:
             for k, (p, (sims, found), c) in enumerate(zip(rubric.points, matches, coverages,
                                                           strict=True)))
         return Assessment(coverages, flags, None, words.contradicted, quotes, features,
-                          words.stuffed, wrong_of)
+                          words.stuffed)
 
     def coverage(self, request: GradeRequest) -> float:
         """The continuous grade in [0, 1]: weighted mean key-point coverage (0 on a floor)."""
@@ -272,10 +227,12 @@ class OfflineGrader:
             for kp, c, q in zip(request.rubric, assessment.coverages,
                                 assessment.quotes or (None,) * len(request.rubric), strict=True)
         ]
+        contradicted = [kp.text for kp, bad in zip(request.rubric, assessment.contradicted,
+                                                   strict=False) if bad]
         return graded(
             judgments,
             request.rubric,
-            misconceptions=_misconceptions(request.rubric, assessment),
+            misconceptions=[f"States the opposite of: {_short(t)}" for t in contradicted[:1]],
             flags=assessment.flags,
             feedback=_feedback(assessment, judgments, rubric_weights(request.rubric)),
             floored=assessment.floor is not None,
@@ -284,31 +241,7 @@ class OfflineGrader:
         )
 
 
-def _misconceptions(points: Sequence[KeyPoint], assessment: Assessment) -> list[str]:
-    """What the answer is charged with: each listed misconception it states, and one key point
-    it states with the opposite polarity (one wrong statement often contradicts a key point and
-    its reference clause alike); MOST_MISCONCEPTIONS at most."""
-    stated = [f"Seems to state: {_short(m)}" for m in assessment.misstated if m is not None]
-    opposite = [f"States the opposite of: {_short(kp.text)}"
-                for kp, bad, m in zip(points, assessment.contradicted,
-                                      assessment.misstated or (None,) * len(points), strict=False)
-                if bad and m is None]
-    return [*stated, *opposite[:1]][:MOST_MISCONCEPTIONS]
-
-
-def misstated(rubric: _Rubric, features: Features, size: int, at: float, over: float
-              ) -> tuple[str | None, ...]:
-    """Per key point (of `size`), the listed misconception the answer states instead, if any:
-    the answer sentence closest to it is `at` closer to it than the correct material is, and
-    `over` closer to it than to the correct material (the grader passes WRONG_AT, WRONG_OVER)."""
-    found: list[str | None] = [None] * size
-    for wrong, (closer, over_right) in zip(rubric.wrongs, features.wrongs, strict=True):
-        if found[wrong.point] is None and closer >= at and over_right >= over:
-            found[wrong.point] = wrong.text
-    return tuple(found)
-
-
-def _measure(rubric: _Rubric, answer: Encoded, words: Lexical, bounds: Sequence[tuple[int, int]]
+def _measure(rubric: _Rubric, answer: Encoded, words: Lexical
              ) -> tuple[Features, list[tuple[np.ndarray, np.ndarray]]]:
     """The Features of one answer, and each key point's best matches (for quoting)."""
     mask = semantic.answer_mask(answer)
@@ -322,46 +255,24 @@ def _measure(rubric: _Rubric, answer: Encoded, words: Lexical, bounds: Sequence[
              for r in rubric.references), default=0.0),
         off_question=semantic.off_question_cosine(answer, rubric.reference.encoded,
                                                   rubric.question),
-        wrongs=_closer(rubric, semantic.sentence_vectors(answer, bounds)),
     )
     return features, matches
 
 
-def _closer(rubric: _Rubric, sentences: np.ndarray) -> tuple[tuple[float, float], ...]:
-    """`Features.wrongs` of an answer, from its sentence vectors."""
-    wrongs = rubric.wrongs
-    if not len(wrongs) or not len(sentences) or rubric.correct is None:
-        return tuple((-1.0, -1.0) for _ in wrongs)
-    cosines = sentences @ np.stack([w.vector for w in wrongs]).T
-    right = (sentences @ rubric.correct.T).max(axis=1)
-    closest = cosines.argmax(axis=0)
-    return tuple((float(cosines[s, k]) - w.base, float(cosines[s, k] - right[s]))
-                 for k, (s, w) in enumerate(zip(closest, wrongs, strict=True)))
-
-
 @lru_cache(maxsize=RUBRICS_CACHED)
 def _cached_rubric(encoder: Encoder, prompt: str, reference: str,
-                   key_points: tuple[KeyPoint, ...], wrongs: tuple[tuple[int, str], ...] = ()
-                   ) -> _Rubric:
-    """Encode a rubric once: a grader sees the same question for many answers. `wrongs`: the
-    listed misconceptions, each with the index of the key point it contradicts."""
+                   key_points: tuple[KeyPoint, ...]) -> _Rubric:
+    """Encode a rubric once: a grader sees the same question for many answers."""
     asked = frozenset(t.key for t in content_tokens(prompt))
     lines = [line for line in reference.splitlines() if line.strip()]
     whole = semantic.target(encoder.encode(reference), asked)
-    points = tuple(semantic.target(encoder.encode(kp.text), asked) for kp in key_points)
-    correct = np.stack([encoder.encode(t).mean for t in (*sentences(reference),
-                                                         *(kp.text for kp in key_points))])
-    stated = [(i, text, encoder.encode(text).mean) for i, text in wrongs]
     return _Rubric(
         question=encoder.encode(prompt),
         question_keys=asked,
         reference=whole,
         references=(tuple(semantic.target(encoder.encode(line), asked) for line in lines)
                     if len(lines) > 1 else (whole,)),
-        points=points,
-        wrongs=tuple(Wrong(i, text, vector, float((correct @ vector).max()))
-                     for i, text, vector in stated),
-        correct=correct,
+        points=tuple(semantic.target(encoder.encode(kp.text), asked) for kp in key_points),
     )
 
 
@@ -436,25 +347,18 @@ def _feedback(assessment: Assessment, judgments: Sequence[Judgment],
             names = "; ".join([_short(first.key_point, 70) + said,
                                *(_short(j.key_point, 70) for j in covered[1:2])])
             parts.append(_sentence(f"You covered: {names}"))
-        misstated = assessment.misstated or (None,) * len(judgments)
         index, top = max(
             ((i, j) for i, j in enumerate(judgments) if j.credit < 1.0),
-            key=lambda item: (misstated[item[0]] is not None,
-                              weights.get(item[1].key_point, 1.0), -item[1].credit))
-        wrong = misstated[index]
-        opposite = bool(assessment.contradicted and assessment.contradicted[index])
-        if wrong is not None:
-            parts.append(_sentence(f"Your answer seems to say that {_short(wrong, 100)}, "
-                                   f"but in fact: {_short(top.key_point)}"))
+            key=lambda item: (weights.get(item[1].key_point, 1.0), -item[1].credit))
+        if assessment.contradicted and assessment.contradicted[index]:
+            lead = "Your answer seems to state the opposite of"
+        elif top.credit:
+            lead = "Say more about"
         else:
-            if opposite:
-                lead = "Your answer seems to state the opposite of"
-            elif top.credit:
-                lead = "Say more about"
-            else:
-                lead = "The most important point you missed"
-            parts.append(_sentence(f"{lead}: {_short(top.key_point)}"))
-        if borderline(assessment.coverages[index]) and not opposite and wrong is None:
+            lead = "The most important point you missed"
+        parts.append(_sentence(f"{lead}: {_short(top.key_point)}"))
+        if borderline(assessment.coverages[index]) and not (
+                assessment.contradicted and assessment.contradicted[index]):
             parts.append("If you did say this, the grader may have missed your wording.")
     if assessment.flags:
         parts.append("Text addressed to the grader was ignored; a flagged answer scores at most 5.")

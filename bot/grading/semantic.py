@@ -17,7 +17,6 @@ rescaling does; the constants are measured on the dev sets (see `bot.grading.off
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -108,22 +107,6 @@ def without(vector: np.ndarray, direction: np.ndarray) -> np.ndarray:
     """`vector` minus its component along the unit vector `direction`, renormalised."""
     rest = vector - float(vector @ direction) * direction
     return rest / max(float(np.linalg.norm(rest)), 1e-12)
-
-
-def sentence_vectors(encoded: Encoded, bounds: Sequence[tuple[int, int]]) -> np.ndarray:
-    """One normalised vector per sentence span: the mean of its pieces' contextual vectors
-    (read from the whole answer's encoding, so sentences cost no extra model call; a sentence
-    with no piece gets a zero row)."""
-    rows = np.zeros((len(bounds), encoded.vectors.shape[1]), np.float32)
-    if not len(encoded.pieces):
-        return rows
-    starts = np.array([start for start, _ in encoded.spans])
-    for row, (start, end) in enumerate(bounds):
-        inside = (starts >= start) & (starts < end)
-        if inside.any():
-            mean = encoded.vectors[inside].mean(axis=0)
-            rows[row] = mean / max(float(np.linalg.norm(mean)), 1e-12)
-    return rows
 
 
 def off_question_cosine(answer: Encoded, reference: Encoded, question: Encoded) -> float:

@@ -3,15 +3,17 @@ answers, sessions and cards of questions that left the bank stay readable and ne
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import sqlalchemy as sa
 
 from bot.app import Core
 from bot.clock import ManualClock
+from bot.config import SHIPPED_PACKS
 from bot.domain.rubric import Rubric
 from bot.domain.types import Actor
-from bot.packs import KeyPoint, Question
+from bot.packs import KeyPoint, Question, load_bank
 from bot.store.tables import answers, reviews, rubrics
 from testing.fakes import FixedGrader, FlakyGrader, MarkingGrader, RecordingAdapter
 
@@ -179,3 +181,17 @@ async def test_cards_of_removed_questions_are_never_due(core: Core, clock: Manua
     async with core.db.read() as conn:
         assert await conn.scalar(sa.select(sa.func.count()).select_from(reviews)) == 1
     assert "1 review card(s)" in await chat.cmd("export")
+
+
+def test_a_stored_rubric_keeps_the_questions_misconceptions() -> None:
+    """The LLM grader reads them from the rubric an answer keeps, so a later edit of the list
+    never changes how a stored answer is re-graded; rubrics stored before the field existed
+    read back with none."""
+    question = next(q for q in load_bank([SHIPPED_PACKS]) if q.misconceptions)
+    body = Rubric.of(question).to_json()
+    back = Rubric.from_json(json.loads(json.dumps(body)))
+    assert back.question.misconceptions == question.misconceptions
+    assert back.question.contradicted(back.question.misconceptions[0]).text == \
+        question.contradicted(question.misconceptions[0]).text
+    del body["question"]["misconceptions"]
+    assert Rubric.from_json(body).question.misconceptions == []
