@@ -735,3 +735,21 @@ async def test_the_prompt_lists_the_questions_misconceptions_by_rubric_number() 
     assert f"- {first.text} (contradicts key point 1)" in system
     others = [m for m in QUESTION.misconceptions if QUESTION.contradicted(m) != meant]
     assert all(m.text not in system for m in others)
+
+
+async def test_feedback_copied_from_the_prompts_placeholder_is_repaired() -> None:
+    """A small local model wrote `<1-3 sentences>` as its feedback (seen with Gemma 3 270M):
+    that is invalid output, repaired once inside the same request, and never stored."""
+    fake = FakeModel()
+    fake.feedback = "<1-3 sentences>"
+    fake.on_request = lambda _: setattr(fake, "feedback", None) if len(fake.requests) == 2 \
+        else None
+    grade = await llm(fake).grade(request(STRONG))
+    assert len(fake.requests) == 2 and "not the <...> placeholder" in \
+        fake.requests[1]["messages"][2]["content"]
+    assert grade.feedback and "<" not in grade.feedback
+    fake = FakeModel()
+    fake.feedback = " <feedback> "
+    with pytest.raises(UnusableOutput):
+        await llm(fake).grade(request(STRONG))
+    assert len(fake.requests) == 2

@@ -44,7 +44,7 @@ from typing import Any, Literal, TypeVar
 import httpx2
 import openai
 from openai.types.chat import ChatCompletionMessageParam
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.config import JsonMode, Settings
 from bot.errors import GraderUnavailable
@@ -62,6 +62,8 @@ Verdict = Literal["covered", "partly", "missed"]
 CREDIT: dict[str, float] = {"covered": 1.0, "partly": 0.5, "missed": 0.0}
 #: Sent when a base URL is set without a key: local servers need none, the SDK insists on one.
 PLACEHOLDER_KEY = "sk-no-key-needed"
+#: A `<...>` slot of the prompt's output shape, copied instead of filled in.
+_PLACEHOLDER = re.compile(r"<[^<>]{0,80}>")
 GRADE_MAX_TOKENS = 1500
 TEXT_MAX_TOKENS = 200
 FEEDBACK_MAX_SENTENCES = 3
@@ -112,6 +114,15 @@ class GradingOutput(BaseModel):
     judgments: list[KeyPointJudgment]
     misconceptions: list[Misconception]
     feedback: str = Field(description="1-3 plain sentences to the candidate")
+
+    @field_validator("feedback")
+    @classmethod
+    def _not_the_placeholder(cls, value: str) -> str:
+        """Small models copy the prompt's `<1-3 sentences>` instead of writing feedback; that
+        would reach the learner as their feedback, so it is invalid output (one repair)."""
+        if _PLACEHOLDER.fullmatch(value.strip()):
+            raise ValueError("feedback: write the feedback itself, not the <...> placeholder")
+        return value
 
 
 def grammar_schema(points: int) -> dict[str, Any]:
