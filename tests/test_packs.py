@@ -176,11 +176,7 @@ def test_lint_and_schema_commands(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert out[-1] == "1 questions over 1 topics; MCQs by difficulty: 0 easy, 0 medium, 0 hard"
 
 
-def test_a_lower_case_mcq_letter_means_the_upper_case_one(tmp_path: Path) -> None:
-    path = write(
-        tmp_path,
-        "mcq.yaml",
-        """
+MCQ = """
 questions:
   - id: mcq-lower
     topic: statistics
@@ -190,8 +186,11 @@ questions:
     choices: [mean, variance]
     answer: b
     explanation: Variance measures spread.
-""",
-    )
+"""
+
+
+def test_a_lower_case_mcq_letter_means_the_upper_case_one(tmp_path: Path) -> None:
+    path = write(tmp_path, "mcq.yaml", MCQ)
     assert load_bank([path]).get("mcq-lower").answer == "B"
 
 
@@ -352,20 +351,9 @@ def test_a_broken_misconception_names_file_question_and_field(
 
 
 def test_an_mcq_lists_no_misconceptions(tmp_path: Path) -> None:
-    body = """
-questions:
-  - id: mcq-one
-    topic: statistics
-    difficulty: easy
-    type: mcq
-    prompt: Which of these is a measure of spread?
-    choices: [mean, variance]
-    answer: b
-    explanation: Variance measures spread.
-    misconceptions:
-      - text: The mean measures how spread out the data are
-        point: 1
-"""
+    body = MCQ + ("    misconceptions:\n"
+                  "      - text: The mean measures how spread out the data are\n"
+                  "        point: 1\n")
     path = write(tmp_path, "mcq.yaml", body)
     with pytest.raises(PackError, match="only open questions list misconceptions"):
         load_bank([path])
