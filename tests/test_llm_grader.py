@@ -737,19 +737,14 @@ async def test_the_prompt_lists_the_questions_misconceptions_by_rubric_number() 
     assert all(m.text not in system for m in others)
 
 
-async def test_feedback_copied_from_the_prompts_placeholder_is_repaired() -> None:
-    """A small local model wrote `<1-3 sentences>` as its feedback (seen with Gemma 3 270M):
-    that is invalid output, repaired once inside the same request, and never stored."""
+@pytest.mark.parametrize("copied", ["<1-3 sentences>", "<1-3 plain sentences to the candidate",
+                                    "<1-3 sentences> <one such object for every key point>}},"])
+async def test_feedback_copied_from_the_output_shape_is_never_shown(copied: str) -> None:
+    """Gemma 3 270M on llama.cpp wrote these as its feedback (`make test-llm`): the verdicts
+    are used, the feedback is written by our code from them, and no extra call is made."""
     fake = FakeModel()
-    fake.feedback = "<1-3 sentences>"
-    fake.on_request = lambda _: setattr(fake, "feedback", None) if len(fake.requests) == 2 \
-        else None
+    fake.feedback = copied
     grade = await llm(fake).grade(request(STRONG))
-    assert len(fake.requests) == 2 and "not the <...> placeholder" in \
-        fake.requests[1]["messages"][2]["content"]
-    assert grade.feedback and "<" not in grade.feedback
-    fake = FakeModel()
-    fake.feedback = " <feedback> "
-    with pytest.raises(UnusableOutput):
-        await llm(fake).grade(request(STRONG))
-    assert len(fake.requests) == 2
+    assert len(fake.requests) == 1
+    assert grade.feedback.startswith(("You covered:", "The most important point to add:"))
+    assert "<" not in grade.feedback

@@ -44,7 +44,7 @@ from typing import Any, Literal, TypeVar
 import httpx2
 import openai
 from openai.types.chat import ChatCompletionMessageParam
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.config import JsonMode, Settings
 from bot.errors import GraderUnavailable
@@ -62,8 +62,9 @@ Verdict = Literal["covered", "partly", "missed"]
 CREDIT: dict[str, float] = {"covered": 1.0, "partly": 0.5, "missed": 0.0}
 #: Sent when a base URL is set without a key: local servers need none, the SDK insists on one.
 PLACEHOLDER_KEY = "sk-no-key-needed"
-#: A `<...>` slot of the prompt's output shape, copied instead of filled in.
-_PLACEHOLDER = re.compile(r"<[^<>]{0,80}>")
+#: A slot of the prompt's output shape (`<1-3 sentences>`), copied instead of filled in, whole
+#: or cut off by the length bound: small local models do this.
+_SLOT = re.compile(r"^\s*<|<[^<>\n]*\s[^<>\n]*>")
 GRADE_MAX_TOKENS = 1500
 TEXT_MAX_TOKENS = 200
 FEEDBACK_MAX_SENTENCES = 3
@@ -114,15 +115,6 @@ class GradingOutput(BaseModel):
     judgments: list[KeyPointJudgment]
     misconceptions: list[Misconception]
     feedback: str = Field(description="1-3 plain sentences to the candidate")
-
-    @field_validator("feedback")
-    @classmethod
-    def _not_the_placeholder(cls, value: str) -> str:
-        """Small models copy the prompt's `<1-3 sentences>` instead of writing feedback; that
-        would reach the learner as their feedback, so it is invalid output (one repair)."""
-        if _PLACEHOLDER.fullmatch(value.strip()):
-            raise ValueError("feedback: write the feedback itself, not the <...> placeholder")
-        return value
 
 
 def grammar_schema(points: int) -> dict[str, Any]:
@@ -450,9 +442,12 @@ class LLMGrader:
 
     def _shown(self, text: str, delimiter: str, max_sentences: int) -> str | None:
         """Model text fit to show a user, trimmed; None when it leaks, reads as steered (the
-        pre-filter flags it: a score, a role marker) or holds no word (empty, or debris such
-        as `:{` that a small grammar-constrained model writes)."""
-        if self._leaks(text, delimiter) or scan(text) or not _WORD.search(text):
+        pre-filter flags it: a score, a role marker), holds no word (empty, or debris such
+        as `:{` that a small grammar-constrained model writes) or copies a slot of the output
+        shape (`<1-3 sentences>`, seen stored as feedback): the caller then writes plain
+        feedback from the verdicts, with no extra model call."""
+        if (self._leaks(text, delimiter) or scan(text) or not _WORD.search(text)
+                or _SLOT.search(text)):
             return None
         flat = " ".join(text.split())
         ends = [m.end() for m in _SENTENCE_END.finditer(flat)]
