@@ -20,9 +20,16 @@ from bot.cli import main as cli_main
 from bot.clock import ManualClock
 from bot.config import SHIPPED_PACKS, Settings
 from bot.errors import GraderUnavailable, PromptError, StartupError
-from bot.grading.base import GradeRequest
+from bot.grading.base import GradeRequest, Judgment
 from bot.grading.breaker import CircuitBreaker, CircuitOpen
-from bot.grading.llm import LEAK_FLAG, PLACEHOLDER_KEY, TEMPLATES, LLMGrader, UnusableOutput
+from bot.grading.llm import (
+    LEAK_FLAG,
+    PLACEHOLDER_KEY,
+    TEMPLATES,
+    LLMGrader,
+    UnusableOutput,
+    _plain_feedback,
+)
 from bot.grading.offline import OfflineGrader
 from bot.grading.prompts import Prompts
 from bot.packs import Question, load_bank
@@ -748,3 +755,10 @@ async def test_feedback_copied_from_the_output_shape_is_never_shown(copied: str)
     assert len(fake.requests) == 1
     assert grade.feedback.startswith(("You covered:", "The most important point to add:"))
     assert "<" not in grade.feedback
+
+
+def test_plain_feedback_ends_a_cut_key_point_with_one_ellipsis() -> None:
+    long_point = "A recursive CTE with an anchor member and a recursive member joining on " * 3
+    judgments = [Judgment(key_point=long_point, credit=0.0)]
+    feedback = _plain_feedback(judgments, {long_point: 1.0})
+    assert feedback.endswith("...") and not feedback.endswith("....")

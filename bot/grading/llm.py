@@ -207,6 +207,11 @@ def _short(text: str, limit: int = 90) -> str:
     return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
 
 
+def _ended(sentence: str) -> str:
+    """A sentence with a full stop, unless it trails off with "..." already."""
+    return sentence if sentence.endswith((".", "...")) else sentence + "."
+
+
 class LLMGrader:
     """Grades with an LLM behind the checks of the module docstring; also writes follow-up
     questions and hints for mock interviews through the same client, gate and breaker."""
@@ -539,10 +544,10 @@ def _plain_feedback(judgments: Sequence[Judgment], weights: dict[str, float]) ->
     """Feedback written by our code, when the model's cannot be shown (or there is no model)."""
     covered = [j.key_point for j in judgments if j.credit == 1.0]
     missing = [j for j in judgments if j.credit < 1.0]
-    parts = [f"You covered: {_short(covered[0], 60)}."] if covered else []
+    parts = [_ended(f"You covered: {_short(covered[0], 60)}")] if covered else []
     if missing:
         top = max(missing, key=lambda j: (weights.get(j.key_point, 1.0), -j.credit))
-        parts.append(f"The most important point to add: {_short(top.key_point)}.")
+        parts.append(_ended(f"The most important point to add: {_short(top.key_point)}"))
     else:
         parts.append("Every key point is there.")
     return " ".join(parts)
