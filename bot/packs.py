@@ -68,11 +68,11 @@ class KeyPoint(BaseModel):
     weight: Annotated[float, Field(gt=0, le=10)] = 1.0
 
 
-class Misconception(BaseModel):
+class KnownMisconception(BaseModel):
     """A wrong belief candidates state about a question, and the key point (1-based) it
-    contradicts. Interviewers keep such a list beside the rubric; graders use it to tell an
-    answer that states a point wrongly from one that states it (docs/design.md "Question
-    packs"), which a similarity model alone cannot."""
+    contradicts. Interviewers keep such a list beside the rubric; the LLM grader is given it,
+    to tell an answer that states a point wrongly from one that states it (docs/design.md
+    "Question packs")."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -96,7 +96,7 @@ class Question(BaseModel):
     reference_answer: str | None = None
     key_points: list[KeyPoint] = []
     follow_ups: Annotated[list[str], Field(max_length=3)] = []
-    misconceptions: Annotated[list[Misconception], Field(max_length=5)] = []
+    misconceptions: Annotated[list[KnownMisconception], Field(max_length=5)] = []
     choices: list[str] = []
     answer: str | None = None
     explanation: str | None = None
@@ -158,7 +158,7 @@ class Question(BaseModel):
         """The choice letters, A, B, C..."""
         return [chr(ord("A") + i) for i in range(len(self.choices))]
 
-    def contradicted(self, misconception: Misconception) -> KeyPoint:
+    def contradicted(self, misconception: KnownMisconception) -> KeyPoint:
         """The key point a misconception of this question contradicts."""
         return self.key_points[misconception.point - 1]
 

@@ -114,8 +114,9 @@ class EmbeddingSimilarity:
     words, which TF-IDF misses.
 
     Calibrated on the shipped bank: the closest pairs of different families score 0.71 (prompts:
-    gradient-descent ~ gradient-meaning), 0.83 (references: prefill-vs-decode ~
-    continuous-batching) and 0.65 (mean), each reviewed as two questions worth asking apart."""
+    selective-labels-fairness ~ mcq-demographic-parity, then gradient-descent ~
+    gradient-meaning), 0.83 (references: prefill-vs-decode ~ continuous-batching) and 0.65
+    (mean), each reviewed as two questions worth asking apart."""
 
     prompt_threshold = 0.75
     reference_threshold = 0.86

@@ -275,3 +275,18 @@ def test_a_rows_inline_key_points_get_the_bank_questions_misconceptions(bank: Ba
     listed = remapped(known, (unrelated, reworded))
     assert listed[0] == first.model_copy(update={"point": 2})
     assert remapped(known, (unrelated,)) == []
+
+
+def test_a_misconception_whose_key_point_the_row_lacks_is_not_moved_to_a_sibling(
+        bank: Bank) -> None:
+    """Key points of one question share words: without the POST point, "POST is idempotent"
+    must not land on "PATCH is ... not necessarily idempotent", its closest text."""
+    known = bank.get("http-methods")
+    assert known is not None
+    post = next(m for m in known.misconceptions if "POST" in m.text)
+    row = tuple(kp for kp in known.key_points if kp != known.contradicted(post))
+    listed = remapped(known, row)
+    assert post.text not in [m.text for m in listed]
+    meant = {m.text: known.contradicted(m) for m in known.misconceptions}
+    assert listed and all(row[m.point - 1] == meant[m.text] for m in listed)
+    assert remapped(known, ()) == []

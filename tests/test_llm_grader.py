@@ -762,3 +762,14 @@ def test_plain_feedback_ends_a_cut_key_point_with_one_ellipsis() -> None:
     judgments = [Judgment(key_point=long_point, credit=0.0)]
     feedback = _plain_feedback(judgments, {long_point: 1.0})
     assert feedback.endswith("...") and not feedback.endswith("....")
+
+
+@pytest.mark.parametrize("said", [
+    "Good: you reject when p < 0.05 and power > 0.8 holds.",
+    "Use a Map<String, Integer> keyed by value; x <= 5 and y >= 3 are the bounds.",
+])
+async def test_feedback_with_comparisons_or_generics_is_kept(said: str) -> None:
+    fake = FakeModel()
+    fake.feedback = said
+    grade = await llm(fake).grade(request(STRONG))
+    assert grade.feedback == said

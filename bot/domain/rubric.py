@@ -15,7 +15,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.packs import KeyPoint, Misconception, Question
+from bot.packs import KeyPoint, KnownMisconception, Question
 
 #: The stored shape's version: a later change of shape reads older rows by it.
 VERSION = 1
@@ -95,7 +95,7 @@ class Rubric:
         fields = dict(data["question"])
         fields["key_points"] = points(fields.get("key_points") or [])
         fields["misconceptions"] = [
-            Misconception.model_construct(text=str(m["text"]), point=int(m["point"]))
+            KnownMisconception.model_construct(text=str(m["text"]), point=int(m["point"]))
             for m in fields.get("misconceptions") or []
         ]
         return cls(Question.model_construct(**fields), tuple(points(data["key_points"])))

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from bot.packs import KeyPoint, Misconception, Question
+from bot.packs import KeyPoint, KnownMisconception, Question
 
 FLAG_CAP = 5
 
@@ -73,13 +73,13 @@ class GradeRequest:
     def rubric(self) -> tuple[KeyPoint, ...]:
         return self.key_points or tuple(self.question.key_points)
 
-    def misconceptions(self) -> list[tuple[int, Misconception]]:
+    def misconceptions(self) -> list[tuple[int, KnownMisconception]]:
         """The question's listed misconceptions whose key point this answer is graded on, each
         with that key point's index in `rubric` (a follow-up's rubric is a subset)."""
         index = {kp.text: i for i, kp in enumerate(self.rubric)}
         listed = ((index.get(self.question.contradicted(m).text), m)
                   for m in self.question.misconceptions
-                  if m.point <= len(self.question.key_points))
+                  if 1 <= m.point <= len(self.question.key_points))
         return [(i, m) for i, m in listed if i is not None]
 
 

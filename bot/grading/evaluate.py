@@ -54,7 +54,7 @@ from tqdm import tqdm
 
 from bot.grading.base import Grader, GradeRequest
 from bot.grading.text import derive_key_points
-from bot.packs import Bank, KeyPoint, Misconception, Question
+from bot.packs import Bank, KeyPoint, KnownMisconception, Question
 
 BOOTSTRAP_RESAMPLES = 1000
 CALIBRATION_FOLDS = 5
@@ -223,17 +223,35 @@ def question_for(row: Row, bank: Bank | None = None) -> Question:
 SAME_POINT = 0.5
 
 
-def remapped(known: Question, key_points: Sequence[KeyPoint]) -> list[Misconception]:
-    """The bank question's misconceptions, each pointed at the row's key point closest in text
-    to the one it contradicts: a row's key points are a copy of the bank's from when the row was
-    written, and later reviews split or reworded some. One with no such key point is left out."""
-    out: list[Misconception] = []
+def remapped(known: Question, key_points: Sequence[KeyPoint]) -> list[KnownMisconception]:
+    """The bank question's misconceptions, each pointed at the row's copy of the key point it
+    contradicts: a row's key points are a copy of the bank's from when the row was written, and
+    later reviews split or reworded some. A copy is the same text, or else the row's key point
+    and the bank's are each other's closest (difflib, at least SAME_POINT): key points of one
+    question share words, and the closest alone would point "POST is idempotent" at "PATCH is
+    not necessarily idempotent" in a row without the POST point. Without a copy, it is left
+    out."""
+    bank = [kp.text for kp in known.key_points]
+    row = [kp.text for kp in key_points]
+
+    def closest(text: str, among: Sequence[str]) -> int:
+        return max(range(len(among)), key=lambda i: SequenceMatcher(None, text, among[i]).ratio())
+
+    def copy_of(meant: str) -> int | None:
+        if meant in row:
+            return row.index(meant)
+        if not row:
+            return None
+        best = closest(meant, row)
+        if bank[closest(row[best], bank)] != meant:
+            return None
+        return best if SequenceMatcher(None, meant, row[best]).ratio() >= SAME_POINT else None
+
+    out: list[KnownMisconception] = []
     for m in known.misconceptions:
-        meant = known.contradicted(m).text
-        likeness = [SequenceMatcher(None, meant, kp.text).ratio() for kp in key_points]
-        best = max(range(len(key_points)), key=likeness.__getitem__)
-        if likeness[best] >= SAME_POINT:
-            out.append(m.model_copy(update={"point": best + 1}))
+        found = copy_of(known.contradicted(m).text)
+        if found is not None:
+            out.append(m.model_copy(update={"point": found + 1}))
     return out
 
 

@@ -18,9 +18,10 @@ What it does per answer (docs/design.md "Grades"):
    to the grade's, and a second invalid reply ends the request.
 4. Our code decides: each judgment's credit is capped by its evidence (`bot.grading.evidence`),
    misconceptions count only when their quote is in the answer, the score comes from
-   `compute_score`, never from the model. Model text shown to users (feedback, corrections)
-   is dropped when it holds the canary, the call's delimiter or anything the pre-filter flags;
-   a leak of the canary or delimiter also flags the grade.
+   `compute_score`, never from the model. Model text shown to users (feedback, corrections,
+   follow-up questions, hints) is dropped when it holds the canary, the call's delimiter,
+   anything the pre-filter flags or a copied `<...>` slot of the output shape; a leak of the
+   canary or delimiter also flags the grade.
 
 Failures: the SDK retries connection errors, timeouts, 429 and 5xx (`max_retries`, honouring
 retry-after-ms) within an explicit timeout; what still fails raises `GraderUnavailable`, and so
@@ -63,8 +64,10 @@ CREDIT: dict[str, float] = {"covered": 1.0, "partly": 0.5, "missed": 0.0}
 #: Sent when a base URL is set without a key: local servers need none, the SDK insists on one.
 PLACEHOLDER_KEY = "sk-no-key-needed"
 #: A slot of the prompt's output shape (`<1-3 sentences>`), copied instead of filled in, whole
-#: or cut off by the length bound: small local models do this.
-_SLOT = re.compile(r"^\s*<|<[^<>\n]*\s[^<>\n]*>")
+#: or cut off by the length bound: small local models do this. A slot opens a text or follows a
+#: space, and its `<` is followed by neither a space nor `=`, so `a < b`, `x <= 5` and
+#: `Map<String, Integer>` in real feedback are not slots.
+_SLOT = re.compile(r"^\s*<|(?:^|\s)<(?![\s=])[^<>\n]*\s[^<>\n]*>")
 GRADE_MAX_TOKENS = 1500
 TEXT_MAX_TOKENS = 200
 FEEDBACK_MAX_SENTENCES = 3
@@ -208,8 +211,8 @@ def _short(text: str, limit: int = 90) -> str:
 
 
 def _ended(sentence: str) -> str:
-    """A sentence with a full stop, unless it trails off with "..." already."""
-    return sentence if sentence.endswith((".", "...")) else sentence + "."
+    """A sentence with a full stop, unless it ends with one already (or "...", "!", "?")."""
+    return sentence if sentence.endswith((".", "!", "?")) else sentence + "."
 
 
 class LLMGrader:
@@ -449,8 +452,9 @@ class LLMGrader:
         """Model text fit to show a user, trimmed; None when it leaks, reads as steered (the
         pre-filter flags it: a score, a role marker), holds no word (empty, or debris such
         as `:{` that a small grammar-constrained model writes) or copies a slot of the output
-        shape (`<1-3 sentences>`, seen stored as feedback): the caller then writes plain
-        feedback from the verdicts, with no extra model call."""
+        shape (`<1-3 sentences>`, seen stored as feedback). Callers decide what replaces it:
+        plain feedback written from the verdicts, a generic correction, or `UnusableOutput`
+        for a follow-up or hint."""
         if (self._leaks(text, delimiter) or scan(text) or not _WORD.search(text)
                 or _SLOT.search(text)):
             return None

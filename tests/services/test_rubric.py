@@ -188,8 +188,8 @@ def test_a_stored_rubric_keeps_the_questions_misconceptions() -> None:
     never changes how a stored answer is re-graded; rubrics stored before the field existed
     read back with none."""
     question = next(q for q in load_bank([SHIPPED_PACKS]) if q.misconceptions)
-    body = Rubric.of(question).to_json()
-    back = Rubric.from_json(json.loads(json.dumps(body)))
+    body = json.loads(json.dumps(Rubric.of(question).to_json()))  # a copy: to_json caches
+    back = Rubric.from_json(body)
     assert back.question.misconceptions == question.misconceptions
     assert back.question.contradicted(back.question.misconceptions[0]).text == \
         question.contradicted(question.misconceptions[0]).text
