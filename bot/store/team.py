@@ -9,6 +9,7 @@ digest is reserved under (workspace, channel, ISO week). Every count reads `coun
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,6 +34,9 @@ from bot.store.tables import (
     workspaces,
 )
 from bot.store.tenancy import live
+
+#: A value a statement compares with: given, or a parameter of a statement built once.
+Value = str | sa.BindParameter[str]
 
 #: Reminders of a daily: reserved by stamping `dailies.reminded_at` (once per daily).
 REMINDER_ROUNDS = Work(
@@ -397,157 +401,22 @@ class Team:
         the closed scheduled days from each date on), or from the period's start when they
         answered there before it (`totals`); then summed over the channels.
         """
-        in_range = _dailies_between(workspace_id, channel_id, first, last)
-        is_scheduled = sa.and_(
-            dailies.c.kind == "scheduled", dailies.c.status.in_(("posted", "closed"))
-        )
-        is_open = sa.and_(dailies.c.kind == "scheduled", dailies.c.status == "posted")
-        skip = (
-            sa.tuple_(dailies.c.channel_id, dailies.c.local_date).in_(list(skipped))
-            if skipped
-            else sa.false()
-        )
-        grouped = (
-            sa.select(
-                dailies.c.channel_id,
-                dailies.c.local_date,
-                sa.func.count().label("dailies"),
-                sa.case((skip, 0), else_=sa.func.max(sa.case((is_scheduled, 1), else_=0))).label(
-                    "scheduled"
-                ),
-                sa.func.max(sa.case((is_open, 1), else_=0)).label("opened"),
-            )
-            .where(*in_range)
-            .group_by(dailies.c.channel_id, dailies.c.local_date)
-            .subquery("grouped")
-        )
-        closed = sa.case((sa.and_(grouped.c.scheduled == 1, grouped.c.opened == 0), 1), else_=0)
-        windowed = sa.select(
-            grouped.c.channel_id,
-            grouped.c.local_date,
-            closed.label("closed"),
-            sa.case((sa.and_(grouped.c.scheduled == 1, grouped.c.opened == 1), 1), else_=0).label(
-                "open"
-            ),
-            sa.case((sa.and_(grouped.c.dailies == 1, closed == 1), 1), else_=0).label("plain"),
-            sa.func.sum(closed)
-            .over(
-                partition_by=grouped.c.channel_id,
-                order_by=grouped.c.local_date.desc(),
-                rows=(None, 0),
-            )
-            .label("closed_from"),
-        ).subquery("windowed")
-        # Grouped again (one row per date already): SQLite builds no automatic index on a
-        # window's output, and the joins below need one.
-        days = (
-            sa.select(
-                windowed.c.channel_id,
-                windowed.c.local_date,
-                *(
-                    sa.func.max(windowed.c[name]).label(name)
-                    for name in ("closed", "open", "plain", "closed_from")
-                ),
-            )
-            .group_by(windowed.c.channel_id, windowed.c.local_date)
-            .cte("days")
-        )
-        conditions = [*in_range, counted()]
-        if first is None:
-            # All time reads the whole history: in (channel, user) order from ix_answers_days.
-            # A period is read from its dailies instead (their slot index, then each daily's
-            # answers), so SQLite must not be offered that index for it.
-            conditions.append(answers.c.workspace_id == workspace_id)
-            if channel_id is not None:
-                conditions.append(answers.c.channel_id == channel_id)
-        pairs = (
-            sa.select(
-                answers.c.user_id,
-                answers.c.channel_id,
-                sa.func.min(dailies.c.local_date).label("first"),
-                sa.func.max(answers.c.answered_at).label("last"),
-                sa.func.count().label("dailies"),
-            )
-            .join(dailies, dailies.c.id == answers.c.daily_id)
-            .where(*conditions)
-            .group_by(answers.c.channel_id, answers.c.user_id)
-            .cte("pairs")
-        )
-        other = (
-            sa.select(
-                answers.c.user_id,
-                answers.c.channel_id,
-                sa.func.count().label("dailies"),
-                sa.func.count(
-                    sa.distinct(sa.case((days.c.closed == 1, dailies.c.local_date)))
-                ).label("closed"),
-                sa.func.count(sa.distinct(sa.case((days.c.open == 1, dailies.c.local_date)))).label(
-                    "open"
-                ),
-            )
-            .select_from(days)
-            .join(
-                dailies,
-                sa.and_(
-                    dailies.c.workspace_id == workspace_id,
-                    dailies.c.channel_id == days.c.channel_id,
-                    dailies.c.local_date == days.c.local_date,
-                ),
-            )
-            .join(answers, answers.c.daily_id == dailies.c.id)
-            .where(days.c.plain == 0, counted())
-            .group_by(answers.c.channel_id, answers.c.user_id)
-            .cte("other")
-        )
-        since: sa.ColumnElement[Any] = days.c.closed_from
+        params: dict[str, Any] = {"ws": workspace_id, "last": last}
+        if channel_id is not None:
+            params["channel"] = channel_id
+        if first is not None:
+            params["first"] = first
         if start is not None:
-            # Answered there before the period: all of its closed scheduled days count.
-            totals = (
-                sa.select(days.c.channel_id, sa.func.sum(days.c.closed).label("closed"))
-                .group_by(days.c.channel_id)
-                .cte("totals")
-            )
-            since = sa.case(
-                (_answered_before(pairs, workspace_id, start), totals.c.closed), else_=since
-            )
-        zero = sa.literal(0)
-        answered_open = sa.func.coalesce(other.c.open, zero)
-        # Every answered daily of a plain date is one closed scheduled day.
-        answered_closed = (
-            pairs.c.dailies
-            - sa.func.coalesce(other.c.dailies, zero)
-            + sa.func.coalesce(other.c.closed, zero)
-        )
-        query = (
-            sa.select(
-                pairs.c.user_id,
-                sa.func.sum(answered_closed + answered_open).label("answered"),
-                sa.func.sum(answered_open).label("answered_open"),
-                sa.func.sum(since).label("closed_since"),
-                sa.func.max(pairs.c.last).label("last"),
-            )
-            .join(
-                days,
-                sa.and_(
-                    days.c.channel_id == pairs.c.channel_id, days.c.local_date == pairs.c.first
-                ),
-            )
-            .outerjoin(
-                other,
-                sa.and_(
-                    other.c.user_id == pairs.c.user_id, other.c.channel_id == pairs.c.channel_id
-                ),
-            )
-            .group_by(pairs.c.user_id)
-        )
-        if start is not None:
-            query = query.join(totals, totals.c.channel_id == pairs.c.channel_id)
+            params["start"] = start
+        if skipped:
+            params["skipped"] = list(skipped)
+        query = _user_days_query(channel_id is not None, first is not None, bool(skipped))
         async with self.db.read() as conn:
             return [
                 UserDays(
                     r.user_id, int(r.answered), int(r.answered_open), int(r.closed_since), r.last
                 )
-                for r in await conn.execute(query)
+                for r in await conn.execute(query, params)
             ]
 
     async def names(
@@ -628,8 +497,166 @@ class Team:
                 await conn.execute(table.delete().where(*_mine(table, workspace_id, user_id)))
 
 
+@functools.cache
+def _user_days_query(by_channel: bool, bounded: bool, skipping: bool) -> sa.Select[Any]:
+    """`Team.user_days`'s statement for one shape (one channel or the workspace, a period or
+    all time, skipped dates or none), with its values as parameters (`ws`, `channel`,
+    `first`, `last`, `start`, `skipped`): built once, so a board pays neither for building
+    nor for keying it."""
+    workspace_id = sa.bindparam("ws", type_=sa.String)
+    channel_id = sa.bindparam("channel", type_=sa.String) if by_channel else None
+    first = sa.bindparam("first", type_=sa.String) if bounded else None
+    start = sa.bindparam("start", type_=answers.c.answered_at.type) if bounded else None
+    in_range = _dailies_between(
+        workspace_id, channel_id, first, sa.bindparam("last", type_=sa.String)
+    )
+    is_scheduled = sa.and_(
+        dailies.c.kind == "scheduled", dailies.c.status.in_(("posted", "closed"))
+    )
+    is_open = sa.and_(dailies.c.kind == "scheduled", dailies.c.status == "posted")
+    skip = (
+        sa.tuple_(dailies.c.channel_id, dailies.c.local_date).in_(
+            sa.bindparam("skipped", expanding=True)
+        )
+        if skipping
+        else sa.false()
+    )
+    grouped = (
+        sa.select(
+            dailies.c.channel_id,
+            dailies.c.local_date,
+            sa.func.count().label("dailies"),
+            sa.case((skip, 0), else_=sa.func.max(sa.case((is_scheduled, 1), else_=0))).label(
+                "scheduled"
+            ),
+            sa.func.max(sa.case((is_open, 1), else_=0)).label("opened"),
+        )
+        .where(*in_range)
+        .group_by(dailies.c.channel_id, dailies.c.local_date)
+        .subquery("grouped")
+    )
+    closed = sa.case((sa.and_(grouped.c.scheduled == 1, grouped.c.opened == 0), 1), else_=0)
+    windowed = sa.select(
+        grouped.c.channel_id,
+        grouped.c.local_date,
+        closed.label("closed"),
+        sa.case((sa.and_(grouped.c.scheduled == 1, grouped.c.opened == 1), 1), else_=0).label(
+            "open"
+        ),
+        sa.case((sa.and_(grouped.c.dailies == 1, closed == 1), 1), else_=0).label("plain"),
+        sa.func.sum(closed)
+        .over(
+            partition_by=grouped.c.channel_id,
+            order_by=grouped.c.local_date.desc(),
+            rows=(None, 0),
+        )
+        .label("closed_from"),
+    ).subquery("windowed")
+    # Grouped again (one row per date already): SQLite builds no automatic index on a
+    # window's output, and the joins below need one.
+    days = (
+        sa.select(
+            windowed.c.channel_id,
+            windowed.c.local_date,
+            *(
+                sa.func.max(windowed.c[name]).label(name)
+                for name in ("closed", "open", "plain", "closed_from")
+            ),
+        )
+        .group_by(windowed.c.channel_id, windowed.c.local_date)
+        .cte("days")
+    )
+    conditions = [*in_range, counted()]
+    if not bounded:
+        # All time reads the whole history: in (channel, user) order from ix_answers_days.
+        # A period is read from its dailies instead (their slot index, then each daily's
+        # answers), so SQLite must not be offered that index for it.
+        conditions.append(answers.c.workspace_id == workspace_id)
+        if channel_id is not None:
+            conditions.append(answers.c.channel_id == channel_id)
+    pairs = (
+        sa.select(
+            answers.c.user_id,
+            answers.c.channel_id,
+            sa.func.min(dailies.c.local_date).label("first"),
+            sa.func.max(answers.c.answered_at).label("last"),
+            sa.func.count().label("dailies"),
+        )
+        .join(dailies, dailies.c.id == answers.c.daily_id)
+        .where(*conditions)
+        .group_by(answers.c.channel_id, answers.c.user_id)
+        .cte("pairs")
+    )
+    other = (
+        sa.select(
+            answers.c.user_id,
+            answers.c.channel_id,
+            sa.func.count().label("dailies"),
+            sa.func.count(sa.distinct(sa.case((days.c.closed == 1, dailies.c.local_date)))).label(
+                "closed"
+            ),
+            sa.func.count(sa.distinct(sa.case((days.c.open == 1, dailies.c.local_date)))).label(
+                "open"
+            ),
+        )
+        .select_from(days)
+        .join(
+            dailies,
+            sa.and_(
+                dailies.c.workspace_id == workspace_id,
+                dailies.c.channel_id == days.c.channel_id,
+                dailies.c.local_date == days.c.local_date,
+            ),
+        )
+        .join(answers, answers.c.daily_id == dailies.c.id)
+        .where(days.c.plain == 0, counted())
+        .group_by(answers.c.channel_id, answers.c.user_id)
+        .cte("other")
+    )
+    since: sa.ColumnElement[Any] = days.c.closed_from
+    if start is not None:
+        # Answered there before the period: all of its closed scheduled days count.
+        totals = (
+            sa.select(days.c.channel_id, sa.func.sum(days.c.closed).label("closed"))
+            .group_by(days.c.channel_id)
+            .cte("totals")
+        )
+        since = sa.case(
+            (_answered_before(pairs, workspace_id, start), totals.c.closed), else_=since
+        )
+    zero = sa.literal(0)
+    answered_open = sa.func.coalesce(other.c.open, zero)
+    # Every answered daily of a plain date is one closed scheduled day.
+    answered_closed = (
+        pairs.c.dailies
+        - sa.func.coalesce(other.c.dailies, zero)
+        + sa.func.coalesce(other.c.closed, zero)
+    )
+    query = (
+        sa.select(
+            pairs.c.user_id,
+            sa.func.sum(answered_closed + answered_open).label("answered"),
+            sa.func.sum(answered_open).label("answered_open"),
+            sa.func.sum(since).label("closed_since"),
+            sa.func.max(pairs.c.last).label("last"),
+        )
+        .join(
+            days,
+            sa.and_(days.c.channel_id == pairs.c.channel_id, days.c.local_date == pairs.c.first),
+        )
+        .outerjoin(
+            other,
+            sa.and_(other.c.user_id == pairs.c.user_id, other.c.channel_id == pairs.c.channel_id),
+        )
+        .group_by(pairs.c.user_id)
+    )
+    if start is not None:
+        query = query.join(totals, totals.c.channel_id == pairs.c.channel_id)
+    return query
+
+
 def _dailies_between(
-    workspace_id: str, channel_id: str | None, first: str | None, last: str
+    workspace_id: Value, channel_id: Value | None, first: Value | None, last: Value
 ) -> list[sa.ColumnElement[bool]]:
     """Dailies of the workspace (or one channel) whose local date is in [first, last]."""
     conditions = [dailies.c.workspace_id == workspace_id, dailies.c.local_date <= last]
@@ -652,7 +679,7 @@ def _scheduled(
 
 
 def _answered_before(
-    pairs: sa.FromClause, workspace_id: str, start: datetime
+    pairs: sa.FromClause, workspace_id: Value, start: sa.BindParameter[datetime]
 ) -> sa.ColumnElement[bool]:
     """Whether the pair's user has a counted answer in its channel sent before `start` and
     one sent since (the latter almost always among the pair's own answers: looked up only
