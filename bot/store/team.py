@@ -341,13 +341,18 @@ class Team:
     ) -> dict[str, dict[str, bool]]:
         """Per channel: its local dates with a posted scheduled daily in [first, last], and
         whether one of them is still open."""
+        conditions = [
+            *_dailies_between(workspace_id, channel_id, first, last),
+            dailies.c.kind == "scheduled",
+            dailies.c.status.in_(("posted", "closed")),
+        ]
         query = (
             sa.select(
                 dailies.c.channel_id,
                 dailies.c.local_date,
                 sa.func.max(sa.case((dailies.c.status == "posted", 1), else_=0)).label("open"),
             )
-            .where(*_scheduled(workspace_id, channel_id, first, last))
+            .where(*conditions)
             .group_by(dailies.c.channel_id, dailies.c.local_date)
         )
         out: dict[str, dict[str, bool]] = {}
@@ -387,9 +392,9 @@ class Team:
         skipped: Sequence[tuple[str, str]],
     ) -> list[UserDays]:
         """The consistency board's counts per user with a counted answer to a daily dated in
-        [first, last] (local dates; `start`: the period's first instant, None for all
-        time; `skipped`: (channel, local date) pairs that are no scheduled day), counted in one
-        statement so only a row per user leaves the database.
+        [first, last] (local dates; `start`: the period's first instant, whose local date is
+        `first`, both None over all time; `skipped`: (channel, local date) pairs that are no
+        scheduled day), counted in one statement so only a row per user leaves the database.
 
         Per date of the channels' dailies (`days`): is it a closed or an open scheduled day,
         and is it plain (its only daily is a closed scheduled one, not skipped)? Answers are
@@ -665,17 +670,6 @@ def _dailies_between(
     if channel_id is not None:
         conditions.append(dailies.c.channel_id == channel_id)
     return conditions
-
-
-def _scheduled(
-    workspace_id: str, channel_id: str | None, first: str | None, last: str
-) -> list[sa.ColumnElement[bool]]:
-    """Posted (open or closed) scheduled dailies dated in [first, last]."""
-    return [
-        *_dailies_between(workspace_id, channel_id, first, last),
-        dailies.c.kind == "scheduled",
-        dailies.c.status.in_(("posted", "closed")),
-    ]
 
 
 def _answered_before(
