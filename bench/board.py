@@ -383,25 +383,45 @@ async def _fair(path: Path, p: Params, n: int, seed: int, log: bool) -> dict[str
         bank=Bank({}, {}), clock=clock, platforms=Platforms(store.tenancy, clock),
         grader=BENCH_GRADER,
     )
+    async def ask(kind: str, probe: Probe) -> float:
+        """One board as `/drill leaderboard` asks it; its latency in ms."""
+        scope = "month" if kind == "improved" and probe.scope == "all" else probe.scope
+        channel = None if probe.channel is None else int(probe.channel[1:])
+        tz = ZoneInfo(p.channel_tz(int(probe.workspace[1:]), channel))
+        t0 = time.perf_counter()
+        await team.board(kind, scope, probe.workspace, probe.channel, tz)
+        return (time.perf_counter() - t0) * 1000
+
     out: dict[str, Any] = {}
     try:
         for kind in FAIR_KINDS:
+            for probe in probes(p, 24, seed - 1):  # compile caches, as _sample warms up
+                await ask(kind, probe)
             times: list[float] = []
+            by_shape: dict[str, list[float]] = {}
             for probe in probes(p, n, seed):
-                scope = "month" if kind == "improved" and probe.scope == "all" else probe.scope
-                channel = None if probe.channel is None else int(probe.channel[1:])
-                tz = ZoneInfo(p.channel_tz(int(probe.workspace[1:]), channel))
-                t0 = time.perf_counter()
-                await team.board(kind, scope, probe.workspace, probe.channel, tz)
-                times.append((time.perf_counter() - t0) * 1000)
+                times.append(await ask(kind, probe))
+                by_shape.setdefault(probe.shape, []).append(times[-1])
             out[kind] = {"p50": percentile(times, 50), "p95": percentile(times, 95),
-                         "max": max(times)}
+                         "max": max(times), "by_shape": {
+                             shape: {"queries": len(v), "p50": percentile(v, 50),
+                                     "max": max(v)} for shape, v in sorted(by_shape.items())}}
             if log:
                 print(f"  {kind} board: p50 {out[kind]['p50']:.1f} ms, p95 "
-                      f"{out[kind]['p95']:.1f} ms, max {out[kind]['max']:.1f} ms", flush=True)
+                      f"{out[kind]['p95']:.1f} ms, max {out[kind]['max']:.1f} ms; by shape: "
+                      + "; ".join(f"{k} p50 {v['p50']:.1f} / max {v['max']:.1f} ms"
+                                  for k, v in out[kind]["by_shape"].items()), flush=True)
     finally:
         await db.close()
     return out
+
+
+def _fair_goal(kind: str, p95: float) -> tuple[str, bool | None]:
+    """The consistency board has the points board's goal (every period and scope, counted
+    in the database); the improved board has none set."""
+    if kind != "consistency":
+        return "", None
+    return f"< {GOAL_P95_MS:g} ms", p95 < GOAL_P95_MS
 
 
 def _answers_step(plan: list[str]) -> str:
@@ -431,9 +451,8 @@ def run(p: Params, n_queries: int, reps: int, seed: int = 7, log: bool = True) -
                board["max"] / count["max"]),
         *(
             Figure(f"{kind} board", "p95", fair[kind]["p95"], "ms", board["p95"], "points board",
-                   fair[kind]["p95"] / board["p95"],
-                   note=f"p50 {fair[kind]['p50']:.1f} ms, max {fair[kind]['max']:.1f} ms; "
-                        "no goal set")
+                   fair[kind]["p95"] / board["p95"], *_fair_goal(kind, fair[kind]["p95"]),
+                   note=f"p50 {fair[kind]['p50']:.1f} ms, max {fair[kind]['max']:.1f} ms")
             for kind in FAIR_KINDS
         ),
         Figure("board", "pk lookup p50", pk["p50"], "ms",

@@ -7,8 +7,7 @@ leave out users below their minimum, so one lucky answer never tops a board.
 
 from __future__ import annotations
 
-from bisect import bisect_left
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -69,49 +68,36 @@ def improved(before: Iterable[Scored], now: Iterable[Scored]) -> list[Entry]:
 
 
 @dataclass(frozen=True)
-class AnsweredDay:
+class UserDays:
+    """One user's scheduled days over a board's period, summed over its channels and counted
+    by the store (`bot.store.team.Team.user_days`), so a year of a workspace never leaves the
+    database as rows. A scheduled day is a channel's local date with a posted scheduled daily
+    that is not skipped; it is open while one of its scheduled dailies still is; a channel's
+    days count from the user's first answer there (all of the period's when that answer came
+    before it; a channel the user never answered in counts nothing).
+
+    `answered`: scheduled days the user answered (any daily of that date); `answered_open`:
+    those still open; `closed_since`: the closed scheduled days counted for the user; `last`:
+    the user's latest counted answer in the period."""
+
     user_id: str
-    channel_id: str
-    local_date: str
+    answered: int
+    answered_open: int
+    closed_since: int
     last: datetime
 
 
-def consistency(
-    scheduled: Mapping[str, Mapping[str, bool]],
-    answered: Iterable[AnsweredDay],
-    first: Mapping[tuple[str, str], str],
-) -> list[Entry]:
-    """Share of the channels' scheduled days (per channel: local date -> still open) that each
-    user answered, counting a channel's days from the user's first answer there (`first`:
-    (user, channel) -> local date, "" when it came before the period; a channel the user never
-    answered in counts nothing); summed over channels; users with at least MIN_DAYS such days.
-    A day still open counts only once answered, so nobody drops for a daily they can still
-    answer."""
-    closed = {
-        c: sorted(d for d, is_open in dates.items() if not is_open)
-        for c, dates in scheduled.items()
-    }
-    mine: dict[str, set[tuple[str, str]]] = {}
-    last: dict[str, datetime] = {}
-    for a in answered:
-        since = first.get((a.user_id, a.channel_id))
-        if (
-            since is not None
-            and a.local_date >= since
-            and a.local_date in scheduled.get(a.channel_id, {})
-        ):
-            mine.setdefault(a.user_id, set()).add((a.channel_id, a.local_date))
-        last[a.user_id] = max(last.get(a.user_id, a.last), a.last)
+def consistency(users: Iterable[UserDays]) -> list[Entry]:
+    """Share of the scheduled days counted for each user that they answered; users with at
+    least MIN_DAYS such days and one answered. A day still open counts only once answered,
+    so nobody drops for a daily they can still answer."""
     entries = []
-    for user, days in mine.items():
-        total = 0
-        for channel, dates in closed.items():
-            since = first.get((user, channel))
-            if since is not None:
-                total += len(dates) - bisect_left(dates, since)
-        total += sum(1 for channel, day in days if scheduled[channel][day])  # open, answered
-        if total < MIN_DAYS:
+    for u in users:
+        total = u.closed_since + u.answered_open
+        if not u.answered or total < MIN_DAYS:
             continue
-        share = len(days) / total
-        entries.append(Entry(user, share, f"{share:.0%} ({len(days)} of {total} days)", last[user]))
+        share = u.answered / total
+        entries.append(
+            Entry(u.user_id, share, f"{share:.0%} ({u.answered} of {total} days)", u.last)
+        )
     return ranked(entries)

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from bot.clock import Clock
 from bot.domain import fairboards
 from bot.domain.digest import WeekAnswer, build_digest, iso_week
-from bot.domain.fairboards import AnsweredDay, Entry
+from bot.domain.fairboards import Entry
 from bot.domain.periods import period
 from bot.domain.types import ChannelRef, Digest
 from bot.packs import Bank
@@ -127,34 +127,19 @@ class TeamPractice:
     async def _consistency(
         self, workspace_id: str, channel_id: str | None, start: datetime | None, today: str
     ) -> list[Entry]:
+        """Counted per user in the store (`Team.user_days`); the skipped dates, partly computed
+        (holidays), are found first over the span of the period's dailies and handed to it."""
         first = start.date().isoformat() if start is not None else None
-        scheduled = await self.team.scheduled_days(workspace_id, channel_id, first, today)
-        if scheduled:
-            all_days = [d for days in scheduled.values() for d in days]
-            skipped = await self.skips.between(
-                [(workspace_id, c) for c in scheduled],
-                date.fromisoformat(min(all_days)),
-                date.fromisoformat(max(all_days)),
-            )
-            for chan, days in scheduled.items():
-                for day in skipped[(workspace_id, chan)]:
-                    days.pop(day.isoformat(), None)
-        answered = await self.team.answered_days(workspace_id, channel_id, first, today)
-        # Days count from the user's first answer in a channel: "" when it came before the
-        # period, else their first answered day in it.
-        earlier = (
-            await self.team.answered_before(workspace_id, channel_id, start)
-            if start is not None
-            else set()
+        span = await self.team.scheduled_span(workspace_id, channel_id, first, today)
+        if span is None:
+            return []
+        chans, since, until = span
+        skipped = await self.skips.between(
+            [(workspace_id, c) for c in chans], date.fromisoformat(since), date.fromisoformat(until)
         )
-        firsts: dict[tuple[str, str], str] = {}
-        for a in answered:
-            key = (a.user_id, a.channel_id)
-            firsts[key] = "" if key in earlier else min(firsts.get(key, a.local_date), a.local_date)
+        pairs = [(c, d.isoformat()) for (_, c), days in skipped.items() for d in sorted(days)]
         return fairboards.consistency(
-            scheduled,
-            [AnsweredDay(a.user_id, a.channel_id, a.local_date, a.last) for a in answered],
-            firsts,
+            await self.team.user_days(workspace_id, channel_id, first, today, start, pairs)
         )
 
     async def _named(self, workspace_id: str, entries: list[Entry]) -> list[Entry]:

@@ -178,6 +178,18 @@ sa.Index(
     answers.c.user_id,
     answers.c.points,
 )
+# The consistency board (bot.store.team.Team.user_days): a channel's answers grouped per
+# user, covering what a counted answer to a daily needs.
+sa.Index(
+    "ix_answers_days",
+    answers.c.workspace_id,
+    answers.c.channel_id,
+    answers.c.user_id,
+    answers.c.kind,
+    answers.c.floor,
+    answers.c.daily_id,
+    answers.c.answered_at,
+)
 # No (workspace, user) index: SQLite's planner would take it for workspace boards and read the
 # whole workspace from the table; per-user lookups (history, forget-me) are rare and bounded.
 sa.Index("ix_answers_pending", answers.c.status)

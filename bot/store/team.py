@@ -9,6 +9,7 @@ digest is reserved under (workspace, channel, ISO week). Every count reads `coun
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,7 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bot.domain.fairboards import Scored
+from bot.domain.fairboards import Scored, UserDays
 from bot.store.counted import counted
 from bot.store.db import Database
 from bot.store.reserve import Work
@@ -33,6 +34,9 @@ from bot.store.tables import (
     workspaces,
 )
 from bot.store.tenancy import live
+
+#: A value a statement compares with: given, or a parameter of a statement built once.
+Value = str | sa.BindParameter[str]
 
 #: Reminders of a daily: reserved by stamping `dailies.reminded_at` (once per daily).
 REMINDER_ROUNDS = Work(
@@ -79,16 +83,6 @@ class DueRound(FromRow):
 
     daily: DailyRow
     remind_minutes: int
-
-
-@dataclass(frozen=True)
-class DayAnswer(FromRow):
-    """A user's counted answers on one local date of a channel (the latest time)."""
-
-    user_id: str
-    channel_id: str
-    local_date: str
-    last: datetime
 
 
 @dataclass(frozen=True)
@@ -367,52 +361,68 @@ class Team:
                 out.setdefault(r.channel_id, {})[r.local_date] = bool(r.open)
         return out
 
-    async def answered_days(
+    async def scheduled_span(
         self, workspace_id: str, channel_id: str | None, first: str | None, last: str
-    ) -> list[DayAnswer]:
-        """Per user, channel and local date in [first, last]: the latest counted answer."""
-        # Filtered on the dailies (their slot index) and joined to answers by daily id, so a
-        # week reads that week's dailies' answers, not the workspace's whole history.
-        conditions = [*_dailies_between(workspace_id, channel_id, first, last), counted()]
+    ) -> tuple[list[str], str, str] | None:
+        """The channels with a daily dated in [first, last] and the first and last local date
+        of those dailies (None when there is none): where skipped dates matter. Any daily, not
+        only scheduled ones, so the slot index alone answers it."""
         query = (
             sa.select(
-                answers.c.user_id,
                 dailies.c.channel_id,
-                dailies.c.local_date,
-                sa.func.max(answers.c.answered_at).label("last"),
+                sa.func.min(dailies.c.local_date).label("first"),
+                sa.func.max(dailies.c.local_date).label("last"),
             )
-            .join(dailies, dailies.c.id == answers.c.daily_id)
-            .where(*conditions)
-            .group_by(answers.c.user_id, dailies.c.channel_id, dailies.c.local_date)
+            .where(*_dailies_between(workspace_id, channel_id, first, last))
+            .group_by(dailies.c.channel_id)
         )
         async with self.db.read() as conn:
-            return [DayAnswer.of(r) for r in await conn.execute(query)]
+            rows = (await conn.execute(query)).all()
+        if not rows:
+            return None
+        return [r.channel_id for r in rows], min(r.first for r in rows), max(r.last for r in rows)
 
-    async def answered_before(
-        self, workspace_id: str, channel_id: str | None, before: datetime
-    ) -> set[tuple[str, str]]:
-        """(user, channel) pairs with a counted answer sent since `before` and one before it.
-        Each pair's earlier answer is looked up in the channel's board index (a correlated
-        EXISTS that stops at the first hit), so the history before is never read whole."""
-        now, then = answers.alias("now"), answers.alias("then")
-        earlier = sa.select(then.c.id).where(
-            then.c.workspace_id == now.c.workspace_id,
-            then.c.channel_id == now.c.channel_id,
-            counted(then),
-            then.c.answered_at < before,
-            then.c.user_id == now.c.user_id,
-        )
-        conditions = [
-            now.c.workspace_id == workspace_id,
-            counted(now),
-            now.c.answered_at >= before,
-            sa.exists(earlier),
-        ]
+    async def user_days(
+        self,
+        workspace_id: str,
+        channel_id: str | None,
+        first: str | None,
+        last: str,
+        start: datetime | None,
+        skipped: Sequence[tuple[str, str]],
+    ) -> list[UserDays]:
+        """The consistency board's counts per user with a counted answer to a daily dated in
+        [first, last] (local dates; `start`: the period's first instant, whose local date is
+        `first`, both None over all time; `skipped`: (channel, local date) pairs that are no
+        scheduled day), counted in one statement so only a row per user leaves the database.
+
+        Per date of the channels' dailies (`days`): is it a closed or an open scheduled day,
+        and is it plain (its only daily is a closed scheduled one, not skipped)? Answers are
+        counted in two parts: each answered daily of a plain date is one closed scheduled day,
+        so the part that reads the whole history (`pairs`; over all time in (channel, user)
+        order from ix_answers_days, no sort) only counts rows, with no DISTINCT; the few other
+        dates (extras, several dailies, skipped, open) are counted apart, by date (`other`).
+        A user's days in a channel run from their first answered date there (`closed_from`:
+        the closed scheduled days from each date on), or from the period's start when they
+        answered there before it (`totals`); then summed over the channels.
+        """
+        params: dict[str, Any] = {"ws": workspace_id, "last": last}
         if channel_id is not None:
-            conditions.append(now.c.channel_id == channel_id)
-        query = sa.select(now.c.user_id, now.c.channel_id).distinct().where(*conditions)
+            params["channel"] = channel_id
+        if first is not None:
+            params["first"] = first
+        if start is not None:
+            params["start"] = start
+        if skipped:
+            params["skipped"] = list(skipped)
+        query = _user_days_query(channel_id is not None, first is not None, bool(skipped))
         async with self.db.read() as conn:
-            return {(r.user_id, r.channel_id) for r in await conn.execute(query)}
+            return [
+                UserDays(
+                    r.user_id, int(r.answered), int(r.answered_open), int(r.closed_since), r.last
+                )
+                for r in await conn.execute(query, params)
+            ]
 
     async def names(
         self, workspace_id: str, user_ids: Sequence[str]
@@ -492,8 +502,166 @@ class Team:
                 await conn.execute(table.delete().where(*_mine(table, workspace_id, user_id)))
 
 
+@functools.cache
+def _user_days_query(by_channel: bool, bounded: bool, skipping: bool) -> sa.Select[Any]:
+    """`Team.user_days`'s statement for one shape (one channel or the workspace, a period or
+    all time, skipped dates or none), with its values as parameters (`ws`, `channel`,
+    `first`, `last`, `start`, `skipped`): built once, so a board pays neither for building
+    nor for keying it."""
+    workspace_id = sa.bindparam("ws", type_=sa.String)
+    channel_id = sa.bindparam("channel", type_=sa.String) if by_channel else None
+    first = sa.bindparam("first", type_=sa.String) if bounded else None
+    start = sa.bindparam("start", type_=answers.c.answered_at.type) if bounded else None
+    in_range = _dailies_between(
+        workspace_id, channel_id, first, sa.bindparam("last", type_=sa.String)
+    )
+    is_scheduled = sa.and_(
+        dailies.c.kind == "scheduled", dailies.c.status.in_(("posted", "closed"))
+    )
+    is_open = sa.and_(dailies.c.kind == "scheduled", dailies.c.status == "posted")
+    skip = (
+        sa.tuple_(dailies.c.channel_id, dailies.c.local_date).in_(
+            sa.bindparam("skipped", expanding=True)
+        )
+        if skipping
+        else sa.false()
+    )
+    grouped = (
+        sa.select(
+            dailies.c.channel_id,
+            dailies.c.local_date,
+            sa.func.count().label("dailies"),
+            sa.case((skip, 0), else_=sa.func.max(sa.case((is_scheduled, 1), else_=0))).label(
+                "scheduled"
+            ),
+            sa.func.max(sa.case((is_open, 1), else_=0)).label("opened"),
+        )
+        .where(*in_range)
+        .group_by(dailies.c.channel_id, dailies.c.local_date)
+        .subquery("grouped")
+    )
+    closed = sa.case((sa.and_(grouped.c.scheduled == 1, grouped.c.opened == 0), 1), else_=0)
+    windowed = sa.select(
+        grouped.c.channel_id,
+        grouped.c.local_date,
+        closed.label("closed"),
+        sa.case((sa.and_(grouped.c.scheduled == 1, grouped.c.opened == 1), 1), else_=0).label(
+            "open"
+        ),
+        sa.case((sa.and_(grouped.c.dailies == 1, closed == 1), 1), else_=0).label("plain"),
+        sa.func.sum(closed)
+        .over(
+            partition_by=grouped.c.channel_id,
+            order_by=grouped.c.local_date.desc(),
+            rows=(None, 0),
+        )
+        .label("closed_from"),
+    ).subquery("windowed")
+    # Grouped again (one row per date already): SQLite builds no automatic index on a
+    # window's output, and the joins below need one.
+    days = (
+        sa.select(
+            windowed.c.channel_id,
+            windowed.c.local_date,
+            *(
+                sa.func.max(windowed.c[name]).label(name)
+                for name in ("closed", "open", "plain", "closed_from")
+            ),
+        )
+        .group_by(windowed.c.channel_id, windowed.c.local_date)
+        .cte("days")
+    )
+    conditions = [*in_range, counted()]
+    if not bounded:
+        # All time reads the whole history: in (channel, user) order from ix_answers_days.
+        # A period is read from its dailies instead (their slot index, then each daily's
+        # answers), so SQLite must not be offered that index for it.
+        conditions.append(answers.c.workspace_id == workspace_id)
+        if channel_id is not None:
+            conditions.append(answers.c.channel_id == channel_id)
+    pairs = (
+        sa.select(
+            answers.c.user_id,
+            answers.c.channel_id,
+            sa.func.min(dailies.c.local_date).label("first"),
+            sa.func.max(answers.c.answered_at).label("last"),
+            sa.func.count().label("dailies"),
+        )
+        .join(dailies, dailies.c.id == answers.c.daily_id)
+        .where(*conditions)
+        .group_by(answers.c.channel_id, answers.c.user_id)
+        .cte("pairs")
+    )
+    other = (
+        sa.select(
+            answers.c.user_id,
+            answers.c.channel_id,
+            sa.func.count().label("dailies"),
+            sa.func.count(sa.distinct(sa.case((days.c.closed == 1, dailies.c.local_date)))).label(
+                "closed"
+            ),
+            sa.func.count(sa.distinct(sa.case((days.c.open == 1, dailies.c.local_date)))).label(
+                "open"
+            ),
+        )
+        .select_from(days)
+        .join(
+            dailies,
+            sa.and_(
+                dailies.c.workspace_id == workspace_id,
+                dailies.c.channel_id == days.c.channel_id,
+                dailies.c.local_date == days.c.local_date,
+            ),
+        )
+        .join(answers, answers.c.daily_id == dailies.c.id)
+        .where(days.c.plain == 0, counted())
+        .group_by(answers.c.channel_id, answers.c.user_id)
+        .cte("other")
+    )
+    since: sa.ColumnElement[Any] = days.c.closed_from
+    if start is not None:
+        # Answered there before the period: all of its closed scheduled days count.
+        totals = (
+            sa.select(days.c.channel_id, sa.func.sum(days.c.closed).label("closed"))
+            .group_by(days.c.channel_id)
+            .cte("totals")
+        )
+        since = sa.case(
+            (_answered_before(pairs, workspace_id, start), totals.c.closed), else_=since
+        )
+    zero = sa.literal(0)
+    answered_open = sa.func.coalesce(other.c.open, zero)
+    # Every answered daily of a plain date is one closed scheduled day.
+    answered_closed = (
+        pairs.c.dailies
+        - sa.func.coalesce(other.c.dailies, zero)
+        + sa.func.coalesce(other.c.closed, zero)
+    )
+    query = (
+        sa.select(
+            pairs.c.user_id,
+            sa.func.sum(answered_closed + answered_open).label("answered"),
+            sa.func.sum(answered_open).label("answered_open"),
+            sa.func.sum(since).label("closed_since"),
+            sa.func.max(pairs.c.last).label("last"),
+        )
+        .join(
+            days,
+            sa.and_(days.c.channel_id == pairs.c.channel_id, days.c.local_date == pairs.c.first),
+        )
+        .outerjoin(
+            other,
+            sa.and_(other.c.user_id == pairs.c.user_id, other.c.channel_id == pairs.c.channel_id),
+        )
+        .group_by(pairs.c.user_id)
+    )
+    if start is not None:
+        query = query.join(totals, totals.c.channel_id == pairs.c.channel_id)
+    return query
+
+
 def _dailies_between(
-    workspace_id: str, channel_id: str | None, first: str | None, last: str
+    workspace_id: Value, channel_id: Value | None, first: Value | None, last: Value
 ) -> list[sa.ColumnElement[bool]]:
     """Dailies of the workspace (or one channel) whose local date is in [first, last]."""
     conditions = [dailies.c.workspace_id == workspace_id, dailies.c.local_date <= last]
@@ -502,6 +670,30 @@ def _dailies_between(
     if channel_id is not None:
         conditions.append(dailies.c.channel_id == channel_id)
     return conditions
+
+
+def _answered_before(
+    pairs: sa.FromClause, workspace_id: Value, start: sa.BindParameter[datetime]
+) -> sa.ColumnElement[bool]:
+    """Whether the pair's user has a counted answer in its channel sent before `start` and
+    one sent since (the latter almost always among the pair's own answers: looked up only
+    when not). Each is an index lookup that stops at the first hit."""
+
+    def sent(after: bool) -> sa.Exists:
+        then = answers.alias("then")
+        when = then.c.answered_at >= start if after else then.c.answered_at < start
+        return sa.exists(
+            sa.select(then.c.id).where(
+                then.c.workspace_id == workspace_id,
+                then.c.channel_id == pairs.c.channel_id,
+                then.c.user_id == pairs.c.user_id,
+                counted(then),
+                when,
+            )
+        )
+
+    since = sa.case((pairs.c.last >= start, sa.true()), else_=sent(after=True))
+    return sa.and_(sent(after=False), since)
 
 
 def _chunks(items: list[str], size: int) -> list[list[str]]:

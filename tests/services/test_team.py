@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from bot.app import Core, build_core
 from bot.clock import ManualClock
+from bot.domain.periods import period
 from bot.domain.types import Actor, ChannelRef
 from bot.grading.offline import OfflineGrader
 from bot.packs import Bank
@@ -46,8 +47,9 @@ async def put_daily(
     kind: str = "scheduled",
     status: str = "closed",
     ref: ChannelRef = CH,
+    slot: str = "09:00",
 ) -> int:
-    at = datetime(day.year, day.month, day.day, 9, tzinfo=UTC)
+    at = datetime(day.year, day.month, day.day, int(slot[:2]), tzinfo=UTC)
     async with core.db.write() as conn:
         result = await conn.execute(
             dailies.insert().values(
@@ -55,7 +57,7 @@ async def put_daily(
                 channel_id=ref.channel_id,
                 question_id=question_id,
                 local_date=day.isoformat(),
-                slot="09:00",
+                slot=slot,
                 kind=kind,
                 status=status,
                 scheduled_at=at,
@@ -63,7 +65,7 @@ async def put_daily(
                 closes_at=at + timedelta(hours=24),
                 closed_at=at + timedelta(hours=24) if status == "closed" else None,
                 revealed_at=at + timedelta(hours=24) if status == "closed" else None,
-                message_id=f"m-{day}-{kind}",
+                message_id=f"m-{ref.channel_id}-{day}-{kind}-{slot}",
             )
         )
         return int(result.inserted_primary_key[0])
@@ -207,6 +209,152 @@ async def test_consistency_board_counts_scheduled_days_since_the_first_answer(
     assert ("bob", "100% (4 of 4 days)") in [(e.user_id, e.shown) for e in board]
     text = await command(core, Actor(WS, "dave", "Dave"), "leaderboard consistency all", "k1")
     assert "You are not on this board yet." in text
+
+
+def old_consistency(
+    dailies_rows: list[Any],
+    answer_rows: list[Any],
+    skipped: dict[tuple[str, str], set[date]],
+    channel_id: str | None,
+    start: datetime | None,
+    today: str,
+) -> list[tuple[str, str, datetime]]:
+    """The consistency board as it was computed before it moved into SQL, from the raw rows:
+    every (user, channel, local date) answered, folded in Python. The reference the store's
+    per-user counts must reproduce."""
+    first = start.date().isoformat() if start is not None else ""
+    in_scope = {
+        d.id: d
+        for d in dailies_rows
+        if (channel_id is None or d.channel_id == channel_id) and first <= d.local_date <= today
+    }
+    scheduled: dict[str, dict[str, bool]] = {}
+    for d in in_scope.values():
+        if d.kind == "scheduled" and d.status in ("posted", "closed"):
+            dates = scheduled.setdefault(d.channel_id, {})
+            dates[d.local_date] = dates.get(d.local_date, False) or d.status == "posted"
+    for (_, chan), days in skipped.items():
+        for day in days:
+            scheduled.get(chan, {}).pop(day.isoformat(), None)
+    counted = [a for a in answer_rows if a.kind == "daily" and a.floor is None]
+    answered: dict[tuple[str, str, str], datetime] = {}
+    for a in counted:
+        if a.daily_id in in_scope:
+            key = (a.user_id, a.channel_id, in_scope[a.daily_id].local_date)
+            answered[key] = max(answered.get(key, a.answered_at), a.answered_at)
+    pairs = {(a.user_id, a.channel_id) for a in counted}
+    earlier = {
+        pair
+        for pair in pairs
+        if start is not None
+        and any((a.user_id, a.channel_id) == pair and a.answered_at < start for a in counted)
+        and any((a.user_id, a.channel_id) == pair and a.answered_at >= start for a in counted)
+    }
+    firsts: dict[tuple[str, str], str] = {}
+    for user, chan, day in answered:
+        key = (user, chan)
+        firsts[key] = "" if key in earlier else min(firsts.get(key, day), day)
+    mine: dict[str, set[tuple[str, str]]] = {}
+    last: dict[str, datetime] = {}
+    for (user, chan, day), when in answered.items():
+        if day in scheduled.get(chan, {}):
+            mine.setdefault(user, set()).add((chan, day))
+        last[user] = max(last.get(user, when), when)
+    board = []
+    for user, days in mine.items():
+        total = sum(
+            1
+            for chan, dates in scheduled.items()
+            if (user, chan) in firsts
+            for day, is_open in dates.items()
+            if not is_open and day >= firsts[(user, chan)]
+        )
+        total += sum(1 for chan, day in days if scheduled[chan][day])
+        if total >= 3:
+            share = len(days) / total
+            board.append((share, last[user], user, f"{share:.0%} ({len(days)} of {total} days)"))
+    return [
+        (user, shown, when)
+        for _, when, user, shown in sorted(board, key=lambda b: (-b[0], b[1], b[2]))
+    ]
+
+
+async def test_consistency_counted_in_the_store_matches_the_day_by_day_definition(
+    core: Core, clock: ManualClock
+) -> None:
+    """A crafted fortnight in two channels: a skipped date, an extra on a scheduled date and
+    one on a free date, two scheduled slots on one date, a date still open because one slot
+    is, a late answer, and users whose first answer in a channel predates the week. Every
+    period and scope gives the board of the day-by-day definition."""
+    c2 = ChannelRef(WS, "C2")
+    await setup_channel(core, cron="0 9 * * *")
+    await setup_channel(core, cron="0 9 * * *", ref=c2)
+    d = {n: date(2026, 11, n) for n in range(16, 28)}  # Mon 23 .. Fri 27 is the week
+    one: dict[int, int] = {n: await put_daily(core, d[n]) for n in (16, 20, 23, 24, 25, 26)}
+    one[27] = await put_daily(core, d[27], status="posted")  # today's, still open
+    extra_sun = await put_daily(core, d[22], kind="extra", slot="14:00")
+    extra_wed = await put_daily(core, d[25], kind="extra", slot="14:00")
+    two = {n: await put_daily(core, d[n], ref=c2) for n in (19, 23, 24, 25, 26)}
+    wed_pm = await put_daily(core, d[25], ref=c2, slot="17:00")
+    thu_pm = await put_daily(core, d[26], ref=c2, slot="17:00", status="posted")
+    plan: dict[str, list[tuple[int, ChannelRef, int]]] = {
+        # user: (daily, channel, minute of the answer)
+        "alice": [(one[n], CH, 5) for n in (23, 24, 25, 26, 27)],
+        "bob": [(extra_sun, CH, 0), (extra_wed, CH, 0), (one[26], CH, 0), (two[26], c2, 0)],
+        "carol": [
+            *[(one[n], CH, 1) for n in (25, 26)],
+            *[(daily, c2, 1) for daily in (two[23], wed_pm, two[26], thu_pm)],
+        ],
+        "dave": [(one[26], CH, 2), (one[27], CH, 2)],
+        "erin": [
+            *[(one[n], CH, 3) for n in (16, 23, 26)],
+            *[(two[n], c2, 3) for n in (19, 24, 25)],
+        ],
+    }
+    async with core.db.read() as conn:
+        dated = {r.id: r for r in await conn.execute(sa.select(dailies))}
+    for user, answered in plan.items():
+        for daily, ref, minute in answered:
+            day = date.fromisoformat(dated[daily].local_date)
+            hour = 18 if daily in (wed_pm, thu_pm) else 10
+            await put_answer(core, user, daily, at(day, hour, minute), 7, ref=ref)
+    await put_answer(core, "frank", one[23], at(d[23]), 7)
+    await put_answer(core, "frank", one[24], at(d[24]), 7)
+    await put_answer(core, "frank", one[25], at(d[25]), 7)
+    async with core.db.write() as conn:  # frank's are late: they count nowhere
+        await conn.execute(answers.update().where(answers.c.user_id == "frank").values(kind="late"))
+    await core.store.skips.add(WS, CH.channel_id, [d[24]], "boss", clock.now())
+    clock.set(datetime(2026, 11, 27, 12, 0, tzinfo=UTC))
+
+    async with core.db.read() as conn:
+        daily_rows = list(await conn.execute(sa.select(dailies)))
+        answer_rows = list(await conn.execute(sa.select(answers)))
+    skipped = await core.store.skips.between([(WS, "C1"), (WS, "C2")], d[16], d[27])
+    utc = ZoneInfo("UTC")
+    for scope in ("week", "month", "all"):
+        start, _ = period(scope, clock.now(), utc)
+        for channel in (CH.channel_id, None):
+            board = await core.team.board("consistency", scope, WS, channel, utc)
+            expected = old_consistency(
+                daily_rows, answer_rows, skipped, channel, start, "2026-11-27"
+            )
+            assert [(e.user_id, e.shown, e.last) for e in board] == expected, (scope, channel)
+    # The same boards by hand, for the week: the skipped Tuesday is no day; Wednesday counts
+    # once whichever of its dailies was answered; Friday (open) only for who answered it;
+    # bob and erin answered before the week, so all of its closed days count for them.
+    week = await core.team.board("consistency", "week", WS, CH.channel_id, utc)
+    assert [(e.user_id, e.shown) for e in week] == [
+        ("alice", "100% (4 of 4 days)"),
+        ("bob", "67% (2 of 3 days)"),  # Wednesday's extra and Thursday; last Thu 10:00
+        ("erin", "67% (2 of 3 days)"),  # Monday and Thursday; last Thu 10:03
+    ]
+    workspace = await core.team.board("consistency", "week", WS, None, utc)
+    assert [(e.user_id, e.shown) for e in workspace] == [
+        ("alice", "100% (4 of 4 days)"),
+        ("carol", "83% (5 of 6 days)"),  # C1: Wed, Thu of 2; C2: Mon, Wed, Thu (open) of 4
+        ("bob", "75% (3 of 4 days)"),  # C2: first Thursday, still open: 1 of 1
+        ("erin", "67% (4 of 6 days)"),  # C2 from before the week: Tue, Wed of Mon-Wed
+    ]
 
 
 async def test_floored_or_late_answers_never_count_on_boards(
