@@ -3,8 +3,10 @@
 The database is generated with bulk SQL (a recursive CTE per table, the answers' secondary
 indexes dropped during the load and rebuilt from their own migrated DDL) into a schema made by
 the project's migrations, then cached under `data/bench/`, keyed by the parameters and the
-migrations, so a rerun only measures. No ANALYZE is run: the bot never runs one, so the query
-planner here sees what it sees in production.
+migrations, so a rerun only measures. ANALYZE is run once after the load, as the bot's
+`Database.optimize` does at start-up and daily, so the query planner here has the statistics it
+has in production (they are what steer an all-time workspace board to `ix_answers_ws_users` and a
+bounded one to the time-first `ix_answers_ws_board`).
 
 Each sample is a random (workspace, channel or the whole workspace, week/month/all-time) board,
 bounded by `period()` in the channel's (or workspace's) timezone, timed through the project's

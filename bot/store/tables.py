@@ -190,8 +190,19 @@ sa.Index(
     answers.c.daily_id,
     answers.c.answered_at,
 )
-# No (workspace, user) index: SQLite's planner would take it for workspace boards and read the
-# whole workspace from the table; per-user lookups (history, forget-me) are rare and bounded.
+# The all-time workspace points board (bot.store.boards.board with no period): counted answers
+# in user order, grouped as scanned (no sort of a workspace's whole history) and covering (no
+# table lookup). Bounded periods stay on the time-first ix_answers_ws_board: with the statistics
+# Database.optimize keeps, the planner tells the two apart.
+sa.Index(
+    "ix_answers_ws_users",
+    answers.c.workspace_id,
+    answers.c.kind,
+    answers.c.user_id,
+    answers.c.floor,
+    answers.c.points,
+    answers.c.answered_at,
+)
 sa.Index("ix_answers_pending", answers.c.status)
 
 # The rubrics answers are graded against (a bot.domain.rubric.Rubric: the question as asked and

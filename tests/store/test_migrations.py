@@ -16,7 +16,7 @@ from bot.config import SHIPPED_PACKS
 from bot.domain.rubric import Rubric
 from bot.packs import load_bank
 from bot.store.db import Database
-from bot.store.tables import answers, rubrics
+from bot.store.tables import answers, metadata, rubrics
 
 
 def test_the_migration_history_has_one_head() -> None:
@@ -93,3 +93,25 @@ async def test_0007_backfills_rubrics_from_the_current_bank(tmp_path: Path) -> N
     assert Rubric.from_json(whole).key_points == tuple(q.key_points)
     assert Rubric.from_json(whole).question.prompt == q.prompt
     assert gone is None
+
+
+async def test_the_migrations_build_every_index_the_tables_declare(db: Database) -> None:
+    """tables.py documents the indexes the queries are planned on (the boards' covering ones
+    above all): the migrated schema has each of them, on the same columns in the same order."""
+    declared = {
+        (table.name, index.name): [c.name for c in index.columns]
+        for table in metadata.sorted_tables
+        for index in table.indexes
+    }
+
+    def built(connection: sa.Connection) -> dict[tuple[str | None, str | None], list[str]]:
+        inspector = sa.inspect(connection)
+        return {
+            (table, index["name"]): [str(c) for c in index["column_names"]]
+            for table in {t for t, _ in declared}
+            for index in inspector.get_indexes(table)
+        }
+
+    async with db.read() as conn:
+        migrated = await conn.run_sync(built)
+    assert {key: migrated.get(key) for key in declared} == declared
