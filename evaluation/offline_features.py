@@ -16,13 +16,15 @@ import csv
 import json
 import pickle
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from bot.config import Settings
 from bot.grading.base import GradeRequest
 from bot.grading.evaluate import Row, load_rows, question_for, sample
 from bot.grading.offline import OfflineGrader
-from bot.packs import Bank, load_bank
+from bot.packs import Bank, Question, load_bank
 
 CREDIT = {"covered": 1.0, "partly": 0.5, "missed": 0.0}
 
@@ -50,29 +52,29 @@ def read_set(*, tuning: bool) -> tuple[argparse.Namespace, Bank, list[Row], dict
     return args, bank, rows, judged
 
 
-def main() -> None:
-    args, bank, rows, judged = read_set(tuning=False)
+Measure = Callable[[OfflineGrader, GradeRequest], dict[str, Any]]
+
+
+def dump(measure: Measure, *, tuning: bool) -> None:
+    """The loop both scripts run: read the set (`read_set`), grade every row's request once
+    with `measure`, add the row's labels, print progress, and pickle the list to `out`."""
+    args, bank, rows, judged = read_set(tuning=tuning)
     grader = OfflineGrader()
-    questions = {}
+    questions: dict[str, Question] = {}
     out = []
     started = time.perf_counter()
     for i, row in enumerate(rows):
         if row.question_id not in questions:
             questions[row.question_id] = question_for(row, bank)
         question = questions[row.question_id]
-        assessment = grader.assess(GradeRequest(question=question, answer=row.answer))
-        features = assessment.features
-        out.append({
+        item = measure(grader, GradeRequest(question=question, answer=row.answer))
+        item.update({
             "set": args.name, "id": row.id, "qid": row.question_id, "target": row.target,
             "profile": row.profile, "split": row.split,
             "weights": [kp.weight for kp in question.key_points],
             "judgments": [CREDIT[j] for j in judged[row.id]] if row.id in judged else None,
-            "floor": assessment.floor is not None, "flagged": bool(assessment.flags),
-            "contradicted": list(assessment.contradicted),
-            "stuffed": assessment.stuffed,
-            "rows": ([features.row(k) for k in range(len(question.key_points))]
-                     if features is not None else None),
         })
+        out.append(item)
         if i % 500 == 0:
             print(f"{args.name}: {i}/{len(rows)} {time.perf_counter() - started:.0f} s",
                   flush=True)
@@ -80,5 +82,19 @@ def main() -> None:
     print(f"{args.name}: done, {len(out)} rows")
 
 
+def features(grader: OfflineGrader, request: GradeRequest) -> dict[str, Any]:
+    """What `tune_offline.py` fits on: per key point the `Features.row` inputs, and the
+    answer's floor, flags, contradictions and keyword-list verdict."""
+    assessment = grader.assess(request)
+    measured = assessment.features
+    return {
+        "floor": assessment.floor is not None, "flagged": bool(assessment.flags),
+        "contradicted": list(assessment.contradicted),
+        "stuffed": assessment.stuffed,
+        "rows": ([measured.row(k) for k in range(len(request.rubric))]
+                 if measured is not None else None),
+    }
+
+
 if __name__ == "__main__":
-    main()
+    dump(features, tuning=False)

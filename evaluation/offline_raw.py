@@ -14,8 +14,6 @@ The hold-out questions of the interview set are refused: pass `--split dev`.
 
 from __future__ import annotations
 
-import pickle
-import time
 from typing import Any
 
 import numpy as np
@@ -23,14 +21,11 @@ import numpy as np
 from bot.grading import semantic
 from bot.grading.base import GradeRequest
 from bot.grading.encoder import shared
-from bot.grading.evaluate import question_for
 from bot.grading.floors import floor_of
 from bot.grading.lexical import lexical
 from bot.grading.offline import OfflineGrader, _measure, sentence_bounds
 from bot.grading.prefilter import scan, strip_flagged
-from evaluation.offline_features import read_set
-
-CREDIT = {"covered": 1.0, "partly": 0.5, "missed": 0.0}
+from evaluation.offline_features import dump
 
 
 def raw(grader: OfflineGrader, request: GradeRequest) -> dict[str, Any]:
@@ -85,30 +80,5 @@ def raw(grader: OfflineGrader, request: GradeRequest) -> dict[str, Any]:
     return out
 
 
-def main() -> None:
-    args, bank, rows, judged = read_set(tuning=True)
-    grader = OfflineGrader()
-    questions = {}
-    out = []
-    started = time.perf_counter()
-    for i, row in enumerate(rows):
-        if row.question_id not in questions:
-            questions[row.question_id] = question_for(row, bank)
-        question = questions[row.question_id]
-        item = raw(grader, GradeRequest(question=question, answer=row.answer))
-        item.update({
-            "set": args.name, "id": row.id, "qid": row.question_id, "target": row.target,
-            "profile": row.profile, "split": row.split,
-            "weights": [kp.weight for kp in question.key_points],
-            "judgments": [CREDIT[j] for j in judged[row.id]] if row.id in judged else None,
-        })
-        out.append(item)
-        if i % 500 == 0:
-            print(f"{args.name}: {i}/{len(rows)} {time.perf_counter() - started:.0f} s",
-                  flush=True)
-    args.out.write_bytes(pickle.dumps(out))
-    print(f"{args.name}: done, {len(out)} rows")
-
-
 if __name__ == "__main__":
-    main()
+    dump(raw, tuning=True)
