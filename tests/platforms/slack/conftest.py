@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 import pytest
+import sqlalchemy as sa
 
 from bot.app import App, Core, build_core
 from bot.clock import ManualClock
@@ -170,3 +171,17 @@ def mcq_core(db: Database, bank: Bank, clock: ManualClock) -> Core:
     """A core whose dailies are all multiple choice."""
     mcq = Bank({qn.id: qn for qn in bank if qn.type == "mcq"}, bank.topics)
     return build_core(db=db, bank=mcq, grader=OfflineGrader(), clock=clock)
+
+
+@pytest.fixture
+def writes(db: Database) -> Iterator[list[str]]:
+    """Every INSERT, UPDATE or DELETE the database runs while the test does."""
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().split(None, 1)[0].upper() in {"INSERT", "UPDATE", "DELETE"}:
+            seen.append(statement)
+
+    sa.event.listen(db.engine.sync_engine, "before_cursor_execute", record)
+    yield seen
+    sa.event.remove(db.engine.sync_engine, "before_cursor_execute", record)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -42,19 +41,6 @@ def _everything_sent(h: Harness) -> str:
         c for method in ("chat.postMessage", "chat.postEphemeral") for c in h.fake.called(method)
     ]
     return json.dumps([*calls, *h.fake.responses], ensure_ascii=False)
-
-
-@pytest.fixture
-def writes(db: Database) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if statement.lstrip().split(None, 1)[0].upper() in {"INSERT", "UPDATE", "DELETE"}:
-            seen.append(statement)
-
-    sa.event.listen(db.engine.sync_engine, "before_cursor_execute", record)
-    yield seen
-    sa.event.remove(db.engine.sync_engine, "before_cursor_execute", record)
 
 
 async def test_B4_unicode_and_markup_are_stored_losslessly_and_never_echo_live(

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -14,24 +13,9 @@ import pytest
 import sqlalchemy as sa
 
 from bot.clock import ManualClock
-from bot.store.db import Database
 from bot.store.tables import slack_installations
 from tests.platforms.slack.conftest import Factory, Harness
 from tests.platforms.slack.test_workspaces import OAUTH
-
-
-@pytest.fixture
-def writes(db: Database) -> Iterator[list[str]]:
-    """Every INSERT, UPDATE or DELETE the database runs while the test does."""
-    seen: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if statement.lstrip().split(None, 1)[0].upper() in {"INSERT", "UPDATE", "DELETE"}:
-            seen.append(statement)
-
-    sa.event.listen(db.engine.sync_engine, "before_cursor_execute", record)
-    yield seen
-    sa.event.remove(db.engine.sync_engine, "before_cursor_execute", record)
 
 
 async def _state(h: Harness) -> str:
