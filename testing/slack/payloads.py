@@ -17,6 +17,8 @@ from urllib.parse import quote, urlencode
 
 from slack_sdk.signature import SignatureVerifier
 
+from bot.platforms.slack.blocks import CHOICE_ACTION_PREFIX
+
 PAYLOADS = Path(__file__).parent / "payloads"
 SECRET = "test-signing-secret"
 
@@ -122,6 +124,15 @@ def block_action(
     body["trigger_id"] = trigger_id
     body["actions"][0].update(action_id=action_id, value=value)
     return body
+
+
+def choice_click(
+    team: str, channel: str, user: str, message_ts: str, daily_id: int, letter: str,
+    trigger_id: str,
+) -> dict[str, Any]:
+    """A click on an MCQ daily's choice button (the action id and value the post gives it)."""
+    return block_action(team, channel, user, message_ts, f"{CHOICE_ACTION_PREFIX}{letter}",
+                        f"{daily_id}:{letter}", trigger_id)
 
 
 def view_submission(

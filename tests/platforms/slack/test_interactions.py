@@ -75,15 +75,8 @@ async def test_mcq_buttons_take_the_first_click_and_explain_at_once(
     assert [b["text"]["text"] for b in buttons] == question.letters
     wrong = next(letter for letter in question.letters if letter != question.answer)
     for letter in (question.answer, wrong):
-        click = p.block_action(
-            "T1",
-            "C1",
-            "U1",
-            daily.message_id,
-            f"{blocks.CHOICE_ACTION_PREFIX}{letter}",
-            f"{daily.id}:{letter}",
-            h.next_id("trig"),
-        )
+        click = p.choice_click("T1", "C1", "U1", daily.message_id, daily.id, letter,
+                               h.next_id("trig"))
         assert (await h.interaction(click)).status == 200
     await eventually(lambda: len(h.fake.ephemerals("T1", "U1")) == 2)
     await h.core.grading.drain()

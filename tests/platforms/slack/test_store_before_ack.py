@@ -14,7 +14,6 @@ import pytest
 import sqlalchemy as sa
 
 from bot.app import Core, build_core
-from bot.platforms.slack import blocks
 from bot.store.tables import answers, events, grades, users
 from testing.polling import eventually
 from testing.slack import payloads as p
@@ -70,15 +69,8 @@ async def test_an_mcq_click_is_committed_when_its_ack_returns(
     h = await slack(core=mcq_core)
     daily = await h.daily("T1", "C1")
     letter = h.core.bank.get(daily.question_id).letters[0]
-    click = p.block_action(
-        "T1",
-        "C1",
-        "U1",
-        daily.message_id,
-        f"{blocks.CHOICE_ACTION_PREFIX}{letter}",
-        f"{daily.id}:{letter}",
-        h.next_id("trig"),
-    )
+    click = p.choice_click("T1", "C1", "U1", daily.message_id, daily.id, letter,
+                           h.next_id("trig"))
     assert (await h.interaction(click)).status == 200
     assert (await _stored(h.core))[("U1", "choice")].text == letter
     await h.core.grading.drain()

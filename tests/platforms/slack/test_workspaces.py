@@ -102,9 +102,7 @@ async def test_an_event_of_one_workspace_never_touches_another(slack: Factory) -
         "T2", "C1", "U1", ts, blocks.ANSWER_ACTION, str(daily.id), h.next_id("trig")
     )
     await h.interaction(click)
-    choice = p.block_action(
-        "T2", "C1", "U1", ts, f"{blocks.CHOICE_ACTION_PREFIX}A", f"{daily.id}:A", h.next_id("trig")
-    )
+    choice = p.choice_click("T2", "C1", "U1", ts, daily.id, "A", h.next_id("trig"))
     await h.interaction(choice)
     await eventually(lambda: len(h.fake.ephemerals("T2")) == 2)
     await h.service.events.inflight.wait(5)
