@@ -16,7 +16,7 @@ from bot.store.group import GroupWriter
 from bot.store.reserve import Work
 from bot.store.rows import DailyRow, ResultRow
 from bot.store.tables import answers, channels, dailies, users, workspaces
-from bot.store.tenancy import live
+from bot.store.tenancy import DAILY_CHANNEL, live
 
 #: A post: reserved under (workspace, channel, local date, slot) as a `reserved` daily, its
 #: send lease in `send_started_at`, confirmed `posted` with the platform's message id.
@@ -74,13 +74,7 @@ class Dailies:
         has lapsed (nobody is sending them now); only these workspaces' when given."""
         query = (
             POSTS.owed(dailies.c.scheduled_at >= scheduled_since, lease_before=lease_before)
-            .join(
-                channels,
-                sa.and_(
-                    channels.c.workspace_id == dailies.c.workspace_id,
-                    channels.c.id == dailies.c.channel_id,
-                ),
-            )
+            .join(channels, DAILY_CHANNEL)
             .join(workspaces, workspaces.c.id == dailies.c.workspace_id)
             .where(*live(platforms))
         )

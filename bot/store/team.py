@@ -33,7 +33,7 @@ from bot.store.tables import (
     users,
     workspaces,
 )
-from bot.store.tenancy import live
+from bot.store.tenancy import DAILY_CHANNEL, live
 
 #: A value a statement compares with: given, or a parameter of a statement built once.
 Value = str | sa.BindParameter[str]
@@ -149,13 +149,7 @@ class Team:
         (the service checks each channel's lead time)."""
         query = (
             sa.select(dailies, channels.c.remind_minutes)
-            .join(
-                channels,
-                sa.and_(
-                    channels.c.workspace_id == dailies.c.workspace_id,
-                    channels.c.id == dailies.c.channel_id,
-                ),
-            )
+            .join(channels, DAILY_CHANNEL)
             .join(workspaces, workspaces.c.id == dailies.c.workspace_id)
             .where(
                 dailies.c.status == "posted",
@@ -235,13 +229,7 @@ class Team:
                 sa.not_(sa.exists(answered)),
             )
             .join(dailies, dailies.c.id == reminders.c.daily_id)
-            .join(
-                channels,
-                sa.and_(
-                    channels.c.workspace_id == dailies.c.workspace_id,
-                    channels.c.id == dailies.c.channel_id,
-                ),
-            )
+            .join(channels, DAILY_CHANNEL)
             .with_only_columns(*reminders.c, dailies.c.closes_at, channels.c.name)
         )
         async with self.db.read() as conn:

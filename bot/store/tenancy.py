@@ -14,7 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.db import Database
 from bot.store.rows import ChannelRow
-from bot.store.tables import channels, events, notices, users, workspaces
+from bot.store.tables import channels, dailies, events, notices, users, workspaces
+
+#: How a daily joins its channel (a channel id is unique only within its workspace).
+DAILY_CHANNEL = sa.and_(
+    channels.c.workspace_id == dailies.c.workspace_id,
+    channels.c.id == dailies.c.channel_id,
+)
 
 
 def live(platforms: Sequence[str]) -> list[sa.ColumnElement[bool]]:
