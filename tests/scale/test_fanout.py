@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -37,6 +39,24 @@ async def until_posted(db: Database, count: int) -> None:
         await asyncio.sleep(0.2)
 
 
+@asynccontextmanager
+async def seeded_cluster(
+    database_url: str, fake_slack: FakeSlackProcess, workdir: Path
+) -> AsyncIterator[tuple[Cluster, Database]]:
+    """Bot processes running over TEAMS x PER_TEAM channels with a daily due, and a database
+    handle; both stopped afterwards."""
+    await fake_slack.add_teams(TEAMS)
+    cluster = Cluster(database_url, fake_slack.api_url, workdir, tick_seconds=TICK)
+    await cluster.start()
+    db = Database(database_url)
+    try:
+        await seed(database_url, TEAMS, PER_TEAM)
+        yield cluster, db
+    finally:
+        await cluster.stop()
+        await db.close()
+
+
 def once_each(stats: dict[str, object]) -> list[int]:
     per_channel = stats["posts"]
     assert isinstance(per_channel, dict)
@@ -46,12 +66,7 @@ def once_each(stats: dict[str, object]) -> list[int]:
 async def test_1000_channels_in_10_workspaces_get_exactly_one_post_each(
     database_url: str, fake_slack: FakeSlackProcess, workdir: Path
 ) -> None:
-    await fake_slack.add_teams(TEAMS)
-    cluster = Cluster(database_url, fake_slack.api_url, workdir, tick_seconds=TICK)
-    await cluster.start()
-    db = Database(database_url)
-    try:
-        await seed(database_url, TEAMS, PER_TEAM)
+    async with seeded_cluster(database_url, fake_slack, workdir) as (_, db):
         await until_posted(db, len(TEAMS) * PER_TEAM)
         await asyncio.sleep(2 * LEASE)  # a few more ticks of every process: nothing more
         assert once_each(await fake_slack.stats()) == [1] * (len(TEAMS) * PER_TEAM)
@@ -60,20 +75,12 @@ async def test_1000_channels_in_10_workspaces_get_exactly_one_post_each(
                 (await conn.execute(sa.select(dailies.c.lease_owner).distinct())).scalars()
             )
         assert len(owners) > 1  # the fan-out was shared, not done by one process
-    finally:
-        await cluster.stop()
-        await db.close()
 
 
 async def test_a_process_killed_mid_fan_out_leaves_no_channel_twice_and_none_behind(
     database_url: str, fake_slack: FakeSlackProcess, workdir: Path
 ) -> None:
-    await fake_slack.add_teams(TEAMS)
-    cluster = Cluster(database_url, fake_slack.api_url, workdir, tick_seconds=TICK)
-    await cluster.start()
-    db = Database(database_url)
-    try:
-        await seed(database_url, TEAMS, PER_TEAM)
+    async with seeded_cluster(database_url, fake_slack, workdir) as (cluster, db):
         await until_posted(db, 150)
         async with db.read() as conn:
             held = (
@@ -104,6 +111,3 @@ async def test_a_process_killed_mid_fan_out_leaves_no_channel_twice_and_none_beh
         assert first_takeover - killed_at <= 2 * LEASE + TICK
         await asyncio.sleep(2 * LEASE)
         assert once_each(await fake_slack.stats()) == [1] * (len(TEAMS) * PER_TEAM)
-    finally:
-        await cluster.stop()
-        await db.close()
