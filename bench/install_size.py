@@ -21,10 +21,11 @@ import tomllib
 from pathlib import Path
 
 from bench.common import ROOT
+from bot.grading.encoder import model_file
 
 GOAL_MB = 250.0
 #: The model file inside drillbot's wheel (neither venv installs drillbot itself).
-MODEL_FILE = ROOT / "bot" / "grading" / "model" / "minilm-l6-v2-dynint8.onnx"
+MODEL_FILE = model_file()
 #: The default dependencies the offline grader's model brings (pyproject.toml).
 MODEL_PACKAGES = ("onnxruntime", "tokenizers", "numpy", "threadpoolctl")
 
